@@ -1,0 +1,228 @@
+/* Tool layer: see xorb_cli.h. */
+#include "xorb_cli.h"
+
+#include "xorb_buf.h"
+#include "xorb_json.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char xorb_cli_common_help[] =
+	"Connection (the nats CLI's names):\n"
+	"  -s, --server URL     NATS server URL(s) (env NATS_URL; default nats://127.0.0.1:4222)\n"
+	"      --creds FILE     user credentials file (env NATS_CREDS)\n"
+	"      --user USER      user name (env NATS_USER)\n"
+	"      --password PASS  password (env NATS_PASSWORD; prefer the variable: flags show in ps)\n"
+	"      --tlscert FILE   client certificate (env NATS_CERT)\n"
+	"      --tlskey FILE    client private key (env NATS_KEY)\n"
+	"      --tlsca FILE     CA that signed the server's certificate (env NATS_CA)\n"
+	"      --timeout SEC    JetStream API request timeout (default 10)\n"
+	"Store:\n"
+	"      --store URL      backup store: file:///abs/path or a directory (env XORB_STORE;\n"
+	"                       default /var/lib/xorb/backups as root, else ~/.local/share/xorb/backups)\n"
+	"Output:\n"
+	"  -q, --quiet          only errors and warnings\n"
+	"  -v, --verbose        more detail\n"
+	"      --json           machine-readable result on stdout\n"
+	"  -h, --help           this help\n"
+	"      --version        print the version\n"
+	"Exit codes: 0 success, 1 finished with warnings, 2 failed, 64 usage error.\n";
+
+static const char *env_or(const char *name, const char *dflt)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : dflt;
+}
+
+void xorb_cli_init(struct xorb_cli *c, const char *prog)
+{
+	const char *home = getenv("HOME");
+
+	memset(c, 0, sizeof(*c));
+	c->prog = prog;
+	c->conn.url = env_or("NATS_URL", "nats://127.0.0.1:4222");
+	c->conn.creds = env_or("NATS_CREDS", NULL);
+	c->conn.user = env_or("NATS_USER", NULL);
+	c->conn.password = env_or("NATS_PASSWORD", NULL);
+	c->conn.tlscert = env_or("NATS_CERT", NULL);
+	c->conn.tlskey = env_or("NATS_KEY", NULL);
+	c->conn.tlsca = env_or("NATS_CA", NULL);
+	c->conn.timeout_ms = 10000;
+	if (geteuid() == 0 || !home || !*home)
+		snprintf(c->default_store, sizeof(c->default_store), "%s", XORB_DEFAULT_STORE);
+	else
+		snprintf(c->default_store, sizeof(c->default_store), "%s/.local/share/xorb/backups", home);
+	c->store = env_or("XORB_STORE", c->default_store);
+}
+
+int64_t xorb_cli_parse_int(const struct xorb_cli *c, const char *opt, const char *arg,
+			   int64_t min, int64_t max, bool allow_suffix)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (allow_suffix && end != arg && *end && !end[1]) {
+		switch (*end) {
+		case 'k': case 'K': v *= 1024; end++; break;
+		case 'm': case 'M': v *= 1024 * 1024; end++; break;
+		case 'g': case 'G': v *= 1024LL * 1024 * 1024; end++; break;
+		}
+	}
+	if (errno || end == arg || *end || v < min || v > max) {
+		xorb_cli_usage_error(c, "%s: \"%s\" is not a number from %lld to %lld", opt, arg,
+				     (long long)min, (long long)max);
+		return -1;
+	}
+	return v;
+}
+
+int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
+{
+	switch (opt) {
+	case 's': c->conn.url = arg; return 1;
+	case XORB_OPT_CREDS: c->conn.creds = arg; return 1;
+	case XORB_OPT_USER: c->conn.user = arg; return 1;
+	case XORB_OPT_PASSWORD: c->conn.password = arg; return 1;
+	case XORB_OPT_TLSCERT: c->conn.tlscert = arg; return 1;
+	case XORB_OPT_TLSKEY: c->conn.tlskey = arg; return 1;
+	case XORB_OPT_TLSCA: c->conn.tlsca = arg; return 1;
+	case XORB_OPT_STORE: c->store = arg; return 1;
+	case XORB_OPT_TIMEOUT: {
+		int64_t v = xorb_cli_parse_int(c, "--timeout", arg, 1, 3600, false);
+
+		if (v < 0)
+			return -1;
+		c->conn.timeout_ms = (int)v * 1000;
+		return 1;
+	}
+	case 'q': c->quiet = 1; return 1;
+	case 'v': c->verbose++; return 1;
+	case XORB_OPT_JSON: c->json = 1; return 1;
+	}
+	return 0;
+}
+
+static void vmsg(const struct xorb_cli *c, const char *kind, const char *fmt, va_list ap)
+{
+	char buf[2048];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	fprintf(stderr, "%s: %s%s\n", c->prog, kind, buf);
+}
+
+void xorb_cli_error(const struct xorb_cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(c, "error: ", fmt, ap);
+	va_end(ap);
+}
+
+void xorb_cli_warn(const struct xorb_cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(c, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int xorb_cli_fail(const struct xorb_cli *c, const struct xorb_error *err)
+{
+	xorb_cli_error(c, "%s", err->msg[0] ? err->msg : xorb_status_str(err->code));
+	return XORB_EXIT_FAIL;
+}
+
+int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(c, "usage error: ", fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help'.\n", c->prog);
+	return XORB_EXIT_USAGE;
+}
+
+void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg)
+{
+	const struct xorb_cli *c = arg;
+
+	if (lvl == XORB_NOTE_WARN) {
+		if (stream)
+			xorb_cli_warn(c, "stream \"%s\": %s", stream, msg);
+		else
+			xorb_cli_warn(c, "%s", msg);
+		return;
+	}
+	if (c->quiet || (lvl == XORB_NOTE_DEBUG && !c->verbose))
+		return;
+	if (stream)
+		fprintf(stderr, "%s: stream \"%s\": %s\n", c->prog, stream, msg);
+	else
+		fprintf(stderr, "%s: %s\n", c->prog, msg);
+}
+
+int xorb_cli_connect(const struct xorb_cli *c, natsConnection **nc, struct xorb_error *err)
+{
+	return xorb_nats_connect(&c->conn, nc, err);
+}
+
+int xorb_cli_open_store(const struct xorb_cli *c, struct xorb_store **s, struct xorb_error *err)
+{
+	return xorb_store_open(c->store, s, err);
+}
+
+const char *xorb_cli_bytes(uint64_t n, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+int xorb_cli_list_add(const char ***list, size_t *n, const char *s)
+{
+	const char **l = realloc(*list, (*n + 2) * sizeof(*l));
+
+	if (!l)
+		return -1;
+	l[(*n)++] = s;
+	l[*n] = NULL;
+	*list = l;
+	return 0;
+}
+
+void xorb_cli_version(const struct xorb_cli *c)
+{
+	printf("%s (xorb-dr) %s\n", c->prog, XORB_VERSION);
+}
+
+void xorb_cli_json_str(const char *s)
+{
+	struct xorb_buf b;
+
+	xorb_buf_init(&b);
+	if (xorb_json_print_string(s ? s : "", &b) == 0)
+		fwrite(b.data, 1, b.len, stdout);
+	else
+		fputs("\"\"", stdout);
+	xorb_buf_release(&b);
+}

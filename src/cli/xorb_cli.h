@@ -1,0 +1,108 @@
+/*
+ * The tool layer shared by every command: common options (the nats CLI's
+ * names and environment variables), message formatting, exit codes.
+ * Only this layer and the commands print or exit.
+ */
+#ifndef XORB_CLI_H
+#define XORB_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xorb_backup.h"
+#include "xorb_error.h"
+#include "xorb_nats.h"
+#include "xorb_store.h"
+
+enum xorb_exit {
+	XORB_EXIT_OK = 0,
+	XORB_EXIT_WARN = 1,
+	XORB_EXIT_FAIL = 2,
+	XORB_EXIT_USAGE = 64,
+};
+
+struct xorb_cli {
+	const char *prog;
+	struct xorb_conn_opts conn;
+	const char *store;
+	int quiet, verbose, json;
+	char default_store[4096];
+};
+
+/* Option ids of the common options (above the ASCII range). */
+enum {
+	XORB_OPT_CREDS = 1000,
+	XORB_OPT_USER,
+	XORB_OPT_PASSWORD,
+	XORB_OPT_TLSCERT,
+	XORB_OPT_TLSKEY,
+	XORB_OPT_TLSCA,
+	XORB_OPT_STORE,
+	XORB_OPT_JSON,
+	XORB_OPT_VERSION,
+	XORB_OPT_TIMEOUT,
+	XORB_OPT_FIRST_COMMAND_OPT = 1100, /* commands number theirs from here */
+};
+
+#define XORB_CLI_COMMON_LONGOPTS                                                  \
+	{ "server", required_argument, NULL, 's' },                               \
+	{ "creds", required_argument, NULL, XORB_OPT_CREDS },                     \
+	{ "user", required_argument, NULL, XORB_OPT_USER },                       \
+	{ "password", required_argument, NULL, XORB_OPT_PASSWORD },               \
+	{ "tlscert", required_argument, NULL, XORB_OPT_TLSCERT },                 \
+	{ "tlskey", required_argument, NULL, XORB_OPT_TLSKEY },                   \
+	{ "tlsca", required_argument, NULL, XORB_OPT_TLSCA },                     \
+	{ "store", required_argument, NULL, XORB_OPT_STORE },                     \
+	{ "timeout", required_argument, NULL, XORB_OPT_TIMEOUT },                 \
+	{ "quiet", no_argument, NULL, 'q' },                                      \
+	{ "verbose", no_argument, NULL, 'v' },                                    \
+	{ "json", no_argument, NULL, XORB_OPT_JSON },                             \
+	{ "help", no_argument, NULL, 'h' },                                       \
+	{ "version", no_argument, NULL, XORB_OPT_VERSION }
+#define XORB_CLI_COMMON_SHORTOPTS "s:qvh"
+
+/* Help text of the common options and exit codes, for every --help. */
+extern const char xorb_cli_common_help[];
+
+/* Fills defaults from the environment (NATS_URL, NATS_CREDS, NATS_USER,
+ * NATS_PASSWORD, NATS_CERT, NATS_KEY, NATS_CA, XORB_STORE). */
+void xorb_cli_init(struct xorb_cli *c, const char *prog);
+
+/* Handles a common option. Returns 1 when handled, 0 when not a common
+ * option, or -1 for a bad value (message printed). --help/--version are
+ * left to the command (return 0). */
+int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg);
+
+void xorb_cli_error(const struct xorb_cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void xorb_cli_warn(const struct xorb_cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints "prog: error: <err->msg>" and returns the exit code for it. */
+int xorb_cli_fail(const struct xorb_cli *c, const struct xorb_error *err);
+/* Usage error: message plus a pointer to --help; returns XORB_EXIT_USAGE. */
+int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A note callback for the library that prints per the -q/-v settings. */
+void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg);
+
+int xorb_cli_connect(const struct xorb_cli *c, natsConnection **nc, struct xorb_error *err);
+int xorb_cli_open_store(const struct xorb_cli *c, struct xorb_store **s, struct xorb_error *err);
+
+/* "1.2 MiB" style sizes. */
+const char *xorb_cli_bytes(uint64_t n, char *buf, size_t len);
+/* Parses a positive integer option value (with optional K/M/G suffix when
+ * allow_suffix); -1 on error (message printed). */
+int64_t xorb_cli_parse_int(const struct xorb_cli *c, const char *opt, const char *arg,
+			   int64_t min, int64_t max, bool allow_suffix);
+
+/* Appends a string to a NULL-terminated growable list (for repeated flags). */
+int xorb_cli_list_add(const char ***list, size_t *n, const char *s);
+
+/* Writes s to stdout as a JSON string literal. */
+void xorb_cli_json_str(const char *s);
+
+void xorb_cli_version(const struct xorb_cli *c);
+
+#endif

@@ -1,0 +1,508 @@
+/* Archive format v1 writer and reader: see xorb_archive.h. */
+#include "xorb_archive.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xorb_buf.h"
+
+struct xorb_aw {
+	struct archive *ar;
+	struct xorb_store_writer *w;
+	struct xorb_error werr; /* failure inside the write callback */
+	struct xorb_sha256 *out_hash, *entry_hash, *blob_hash;
+	uint64_t out_bytes;
+	char out_sha[XORB_SHA256_HEX];
+	time_t mtime;
+	struct xorb_entry *entries;
+	size_t n_entries, cap_entries;
+	/* blob state */
+	char *blob_path;
+	unsigned char *part;
+	size_t part_size, part_len;
+	unsigned parts_written;
+	uint64_t blob_size;
+	int finished;
+	int discard; /* freeing an unfinished archive: drop its tail */
+};
+
+static int ar_fail(struct archive *ar, struct xorb_error *err, const struct xorb_error *werr,
+		   const char *what)
+{
+	if (werr && werr->code)
+		return xorb_error_set(err, werr->code, "%s", werr->msg);
+	return xorb_error_set(err, XORB_EIO, "%s: %s", what,
+			      archive_error_string(ar) ? archive_error_string(ar) : "libarchive failed");
+}
+
+static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, size_t len)
+{
+	struct xorb_aw *a = arg;
+
+	if (a->discard)
+		return (la_ssize_t)len;
+	if (xorb_store_put_write(a->w, buf, len, &a->werr))
+		return -1;
+	xorb_sha256_update(a->out_hash, buf, len);
+	a->out_bytes += len;
+	return (la_ssize_t)len;
+}
+
+int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct xorb_aw_opts *o,
+		struct xorb_error *err)
+{
+	struct xorb_aw *a = calloc(1, sizeof(*a));
+	char v[32];
+
+	*out = NULL;
+	if (!a)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	a->w = w;
+	a->mtime = o && o->mtime ? o->mtime : time(NULL);
+	a->part_size = o && o->part_size ? o->part_size : XORB_DEFAULT_PART_SIZE;
+	a->out_hash = xorb_sha256_new();
+	a->entry_hash = xorb_sha256_new();
+	a->blob_hash = xorb_sha256_new();
+	a->ar = archive_write_new();
+	if (!a->out_hash || !a->entry_hash || !a->blob_hash || !a->ar) {
+		xorb_aw_free(a);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	snprintf(v, sizeof(v), "%d", o && o->zstd_level ? o->zstd_level : 3);
+	if (archive_write_set_format_pax_restricted(a->ar) != ARCHIVE_OK ||
+	    archive_write_add_filter_zstd(a->ar) != ARCHIVE_OK ||
+	    archive_write_set_filter_option(a->ar, "zstd", "compression-level", v) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a->ar, 1 << 16) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(a->ar, 1) != ARCHIVE_OK) {
+		ar_fail(a->ar, err, NULL, "cannot set up the archive writer");
+		xorb_aw_free(a);
+		return err ? err->code : XORB_EIO;
+	}
+	if (o && o->zstd_threads > 0) {
+		snprintf(v, sizeof(v), "%d", o->zstd_threads);
+		archive_write_set_filter_option(a->ar, "zstd", "threads", v);
+	}
+	if (archive_write_open2(a->ar, a, NULL, aw_write_cb, NULL, NULL) != ARCHIVE_OK) {
+		ar_fail(a->ar, err, &a->werr, "cannot start the archive");
+		xorb_aw_free(a);
+		return err ? err->code : XORB_EIO;
+	}
+	*out = a;
+	return XORB_OK;
+}
+
+static int add_entry_record(struct xorb_aw *a, const char *path, uint64_t size,
+			    const char *sha, struct xorb_error *err)
+{
+	struct xorb_entry *e;
+
+	if (a->n_entries == a->cap_entries) {
+		size_t cap = a->cap_entries ? a->cap_entries * 2 : 32;
+		struct xorb_entry *ne = realloc(a->entries, cap * sizeof(*ne));
+
+		if (!ne)
+			return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		a->entries = ne;
+		a->cap_entries = cap;
+	}
+	e = &a->entries[a->n_entries];
+	e->path = strdup(path);
+	if (!e->path)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	e->size = size;
+	memcpy(e->sha256, sha, XORB_SHA256_HEX);
+	a->n_entries++;
+	return XORB_OK;
+}
+
+int xorb_aw_add(struct xorb_aw *a, const char *path, const void *data, size_t len,
+		struct xorb_error *err)
+{
+	struct archive_entry *e;
+	char sha[XORB_SHA256_HEX];
+	int rc = XORB_OK;
+
+	if (strlen(path) >= XORB_ENTRY_PATH_MAX)
+		return xorb_error_set(err, XORB_EINVAL, "archive path \"%s\" is too long", path);
+	e = archive_entry_new();
+	if (!e)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, (la_int64_t)len);
+	archive_entry_set_mtime(e, a->mtime, 0);
+	if (archive_write_header(a->ar, e) != ARCHIVE_OK) {
+		rc = ar_fail(a->ar, err, &a->werr, "cannot write an archive header");
+		goto out;
+	}
+	if (len && archive_write_data(a->ar, data, len) != (la_ssize_t)len) {
+		rc = ar_fail(a->ar, err, &a->werr, "cannot write archive data");
+		goto out;
+	}
+	if (archive_write_finish_entry(a->ar) != ARCHIVE_OK) {
+		rc = ar_fail(a->ar, err, &a->werr, "cannot finish an archive entry");
+		goto out;
+	}
+	xorb_sha256_update(a->entry_hash, data, len);
+	xorb_sha256_final_hex(a->entry_hash, sha);
+	rc = add_entry_record(a, path, len, sha, err);
+out:
+	archive_entry_free(e);
+	if (rc)
+		xorb_error_prefix(err, "archive entry \"%s\": ", path);
+	return rc;
+}
+
+int xorb_aw_blob_begin(struct xorb_aw *a, const char *path, struct xorb_error *err)
+{
+	if (a->blob_path)
+		return xorb_error_set(err, XORB_EINVAL, "a blob is already open");
+	if (strlen(path) + XORB_PART_SUFFIX_LEN >= XORB_ENTRY_PATH_MAX)
+		return xorb_error_set(err, XORB_EINVAL, "archive path \"%s\" is too long", path);
+	if (!a->part && !(a->part = malloc(a->part_size)))
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory for the %zu-byte part buffer",
+				      a->part_size);
+	a->blob_path = strdup(path);
+	if (!a->blob_path)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	a->part_len = 0;
+	a->parts_written = 0;
+	a->blob_size = 0;
+	return XORB_OK;
+}
+
+static int flush_part(struct xorb_aw *a, int named_part, struct xorb_error *err)
+{
+	char path[XORB_ENTRY_PATH_MAX + 16];
+
+	if (named_part)
+		snprintf(path, sizeof(path), "%s.%06u", a->blob_path, a->parts_written);
+	else
+		snprintf(path, sizeof(path), "%s", a->blob_path);
+	if (a->parts_written >= 999999)
+		return xorb_error_set(err, XORB_EINVAL, "blob \"%s\" has too many parts", a->blob_path);
+	a->parts_written++;
+	int rc = xorb_aw_add(a, path, a->part, a->part_len, err);
+
+	a->part_len = 0;
+	return rc;
+}
+
+int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct xorb_error *err)
+{
+	const unsigned char *p = data;
+
+	xorb_sha256_update(a->blob_hash, data, len);
+	a->blob_size += len;
+	while (len) {
+		size_t n;
+
+		if (a->part_len == a->part_size) {
+			int rc = flush_part(a, 1, err);
+
+			if (rc)
+				return rc;
+		}
+		n = a->part_size - a->part_len;
+		if (n > len)
+			n = len;
+		memcpy(a->part + a->part_len, p, n);
+		a->part_len += n;
+		p += n;
+		len -= n;
+	}
+	return XORB_OK;
+}
+
+int xorb_aw_blob_end(struct xorb_aw *a, struct xorb_blob_info *info, struct xorb_error *err)
+{
+	int rc;
+
+	/* One entry under its own name when nothing was flushed yet. */
+	rc = flush_part(a, a->parts_written > 0, err);
+	if (rc)
+		return rc;
+	info->size = a->blob_size;
+	info->parts = a->parts_written > 1 ? a->parts_written : 0;
+	xorb_sha256_final_hex(a->blob_hash, info->sha256);
+	free(a->blob_path);
+	a->blob_path = NULL;
+	return XORB_OK;
+}
+
+int xorb_aw_finish(struct xorb_aw *a, struct xorb_error *err)
+{
+	if (archive_write_close(a->ar) != ARCHIVE_OK)
+		return ar_fail(a->ar, err, &a->werr, "cannot complete the archive");
+	xorb_sha256_final_hex(a->out_hash, a->out_sha);
+	a->finished = 1;
+	return XORB_OK;
+}
+
+size_t xorb_aw_entry_count(const struct xorb_aw *a)
+{
+	return a->n_entries;
+}
+
+const struct xorb_entry *xorb_aw_entry(const struct xorb_aw *a, size_t i)
+{
+	return i < a->n_entries ? &a->entries[i] : NULL;
+}
+
+uint64_t xorb_aw_bytes_out(const struct xorb_aw *a)
+{
+	return a->out_bytes;
+}
+
+const char *xorb_aw_sha256(const struct xorb_aw *a)
+{
+	return a->out_sha;
+}
+
+void xorb_entries_free(struct xorb_entry *e, size_t n)
+{
+	size_t i;
+
+	if (!e)
+		return;
+	for (i = 0; i < n; i++)
+		free(e[i].path);
+	free(e);
+}
+
+void xorb_aw_free(struct xorb_aw *a)
+{
+	if (!a)
+		return;
+	a->discard = !a->finished;
+	if (a->ar)
+		archive_write_free(a->ar); /* closes if still open */
+	xorb_sha256_free(a->out_hash);
+	xorb_sha256_free(a->entry_hash);
+	xorb_sha256_free(a->blob_hash);
+	xorb_entries_free(a->entries, a->n_entries);
+	free(a->blob_path);
+	free(a->part);
+	free(a);
+}
+
+/* ---- reader ---- */
+
+#define AR_BUF (1u << 20)
+
+struct xorb_ar {
+	struct archive *ar;
+	struct xorb_store_reader *r;
+	struct xorb_error rerr; /* failure inside the read callback */
+	struct xorb_sha256 *in_hash, *entry_hash;
+	uint64_t in_bytes;
+	char in_sha[XORB_SHA256_HEX];
+	char *name;
+	unsigned char *buf;
+	char path[XORB_ENTRY_PATH_MAX];
+	uint64_t entry_size, entry_read;
+	int entry_open, at_end;
+};
+
+static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
+{
+	struct xorb_ar *a = arg;
+	size_t got = 0;
+
+	if (xorb_store_get_read(a->r, a->buf, AR_BUF, &got, &a->rerr))
+		return -1;
+	xorb_sha256_update(a->in_hash, a->buf, got);
+	a->in_bytes += got;
+	*out = a->buf;
+	return (la_ssize_t)got;
+}
+
+int xorb_ar_open(struct xorb_ar **out, struct xorb_store_reader *r, const char *name,
+		 struct xorb_error *err)
+{
+	struct xorb_ar *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (!a)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	a->r = r;
+	a->name = strdup(name);
+	a->buf = malloc(AR_BUF);
+	a->in_hash = xorb_sha256_new();
+	a->entry_hash = xorb_sha256_new();
+	a->ar = archive_read_new();
+	if (!a->name || !a->buf || !a->in_hash || !a->entry_hash || !a->ar) {
+		xorb_ar_free(a);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	/* Exactly the format v1 pipeline: zstd, then tar. Nothing else is tasted. */
+	if (archive_read_support_filter_zstd(a->ar) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(a->ar) != ARCHIVE_OK) {
+		xorb_ar_free(a);
+		return xorb_error_set(err, XORB_EUNSUPPORTED, "libarchive lacks zstd or tar support");
+	}
+	if (archive_read_open2(a->ar, a, NULL, ar_read_cb, NULL, NULL) != ARCHIVE_OK) {
+		int rc = a->rerr.code ? xorb_error_set(err, a->rerr.code, "%s", a->rerr.msg)
+				      : xorb_error_set(err, XORB_ECORRUPT,
+						       "archive \"%s\" is not a zstd-compressed tar: %s",
+						       name, archive_error_string(a->ar));
+		xorb_ar_free(a);
+		return rc;
+	}
+	*out = a;
+	return XORB_OK;
+}
+
+static int safe_path(const char *p)
+{
+	const char *c = p;
+
+	if (!*p || *p == '/' || strlen(p) >= XORB_ENTRY_PATH_MAX)
+		return 0;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return 0;
+		c += n;
+		if (*c == '/' && !*++c)
+			return 0;
+	}
+	for (c = p; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == '\\')
+			return 0;
+	return 1;
+}
+
+static int ar_damage(struct xorb_ar *a, struct xorb_error *err, const char *when)
+{
+	if (a->rerr.code)
+		return xorb_error_set(err, a->rerr.code, "%s", a->rerr.msg);
+	return xorb_error_set(err, XORB_ECORRUPT, "archive \"%s\" is damaged %s: %s", a->name, when,
+			      archive_error_string(a->ar) ? archive_error_string(a->ar)
+							  : "truncated or corrupt data");
+}
+
+int xorb_ar_next(struct xorb_ar *a, const char **path, uint64_t *size, struct xorb_error *err)
+{
+	struct archive_entry *e;
+	const char *p;
+	int r;
+
+	if (a->at_end)
+		return XORB_ENOTFOUND;
+	r = archive_read_next_header(a->ar, &e);
+	if (r == ARCHIVE_EOF) {
+		a->at_end = 1;
+		return XORB_ENOTFOUND;
+	}
+	if (r != ARCHIVE_OK)
+		return ar_damage(a, err, a->path[0] ? "after the entry" : "at its start");
+	p = archive_entry_pathname(e);
+	if (!p || !safe_path(p))
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "archive \"%s\" holds an entry with an unsafe path \"%.200s\"",
+				      a->name, p ? p : "");
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) ||
+	    archive_entry_symlink(e))
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "archive \"%s\" entry \"%s\" is not a regular file", a->name, p);
+	if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
+		return xorb_error_set(err, XORB_ECORRUPT, "archive \"%s\" entry \"%s\" has no size",
+				      a->name, p);
+	snprintf(a->path, sizeof(a->path), "%s", p);
+	a->entry_size = (uint64_t)archive_entry_size(e);
+	a->entry_read = 0;
+	a->entry_open = 1;
+	*path = a->path;
+	*size = a->entry_size;
+	return XORB_OK;
+}
+
+int xorb_ar_read(struct xorb_ar *a, const void **data, size_t *got, struct xorb_error *err)
+{
+	la_int64_t off;
+	size_t n = 0;
+	int r;
+
+	*got = 0;
+	if (!a->entry_open)
+		return XORB_OK;
+	r = archive_read_data_block(a->ar, data, &n, &off);
+	if (r == ARCHIVE_EOF) {
+		a->entry_open = 0;
+		if (a->entry_read != a->entry_size)
+			return xorb_error_set(err, XORB_ECORRUPT,
+					      "archive \"%s\" entry \"%s\" is truncated", a->name, a->path);
+		return XORB_OK;
+	}
+	if (r != ARCHIVE_OK) {
+		char when[XORB_ENTRY_PATH_MAX + 32];
+
+		snprintf(when, sizeof(when), "inside entry \"%s\"", a->path);
+		return ar_damage(a, err, when);
+	}
+	if ((uint64_t)off != a->entry_read)
+		return xorb_error_set(err, XORB_ECORRUPT, "archive \"%s\" entry \"%s\" is sparse",
+				      a->name, a->path);
+	xorb_sha256_update(a->entry_hash, *data, n);
+	a->entry_read += n;
+	*got = n;
+	return XORB_OK;
+}
+
+int xorb_ar_entry_done(struct xorb_ar *a, char sha256[XORB_SHA256_HEX], struct xorb_error *err)
+{
+	const void *d;
+	size_t got;
+	int rc;
+
+	do {
+		rc = xorb_ar_read(a, &d, &got, err);
+		if (rc)
+			return rc;
+	} while (got);
+	xorb_sha256_final_hex(a->entry_hash, sha256);
+	return XORB_OK;
+}
+
+int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
+{
+	size_t got;
+
+	do {
+		if (xorb_store_get_read(a->r, a->buf, AR_BUF, &got, err))
+			return err ? err->code : XORB_EIO;
+		xorb_sha256_update(a->in_hash, a->buf, got);
+		a->in_bytes += got;
+	} while (got);
+	xorb_sha256_final_hex(a->in_hash, a->in_sha);
+	return XORB_OK;
+}
+
+uint64_t xorb_ar_bytes_in(const struct xorb_ar *a)
+{
+	return a->in_bytes;
+}
+
+const char *xorb_ar_sha256(const struct xorb_ar *a)
+{
+	return a->in_sha;
+}
+
+void xorb_ar_free(struct xorb_ar *a)
+{
+	if (!a)
+		return;
+	if (a->ar)
+		archive_read_free(a->ar);
+	xorb_sha256_free(a->in_hash);
+	xorb_sha256_free(a->entry_hash);
+	free(a->name);
+	free(a->buf);
+	free(a);
+}

@@ -1,0 +1,490 @@
+/* Stored backup reader and catalog: see xorb_bundle.h. */
+#include "xorb_bundle.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xorb_archive.h"
+#include "xorb_buf.h"
+#include "xorb_hash.h"
+#include "xorb_names.h"
+#include "xorb_nats.h"
+
+#define SMALL_ENTRY_MAX (16u << 20)
+
+struct walk {
+	struct xorb_store *store;
+	const struct xorb_manifest *m;
+	const struct xorb_walk_cb *cb;
+	struct xorb_ar *ar;
+	unsigned char *seen;	   /* per manifest entry */
+	unsigned char *stream_seen; /* per manifest stream: 1 meta, 2 data done */
+	/* the snapshot being joined */
+	const struct xorb_manifest_stream *cur;
+	size_t cur_index;
+	unsigned next_part;
+	uint64_t blob_size;
+	struct xorb_sha256 *blob_hash;
+	int manifest_seen;
+};
+
+static size_t stream_index(const struct xorb_manifest *m, const struct xorb_manifest_stream *ms)
+{
+	return (size_t)(ms - m->streams);
+}
+
+/* Splits "streams/<name>/<file>"; returns the stream or NULL. */
+static const struct xorb_manifest_stream *stream_of_path(const struct xorb_manifest *m,
+							 const char *path, const char **file)
+{
+	char name[256];
+	const char *p, *slash;
+
+	if (strncmp(path, "streams/", 8))
+		return NULL;
+	p = path + 8;
+	slash = strchr(p, '/');
+	if (!slash || (size_t)(slash - p) >= sizeof(name))
+		return NULL;
+	memcpy(name, p, (size_t)(slash - p));
+	name[slash - p] = '\0';
+	*file = slash + 1;
+	return xorb_manifest_stream(m, name);
+}
+
+static int end_blob(struct walk *w, struct xorb_error *err)
+{
+	const struct xorb_manifest_stream *ms = w->cur;
+	char sha[XORB_SHA256_HEX];
+	unsigned parts = w->next_part;
+	int rc;
+
+	if (!ms)
+		return XORB_OK;
+	w->cur = NULL;
+	xorb_sha256_final_hex(w->blob_hash, sha);
+	if ((ms->snapshot.parts ? ms->snapshot.parts : 1) != (parts ? parts : 1))
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "stream \"%s\": the archive holds %u snapshot parts, the manifest says %u",
+				      ms->name, parts ? parts : 1, ms->snapshot.parts ? ms->snapshot.parts : 1);
+	if (w->blob_size != ms->snapshot.size || strcmp(sha, ms->snapshot.sha256))
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "stream \"%s\": the snapshot's size or SHA-256 does not match the manifest (%" PRIu64
+				      " bytes, sha256 %.12s…; expected %" PRIu64 ", %.12s…)",
+				      ms->name, w->blob_size, sha, ms->snapshot.size, ms->snapshot.sha256);
+	w->stream_seen[w->cur_index] = 2;
+	if (w->cb->stream_end) {
+		rc = w->cb->stream_end(w->cb->arg, ms, err);
+		if (rc)
+			return rc;
+	}
+	return XORB_OK;
+}
+
+static int read_small(struct walk *w, const char *path, uint64_t size, struct xorb_buf *b,
+		      char sha[XORB_SHA256_HEX], struct xorb_error *err)
+{
+	const void *d;
+	size_t got;
+	int rc;
+
+	if (size > SMALL_ENTRY_MAX)
+		return xorb_error_set(err, XORB_ECORRUPT, "archive entry \"%s\" is too large (%" PRIu64 " bytes)",
+				      path, size);
+	if (xorb_buf_reserve(b, (size_t)size))
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	for (;;) {
+		rc = xorb_ar_read(w->ar, &d, &got, err);
+		if (rc)
+			return rc;
+		if (!got)
+			break;
+		if (b->len + got > size)
+			return xorb_error_set(err, XORB_ECORRUPT, "archive entry \"%s\" is longer than its header says", path);
+		xorb_buf_append(b, d, got);
+	}
+	return xorb_ar_entry_done(w->ar, sha, err);
+}
+
+static int check_entry(struct walk *w, const char *path, uint64_t size, size_t *idx,
+		       struct xorb_error *err)
+{
+	const struct xorb_entry *e = xorb_manifest_entry(w->m, path);
+
+	if (!e)
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "the archive holds \"%s\", which the manifest does not list", path);
+	*idx = (size_t)(e - w->m->entries);
+	if (w->seen[*idx])
+		return xorb_error_set(err, XORB_ECORRUPT, "the archive holds \"%s\" twice", path);
+	w->seen[*idx] = 1;
+	if (e->size != size)
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "archive entry \"%s\" declares %" PRIu64 " bytes, the manifest %" PRIu64,
+				      path, size, e->size);
+	return XORB_OK;
+}
+
+static int sha_check(const struct xorb_manifest *m, size_t idx, const char *sha,
+		     struct xorb_error *err)
+{
+	if (strcmp(m->entries[idx].sha256, sha))
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "archive entry \"%s\" is damaged: its SHA-256 does not match the manifest",
+				      m->entries[idx].path);
+	return XORB_OK;
+}
+
+static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms,
+			   const char *file, const char *path, uint64_t size, struct xorb_error *err)
+{
+	size_t si = stream_index(w->m, ms), idx;
+	char sha[XORB_SHA256_HEX];
+	int rc;
+
+	if (!strcmp(file, "backup.json")) {
+		struct xorb_buf b;
+
+		rc = end_blob(w, err);
+		if (rc)
+			return rc;
+		if (w->stream_seen[si])
+			return xorb_error_set(err, XORB_ECORRUPT, "stream \"%s\" appears twice in the archive", ms->name);
+		rc = check_entry(w, path, size, &idx, err);
+		if (rc)
+			return rc;
+		xorb_buf_init(&b);
+		rc = read_small(w, path, size, &b, sha, err);
+		if (!rc)
+			rc = sha_check(w->m, idx, sha, err);
+		if (!rc && w->cb->stream_begin)
+			rc = w->cb->stream_begin(w->cb->arg, ms, b.data ? b.data : "", b.len, err);
+		xorb_buf_release(&b);
+		w->stream_seen[si] = 1;
+		return rc;
+	}
+	if (strncmp(file, "stream.tar.s2", 13))
+		return xorb_error_set(err, XORB_ECORRUPT, "unexpected archive entry \"%s\"", path);
+	{
+		const char *suffix = file + 13;
+		unsigned part = 0;
+
+		if (*suffix) {
+			char *end;
+
+			if (*suffix != '.' || strlen(suffix) != XORB_PART_SUFFIX_LEN)
+				return xorb_error_set(err, XORB_ECORRUPT, "unexpected archive entry \"%s\"", path);
+			part = (unsigned)strtoul(suffix + 1, &end, 10);
+			if (*end)
+				return xorb_error_set(err, XORB_ECORRUPT, "unexpected archive entry \"%s\"", path);
+		}
+		if (w->stream_seen[si] != 1 || (w->cur && w->cur != ms))
+			return xorb_error_set(err, XORB_ECORRUPT,
+					      "archive entry \"%s\" is out of order (its backup.json must come first)", path);
+		if (!w->cur) {
+			if (part != 0)
+				return xorb_error_set(err, XORB_ECORRUPT, "archive entry \"%s\": snapshot part 0 is missing", path);
+			w->cur = ms;
+			w->cur_index = si;
+			w->next_part = 0;
+			w->blob_size = 0;
+		} else if (!*suffix || part != w->next_part) {
+			return xorb_error_set(err, XORB_ECORRUPT, "archive entry \"%s\": snapshot parts are not consecutive", path);
+		}
+		w->next_part = *suffix ? part + 1 : 0;
+	}
+	rc = check_entry(w, path, size, &idx, err);
+	if (rc)
+		return rc;
+	for (;;) {
+		const void *d;
+		size_t got;
+
+		rc = xorb_ar_read(w->ar, &d, &got, err);
+		if (rc)
+			return rc;
+		if (!got)
+			break;
+		xorb_sha256_update(w->blob_hash, d, got);
+		w->blob_size += got;
+		if (w->cb->stream_data) {
+			rc = w->cb->stream_data(w->cb->arg, ms, d, got, err);
+			if (rc)
+				return rc;
+		}
+		if (w->cb->progress)
+			w->cb->progress(w->cb->arg, xorb_ar_bytes_in(w->ar));
+	}
+	rc = xorb_ar_entry_done(w->ar, sha, err);
+	if (!rc)
+		rc = sha_check(w->m, idx, sha, err);
+	/* A single-entry snapshot ends here; parts end at the next entry. */
+	if (!rc && !file[13])
+		rc = end_blob(w, err);
+	return rc;
+}
+
+static int do_other(struct walk *w, const char *path, uint64_t size, struct xorb_error *err)
+{
+	char sha[XORB_SHA256_HEX], why[256];
+	struct xorb_manifest *inner = NULL;
+	struct xorb_buf b;
+	size_t idx = 0;
+	int rc, is_manifest = !strcmp(path, "manifest.json");
+
+	if (!is_manifest) {
+		rc = check_entry(w, path, size, &idx, err);
+		if (rc)
+			return rc;
+	} else if (w->manifest_seen) {
+		return xorb_error_set(err, XORB_ECORRUPT, "the archive holds manifest.json twice");
+	}
+	xorb_buf_init(&b);
+	rc = read_small(w, path, size, &b, sha, err);
+	if (!rc && !is_manifest)
+		rc = sha_check(w->m, idx, sha, err);
+	if (!rc && is_manifest) {
+		w->manifest_seen = 1;
+		rc = xorb_manifest_parse(b.data ? b.data : "", b.len, "the archive's manifest.json", &inner, err);
+		if (!rc && xorb_manifest_compare(inner, w->m, why, sizeof(why)))
+			rc = xorb_error_set(err, XORB_ECORRUPT,
+					    "the archive's manifest.json does not match the sidecar: %s", why);
+		xorb_manifest_free(inner);
+	}
+	if (!rc && w->cb->other)
+		rc = w->cb->other(w->cb->arg, path, b.data ? b.data : "", b.len, err);
+	xorb_buf_release(&b);
+	return rc;
+}
+
+int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
+		     const struct xorb_walk_cb *cb, struct xorb_error *err)
+{
+	struct xorb_store_reader *r = NULL;
+	struct walk w;
+	size_t i;
+	int rc;
+
+	memset(&w, 0, sizeof(w));
+	w.store = store;
+	w.m = m;
+	w.cb = cb;
+	if (!m->has_archive || !m->archive_key)
+		return xorb_error_set(err, XORB_ECORRUPT, "the sidecar of backup %s names no archive", m->backup_id);
+	{
+		char expect[160];
+
+		snprintf(expect, sizeof(expect), "%s/%s.tar.zst", m->tenant, m->backup_id);
+		if (strcmp(expect, m->archive_key))
+			return xorb_error_set(err, XORB_ECORRUPT, "the sidecar of backup %s names archive \"%s\", expected \"%s\"",
+					      m->backup_id, m->archive_key, expect);
+	}
+	w.seen = calloc(m->n_entries + 1, 1);
+	w.stream_seen = calloc(m->n_streams + 1, 1);
+	w.blob_hash = xorb_sha256_new();
+	if (!w.seen || !w.stream_seen || !w.blob_hash) {
+		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = xorb_store_get_open(store, m->archive_key, &r, err);
+	if (rc)
+		goto out;
+	rc = xorb_ar_open(&w.ar, r, m->archive_key, err);
+	if (rc)
+		goto out;
+	for (;;) {
+		const struct xorb_manifest_stream *ms;
+		const char *path, *file = NULL;
+		uint64_t size;
+
+		rc = xorb_ar_next(w.ar, &path, &size, err);
+		if (rc == XORB_ENOTFOUND) {
+			rc = XORB_OK;
+			break;
+		}
+		if (rc)
+			goto out;
+		if (w.manifest_seen) {
+			rc = xorb_error_set(err, XORB_ECORRUPT, "archive entry \"%s\" follows manifest.json", path);
+			goto out;
+		}
+		ms = stream_of_path(m, path, &file);
+		if (ms) {
+			rc = do_stream_entry(&w, ms, file, path, size, err);
+		} else if (!strncmp(path, "streams/", 8)) {
+			rc = xorb_error_set(err, XORB_ECORRUPT,
+					    "the archive holds \"%s\" of a stream the manifest does not list", path);
+		} else {
+			rc = end_blob(&w, err);
+			if (!rc)
+				rc = do_other(&w, path, size, err);
+		}
+		if (rc)
+			goto out;
+	}
+	rc = end_blob(&w, err);
+	if (rc)
+		goto out;
+	for (i = 0; i < m->n_entries; i++)
+		if (!w.seen[i]) {
+			rc = xorb_error_set(err, XORB_ECORRUPT,
+					    "the archive lacks \"%s\", which the manifest lists (truncated archive?)",
+					    m->entries[i].path);
+			goto out;
+		}
+	for (i = 0; i < m->n_streams; i++)
+		if (w.stream_seen[i] != 2) {
+			rc = xorb_error_set(err, XORB_ECORRUPT, "the archive lacks the snapshot of stream \"%s\"",
+					    m->streams[i].name);
+			goto out;
+		}
+	if (!w.manifest_seen) {
+		rc = xorb_error_set(err, XORB_ECORRUPT, "the archive lacks manifest.json (truncated archive?)");
+		goto out;
+	}
+	rc = xorb_ar_finish(w.ar, err);
+	if (rc)
+		goto out;
+	if (xorb_ar_bytes_in(w.ar) != m->archive_size || strcmp(xorb_ar_sha256(w.ar), m->archive_sha256))
+		rc = xorb_error_set(err, XORB_ECORRUPT,
+				    "archive \"%s\" is %" PRIu64 " bytes with SHA-256 %.12s…, the sidecar says %" PRIu64 " bytes, %.12s…",
+				    m->archive_key, xorb_ar_bytes_in(w.ar), xorb_ar_sha256(w.ar), m->archive_size,
+				    m->archive_sha256);
+out:
+	xorb_ar_free(w.ar);
+	xorb_store_get_close(r);
+	xorb_sha256_free(w.blob_hash);
+	free(w.seen);
+	free(w.stream_seen);
+	return rc;
+}
+
+/* ---- catalog ---- */
+
+struct list_ctx {
+	const char *tenant;
+	char **keys;
+	size_t n, cap;
+	int oom;
+};
+
+static int list_fn(void *arg, const struct xorb_store_obj *o)
+{
+	struct list_ctx *c = arg;
+	const char *slash = strchr(o->key, '/'), *dot;
+	char tenant[XORB_TENANT_MAX + 2], id[XORB_BACKUP_ID_LEN + 2];
+
+	if (!slash || strchr(slash + 1, '/') || (size_t)(slash - o->key) > XORB_TENANT_MAX)
+		return 0;
+	dot = strrchr(slash + 1, '.');
+	if (!dot || strcmp(dot, ".json") || (size_t)(dot - slash - 1) != XORB_BACKUP_ID_LEN)
+		return 0;
+	snprintf(tenant, sizeof(tenant), "%.*s", (int)(slash - o->key), o->key);
+	snprintf(id, sizeof(id), "%.*s", XORB_BACKUP_ID_LEN, slash + 1);
+	if (xorb_tenant_check(tenant, NULL) || !xorb_backup_id_parse(id, NULL))
+		return 0;
+	if (c->tenant && strcmp(c->tenant, tenant))
+		return 0;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+		char **nk = realloc(c->keys, cap * sizeof(*nk));
+
+		if (!nk) {
+			c->oom = 1;
+			return 1;
+		}
+		c->keys = nk;
+		c->cap = cap;
+	}
+	c->keys[c->n] = strdup(o->key);
+	if (!c->keys[c->n]) {
+		c->oom = 1;
+		return 1;
+	}
+	c->n++;
+	return 0;
+}
+
+/* Newest first: by id (its time sorts lexicographically), then tenant. */
+static int cmp_newest(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	int c = strcmp(strchr(y, '/'), strchr(x, '/'));
+
+	return c ? c : strcmp(x, y);
+}
+
+int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
+		     struct xorb_error *err)
+{
+	struct list_ctx c = { tenant, NULL, 0, 0, 0 };
+	char prefix[XORB_TENANT_MAX + 2];
+	int rc;
+
+	*keys = NULL;
+	*n = 0;
+	snprintf(prefix, sizeof(prefix), "%s%s", tenant ? tenant : "", tenant ? "/" : "");
+	rc = xorb_store_list(store, prefix, list_fn, &c, err);
+	if (!rc && c.oom)
+		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	if (rc) {
+		xorb_strv_free(c.keys, c.n);
+		return rc;
+	}
+	if (c.n)
+		qsort(c.keys, c.n, sizeof(*c.keys), cmp_newest);
+	*keys = c.keys;
+	*n = c.n;
+	return XORB_OK;
+}
+
+int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *id,
+		     struct xorb_manifest **out, struct xorb_error *err)
+{
+	char key[160], what[200], **keys = NULL, *text = NULL;
+	size_t n = 0, len = 0;
+	struct xorb_manifest *m = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = xorb_tenant_check(tenant, err);
+	if (rc)
+		return rc;
+	if (!id || !strcmp(id, "latest")) {
+		rc = xorb_bundle_list(store, tenant, &keys, &n, err);
+		if (rc)
+			return rc;
+		if (!n)
+			return xorb_error_set(err, XORB_ENOTFOUND,
+					      "tenant \"%s\" has no complete backup in store \"%s\"", tenant,
+					      xorb_store_url(store));
+		snprintf(key, sizeof(key), "%s", keys[0]);
+		xorb_strv_free(keys, n);
+	} else {
+		if (!xorb_backup_id_parse(id, NULL))
+			return xorb_error_set(err, XORB_EINVAL,
+					      "\"%s\" is not a backup id (like 20261127T170508Z-3fa9c1) or \"latest\"", id);
+		snprintf(key, sizeof(key), "%s/%s.json", tenant, id);
+	}
+	rc = xorb_store_get_all(store, key, XORB_MANIFEST_MAX, &text, &len, err);
+	if (rc == XORB_ENOTFOUND)
+		return xorb_error_set(err, rc, "backup %s of tenant \"%s\" does not exist (or is incomplete) in store \"%s\"; see xorb-backup list",
+				      id, tenant, xorb_store_url(store));
+	if (rc)
+		return rc;
+	snprintf(what, sizeof(what), "sidecar \"%s\"", key);
+	rc = xorb_manifest_parse(text, len, what, &m, err);
+	free(text);
+	if (rc)
+		return rc;
+	if (strcmp(m->tenant, tenant) || strncmp(strchr(key, '/') + 1, m->backup_id, XORB_BACKUP_ID_LEN)) {
+		rc = xorb_error_set(err, XORB_ECORRUPT, "sidecar \"%s\" describes backup %s/%s instead", key,
+				    m->tenant, m->backup_id);
+		xorb_manifest_free(m);
+		return rc;
+	}
+	*out = m;
+	return XORB_OK;
+}

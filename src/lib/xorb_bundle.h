@@ -1,0 +1,50 @@
+/*
+ * Reading a stored backup against its sidecar manifest, in one pass.
+ *
+ * The walker opens <tenant>/<id>.tar.zst, accepts only the entries the
+ * sidecar lists (plus manifest.json), in the order format v1 writes them,
+ * checks each entry's size before reading it and its SHA-256 after, joins a
+ * snapshot's parts and checks the joined size and SHA-256, compares the
+ * in-archive manifest with the sidecar, and finally the archive's own size
+ * and SHA-256. Stream data is handed to the callbacks while it streams;
+ * stream_end is called only once every byte of that stream has been checked,
+ * so a consumer can "commit" there. Any failure after stream_end (a later
+ * stream, the manifest, the archive checksum) is still reported: a restorer
+ * must roll back what it committed.
+ */
+#ifndef XORB_BUNDLE_H
+#define XORB_BUNDLE_H
+
+#include "xorb_error.h"
+#include "xorb_manifest.h"
+#include "xorb_store.h"
+
+struct xorb_walk_cb {
+	int (*stream_begin)(void *arg, const struct xorb_manifest_stream *ms,
+			    const char *backup_json, size_t len, struct xorb_error *err);
+	int (*stream_data)(void *arg, const struct xorb_manifest_stream *ms, const void *data,
+			   size_t len, struct xorb_error *err);
+	int (*stream_end)(void *arg, const struct xorb_manifest_stream *ms,
+			  struct xorb_error *err);
+	/* Small entries other than stream ones (account/…, manifest.json). */
+	int (*other)(void *arg, const char *path, const char *data, size_t len,
+		     struct xorb_error *err);
+	/* Bytes read from the store so far (progress). */
+	void (*progress)(void *arg, uint64_t archive_bytes);
+	void *arg;
+};
+
+int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *sidecar,
+		     const struct xorb_walk_cb *cb, struct xorb_error *err);
+
+/* Finds the sidecar of id (NULL or "latest": the newest) of tenant, reads and
+ * parses it, and checks that it names that tenant and id. */
+int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *id,
+		     struct xorb_manifest **out, struct xorb_error *err);
+
+/* Complete backups of tenant (or of every tenant when NULL), newest first:
+ * the sidecars' keys "<tenant>/<id>.json". Caller frees with xorb_strv_free. */
+int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
+		     struct xorb_error *err);
+
+#endif

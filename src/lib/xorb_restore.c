@@ -1,0 +1,433 @@
+/* Verify and restore of a stored backup: see xorb_restore.h. */
+#include "xorb_restore.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xorb_bundle.h"
+#include "xorb_json.h"
+#include "xorb_nats.h"
+#include "xorb_snapcheck.h"
+
+__attribute__((format(printf, 5, 6))) static void notef(xorb_note_fn fn, void *arg,
+							enum xorb_note_level lvl,
+							const char *stream, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(arg, lvl, stream, msg);
+}
+
+/* backup.json must be {"config":{"name":<stream>,…},"state":{…}}. */
+static int check_backup_json(const char *json, size_t len, const char *stream, cJSON **out,
+			     struct xorb_error *err)
+{
+	cJSON *j = NULL, *cfg;
+	int rc = xorb_json_parse(json, len, "backup.json", &j, err);
+
+	if (rc)
+		return xorb_error_prefix(err, "stream \"%s\": ", stream);
+	cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
+	if (!cJSON_IsObject(cfg) || !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "state")) ||
+	    strcmp(xorb_json_str(cfg, "name", ""), stream)) {
+		cJSON_Delete(j);
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "stream \"%s\": backup.json lacks config/state or names another stream", stream);
+	}
+	if (out)
+		*out = j;
+	else
+		cJSON_Delete(j);
+	return XORB_OK;
+}
+
+static int consumers_match(const struct xorb_manifest_stream *ms, const struct xorb_snapcheck *c,
+			   struct xorb_error *err)
+{
+	size_t i, k, n = xorb_snapcheck_consumer_count(c);
+
+	if (n != ms->n_consumers)
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "stream \"%s\": the snapshot holds %zu consumers, the manifest lists %zu",
+				      ms->name, n, ms->n_consumers);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < ms->n_consumers && strcmp(ms->consumers[k], xorb_snapcheck_consumer(c, i)); k++)
+			;
+		if (k == ms->n_consumers)
+			return xorb_error_set(err, XORB_ECORRUPT,
+					      "stream \"%s\": the snapshot holds consumer \"%s\", which the manifest does not list",
+					      ms->name, xorb_snapcheck_consumer(c, i));
+	}
+	return XORB_OK;
+}
+
+/* ---- verify ---- */
+
+struct vctx {
+	struct xorb_snapcheck *check;
+	struct xorb_verify_result *res;
+	xorb_note_fn note;
+	void *note_arg;
+};
+
+static int v_begin(void *arg, const struct xorb_manifest_stream *ms, const char *json, size_t len,
+		   struct xorb_error *err)
+{
+	struct vctx *v = arg;
+	int rc = check_backup_json(json, len, ms->name, NULL, err);
+
+	if (rc)
+		return rc;
+	xorb_snapcheck_free(v->check);
+	v->check = NULL;
+	return xorb_snapcheck_new(&v->check) ? xorb_error_set(err, XORB_ENOMEM, "out of memory") : XORB_OK;
+}
+
+static int v_data(void *arg, const struct xorb_manifest_stream *ms, const void *d, size_t len,
+		  struct xorb_error *err)
+{
+	struct vctx *v = arg;
+	int rc = xorb_snapcheck_feed(v->check, d, len, err);
+
+	return rc ? xorb_error_prefix(err, "stream \"%s\": ", ms->name) : XORB_OK;
+}
+
+static int v_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_error *err)
+{
+	struct vctx *v = arg;
+	int rc = xorb_snapcheck_finish(v->check, err);
+
+	if (rc)
+		return xorb_error_prefix(err, "stream \"%s\": ", ms->name);
+	rc = consumers_match(ms, v->check, err);
+	if (rc)
+		return rc;
+	v->res->streams++;
+	v->res->messages += (uint64_t)ms->messages;
+	notef(v->note, v->note_arg, XORB_NOTE_INFO, ms->name, "ok: %" PRId64 " messages, %zu consumers, snapshot %" PRIu64 " bytes",
+	      ms->messages, ms->n_consumers, ms->snapshot.size);
+	return XORB_OK;
+}
+
+int xorb_verify_backup(struct xorb_store *store, const struct xorb_manifest *m,
+		       xorb_note_fn note, void *note_arg, struct xorb_verify_result *res,
+		       struct xorb_error *err)
+{
+	struct vctx v = { NULL, res, note, note_arg };
+	struct xorb_walk_cb cb = { v_begin, v_data, v_end, NULL, NULL, &v };
+	double t0 = xorb_now();
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = xorb_bundle_walk(store, m, &cb, err);
+	xorb_snapcheck_free(v.check);
+	res->archive_bytes = m->archive_size;
+	res->seconds = xorb_now() - t0;
+	return rc;
+}
+
+/* ---- restore ---- */
+
+int xorb_restore_request(const char *json, size_t len, const char *stream, int replicas,
+			 char **out, struct xorb_error *err)
+{
+	struct xorb_buf b;
+	cJSON *j = NULL, *cfg;
+	int rc;
+
+	*out = NULL;
+	if (replicas <= 0) {
+		rc = check_backup_json(json, len, stream, NULL, err);
+		if (rc)
+			return rc;
+		*out = strndup(json, len);
+		return *out ? XORB_OK : xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	rc = check_backup_json(json, len, stream, &j, err);
+	if (rc)
+		return rc;
+	cfg = cJSON_GetObjectItemCaseSensitive(j, "config");
+	cJSON_DeleteItemFromObjectCaseSensitive(cfg, "num_replicas");
+	xorb_json_add_int(cfg, "num_replicas", replicas);
+	xorb_buf_init(&b);
+	if (xorb_json_print(j, &b)) {
+		cJSON_Delete(j);
+		xorb_buf_release(&b);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	cJSON_Delete(j);
+	*out = xorb_buf_detach(&b);
+	return *out ? XORB_OK : xorb_error_set(err, XORB_ENOMEM, "out of memory");
+}
+
+struct rctx {
+	natsConnection *nc;
+	const struct xorb_restore_opts *o;
+	struct xorb_restore_result *res;
+	struct xorb_restorer *r;
+	struct xorb_snapcheck *check;
+	const struct xorb_manifest_stream *cur; /* being restored, NULL when skipped */
+	char **created;
+	size_t n_created;
+	double t_stream;
+};
+
+static bool selected(const struct xorb_restore_opts *o, const char *name)
+{
+	size_t i;
+
+	if (!o->streams)
+		return true;
+	for (i = 0; o->streams[i]; i++)
+		if (!strcmp(o->streams[i], name))
+			return true;
+	return false;
+}
+
+static int r_begin(void *arg, const struct xorb_manifest_stream *ms, const char *json, size_t len,
+		   struct xorb_error *err)
+{
+	struct rctx *c = arg;
+	char *req = NULL;
+	int rc;
+
+	c->cur = NULL;
+	if (!selected(c->o, ms->name))
+		return check_backup_json(json, len, ms->name, NULL, err);
+	rc = xorb_restore_request(json, len, ms->name, c->o->replicas, &req, err);
+	if (rc)
+		return rc;
+	xorb_snapcheck_free(c->check);
+	c->check = NULL;
+	if (xorb_snapcheck_new(&c->check)) {
+		free(req);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	rc = xorb_restorer_begin(c->nc, ms->name, req, strlen(req), &c->o->proto, &c->r, err);
+	free(req);
+	if (rc)
+		return rc;
+	c->cur = ms;
+	c->t_stream = xorb_now();
+	return XORB_OK;
+}
+
+static int r_data(void *arg, const struct xorb_manifest_stream *ms, const void *d, size_t len,
+		  struct xorb_error *err)
+{
+	struct rctx *c = arg;
+	int rc;
+
+	if (!c->cur)
+		return XORB_OK;
+	rc = xorb_snapcheck_feed(c->check, d, len, err);
+	if (rc)
+		return xorb_error_prefix(err, "stream \"%s\": ", ms->name);
+	return xorb_restorer_write(c->r, d, len, err);
+}
+
+/* Polls until the stream holds what the backup holds and every consumer
+ * exists (in a cluster: and every replica is current). */
+static int settle(struct rctx *c, const struct xorb_manifest_stream *ms, struct xorb_error *err)
+{
+	int timeout = c->o->settle_timeout_ms > 0 ? c->o->settle_timeout_ms : 60000;
+	double deadline = xorb_now() + timeout / 1000.0;
+	char why[512] = "";
+
+	for (;;) {
+		cJSON *info = NULL, *st, *cl, *rep;
+		char **cons = NULL;
+		size_t nc = 0, i, k;
+		bool ok = true;
+		int rc = xorb_js_stream_info(c->nc, ms->name, c->o->api_timeout_ms, &info, err);
+
+		if (rc == XORB_OK) {
+			st = cJSON_GetObjectItemCaseSensitive(info, "state");
+			if (xorb_json_int(st, "messages", -1) < ms->messages ||
+			    xorb_json_int(st, "last_seq", -1) < ms->last_seq) {
+				ok = false;
+				snprintf(why, sizeof(why), "it holds %" PRId64 " messages up to sequence %" PRId64
+					 ", the backup %" PRId64 " up to %" PRId64,
+					 xorb_json_int(st, "messages", -1), xorb_json_int(st, "last_seq", -1),
+					 ms->messages, ms->last_seq);
+			}
+			cl = cJSON_GetObjectItemCaseSensitive(info, "cluster");
+			rep = cJSON_GetObjectItemCaseSensitive(cl, "replicas");
+			cJSON *r1;
+			cJSON_ArrayForEach(r1, rep) {
+				if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r1, "current"))) {
+					ok = false;
+					snprintf(why, sizeof(why), "replica %s is not current yet",
+						 xorb_json_str(r1, "name", "?"));
+				}
+			}
+			cJSON_Delete(info);
+		} else {
+			ok = false;
+			snprintf(why, sizeof(why), "%s", err ? err->msg : "stream info failed");
+		}
+		if (ok && xorb_js_consumer_names(c->nc, ms->name, c->o->api_timeout_ms, &cons, &nc, NULL) == XORB_OK) {
+			for (i = 0; ok && i < ms->n_consumers; i++) {
+				for (k = 0; k < nc && strcmp(cons[k], ms->consumers[i]); k++)
+					;
+				if (k == nc) {
+					ok = false;
+					snprintf(why, sizeof(why), "consumer \"%s\" does not exist yet", ms->consumers[i]);
+				}
+			}
+			xorb_strv_free(cons, nc);
+		} else if (ok) {
+			ok = false;
+			snprintf(why, sizeof(why), "its consumers cannot be listed");
+		}
+		if (ok)
+			return XORB_OK;
+		if (xorb_now() > deadline)
+			return xorb_error_set(err, XORB_ETIMEOUT,
+					      "stream \"%s\" was restored but is not whole after %d s: %s",
+					      ms->name, timeout / 1000, why);
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
+}
+
+static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_error *err)
+{
+	struct rctx *c = arg;
+	struct xorb_restorer *r = c->r;
+	cJSON *reply = NULL;
+	char **nv;
+	int rc;
+
+	if (!c->cur)
+		return XORB_OK;
+	rc = xorb_snapcheck_finish(c->check, err);
+	if (rc)
+		return xorb_error_prefix(err, "stream \"%s\": ", ms->name);
+	rc = consumers_match(ms, c->check, err);
+	if (rc)
+		return rc;
+	/* Every byte of this stream passed its checks: commit. */
+	c->r = NULL;
+	nv = realloc(c->created, (c->n_created + 1) * sizeof(*nv));
+	if (!nv) {
+		xorb_restorer_abort(r);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	c->created = nv;
+	c->created[c->n_created] = strdup(ms->name);
+	if (!c->created[c->n_created]) {
+		xorb_restorer_abort(r);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	c->n_created++; /* from here on a failure deletes it again */
+	rc = xorb_restorer_commit(r, &reply, err);
+	cJSON_Delete(reply);
+	if (rc)
+		return rc;
+	rc = settle(c, ms, err);
+	if (rc)
+		return rc;
+	c->res->streams++;
+	c->res->messages += (uint64_t)ms->messages;
+	c->res->bytes += (uint64_t)ms->bytes;
+	notef(c->o->note, c->o->note_arg, XORB_NOTE_INFO, ms->name,
+	      "restored: %" PRId64 " messages, %zu consumers, in %.2f s", ms->messages, ms->n_consumers,
+	      xorb_now() - c->t_stream);
+	c->cur = NULL;
+	return XORB_OK;
+}
+
+int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
+			const struct xorb_manifest *m, const struct xorb_restore_opts *o,
+			struct xorb_restore_result *res, struct xorb_error *err)
+{
+	struct rctx c = { nc, o, res, NULL, NULL, NULL, NULL, 0, 0 };
+	struct xorb_walk_cb cb = { r_begin, r_data, r_end, NULL, NULL, &c };
+	char **existing = NULL;
+	size_t n_existing = 0, i;
+	double t0 = xorb_now();
+	int rc = XORB_OK;
+
+	memset(res, 0, sizeof(*res));
+	for (i = 0; o->streams && o->streams[i]; i++)
+		if (!xorb_manifest_stream(m, o->streams[i]))
+			return xorb_error_set(err, XORB_ENOTFOUND, "backup %s/%s does not hold stream \"%s\"",
+					      m->tenant, m->backup_id, o->streams[i]);
+	existing = calloc(m->n_streams + 1, sizeof(char *));
+	if (!existing)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	/* Refuse before touching anything when a target stream exists. */
+	for (i = 0; i < m->n_streams; i++) {
+		cJSON *info = NULL;
+
+		if (!selected(o, m->streams[i].name))
+			continue;
+		rc = xorb_js_stream_info(nc, m->streams[i].name, o->api_timeout_ms, &info, err);
+		cJSON_Delete(info);
+		if (rc == XORB_ENOTFOUND) {
+			rc = XORB_OK;
+			continue;
+		}
+		if (rc)
+			goto out;
+		if (!o->replace) {
+			rc = xorb_error_set(err, XORB_EEXIST,
+					    "stream \"%s\" already exists on the server; nothing was changed (use --replace to delete and restore it)",
+					    m->streams[i].name);
+			goto out;
+		}
+		existing[n_existing] = strdup(m->streams[i].name);
+		if (!existing[n_existing++]) {
+			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (n_existing) {
+		struct xorb_verify_result vr;
+
+		/* --replace: the whole archive must be sound before anything is deleted. */
+		notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
+		      "verifying the whole backup before replacing %zu existing streams", n_existing);
+		rc = xorb_verify_backup(store, m, NULL, NULL, &vr, err);
+		if (rc) {
+			xorb_error_prefix(err, "not replacing anything: ");
+			goto out;
+		}
+		for (i = 0; i < n_existing; i++) {
+			rc = xorb_js_stream_delete(nc, existing[i], o->api_timeout_ms, err);
+			if (rc) {
+				xorb_error_prefix(err, "cannot delete stream \"%s\" for --replace: ", existing[i]);
+				goto out;
+			}
+			notef(o->note, o->note_arg, XORB_NOTE_INFO, existing[i], "deleted (--replace)");
+		}
+	}
+	rc = xorb_bundle_walk(store, m, &cb, err);
+	if (rc) {
+		xorb_restorer_abort(c.r);
+		c.r = NULL;
+		for (i = c.n_created; i-- > 0;) {
+			if (xorb_js_stream_delete(nc, c.created[i], o->api_timeout_ms, NULL) == XORB_OK)
+				res->rolled_back++;
+		}
+		if (c.n_created)
+			xorb_error_prefix(err, "restore failed and the %u streams it had created were deleted again: ",
+					  res->rolled_back);
+	}
+	res->seconds = xorb_now() - t0;
+out:
+	xorb_snapcheck_free(c.check);
+	xorb_strv_free(c.created, c.n_created);
+	xorb_strv_free(existing, n_existing);
+	return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * The JetStream stream snapshot protocol (client side), as nats-server 2.9
+ * speaks it: request $JS.API.STREAM.SNAPSHOT.<stream> with a private deliver
+ * inbox, receive the snapshot as chunks, ack every chunk, stop at the empty
+ * end-of-snapshot message. See shared notes: nats-snapshot-protocol.md.
+ *
+ * The caller gets the server's {"config","state"} (backup.json) before any
+ * data, then every chunk in order. Nothing is kept in memory beyond the
+ * subscription's bounded pending queue.
+ */
+#ifndef XORB_SNAPSHOT_H
+#define XORB_SNAPSHOT_H
+
+#include <nats/nats.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xorb_error.h"
+
+struct xorb_snapshot_opts {
+	int chunk_size;	     /* bytes per chunk asked of the server; 0 = default */
+	int idle_timeout_ms; /* fail when no chunk arrives for this long; 0 = 30 s */
+	int api_timeout_ms;  /* the initial request; 0 = 10 s */
+	bool no_consumers;
+};
+
+#define XORB_SNAPSHOT_CHUNK_DEFAULT (256 * 1024)
+
+struct xorb_snapshot_cb {
+	/* backup.json: {"config":…,"state":…} exactly as the server sent them. */
+	int (*meta)(void *arg, const char *backup_json, size_t len, struct xorb_error *err);
+	int (*data)(void *arg, const void *chunk, size_t len, struct xorb_error *err);
+	void *arg;
+};
+
+struct xorb_snapshot_stats {
+	uint64_t bytes;
+	uint64_t chunks;
+};
+
+int xorb_snapshot_stream(natsConnection *nc, const char *stream,
+			 const struct xorb_snapshot_opts *o, const struct xorb_snapshot_cb *cb,
+			 struct xorb_snapshot_stats *stats, struct xorb_error *err);
+
+#endif

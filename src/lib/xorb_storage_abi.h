@@ -1,0 +1,63 @@
+/*
+ * The storage plugin ABI: what a backup store backend (file, s3, ...) provides.
+ *
+ * A backend exposes one entry point returning a const table. The table starts
+ * with the ABI major/minor and its own size; the host refuses a table with
+ * another major, and reads members past struct_size as absent. Members are
+ * only ever appended. Backends never print or exit: every call returns an
+ * enum xorb_status value and keeps the detail for last_error().
+ *
+ * Keys are '/'-separated relative paths ("t-qa/20261127T170508Z-3fa9c1.json").
+ * A put is invisible under its key until put_commit succeeds; put_abort
+ * removes every trace of it.
+ */
+#ifndef XORB_STORAGE_ABI_H
+#define XORB_STORAGE_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define XORB_STORAGE_ABI_MAJOR 1
+#define XORB_STORAGE_ABI_MINOR 0
+#define XORB_STORAGE_ENTRY "xorb_storage_entry"
+
+struct xorb_store_obj {
+	const char *key;  /* relative to the store root */
+	uint64_t size;
+	int64_t mtime;	  /* seconds since the epoch */
+};
+
+/* Called per object; return 0 to go on, nonzero to stop (returned by list). */
+typedef int (*xorb_storage_list_fn)(void *arg, const struct xorb_store_obj *obj);
+
+struct xorb_storage_ops {
+	uint16_t abi_major;
+	uint16_t abi_minor;
+	uint32_t struct_size;
+	const char *scheme; /* "file", "s3" */
+
+	/* url is the whole store URL; *ctx is freed by close(). On failure *ctx
+	 * may still be set so that last_error() can explain; close() it. */
+	int (*open)(void **ctx, const char *url);
+	void (*close)(void *ctx);
+	const char *(*last_error)(void *ctx);
+
+	int (*put_begin)(void *ctx, const char *key, void **w);
+	int (*put_write)(void *w, const void *data, size_t len);
+	int (*put_commit)(void *w); /* frees w, success or not */
+	void (*put_abort)(void *w); /* frees w */
+
+	int (*get_open)(void *ctx, const char *key, void **r);
+	/* *got == 0 means end of object. */
+	int (*get_read)(void *r, void *buf, size_t len, size_t *got);
+	void (*get_close)(void *r);
+
+	/* Objects whose key starts with prefix, in no particular order. */
+	int (*list)(void *ctx, const char *prefix, xorb_storage_list_fn fn, void *arg);
+	int (*remove)(void *ctx, const char *key);
+	/* append new members only below */
+};
+
+typedef const struct xorb_storage_ops *(*xorb_storage_entry_fn)(void);
+
+#endif

@@ -1,0 +1,281 @@
+/*
+ * Host side of the storage ABI: picks the backend for a URL, checks its
+ * table, and turns backend statuses into messages naming store and key.
+ */
+#include "xorb_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xorb_buf.h"
+
+struct xorb_store {
+	const struct xorb_storage_ops *ops;
+	void *ctx;
+	char *url;
+};
+
+struct xorb_store_writer {
+	struct xorb_store *s;
+	void *w;
+	char *key;
+};
+
+struct xorb_store_reader {
+	struct xorb_store *s;
+	void *r;
+	char *key;
+};
+
+static const char *backend_error(struct xorb_store *s)
+{
+	const char *m = s->ops->last_error && s->ctx ? s->ops->last_error(s->ctx) : NULL;
+
+	return m && *m ? m : "no detail given by the storage backend";
+}
+
+static int ops_check(const struct xorb_storage_ops *ops, const char *name, struct xorb_error *err)
+{
+	if (!ops)
+		return xorb_error_set(err, XORB_EUNSUPPORTED, "storage backend \"%s\" returned no table", name);
+	if (ops->abi_major != XORB_STORAGE_ABI_MAJOR)
+		return xorb_error_set(err, XORB_EUNSUPPORTED,
+				      "storage backend \"%s\" has ABI %u.%u, this program needs %u.x: install matching plugins",
+				      name, ops->abi_major, ops->abi_minor, XORB_STORAGE_ABI_MAJOR);
+	if (ops->struct_size < sizeof(struct xorb_storage_ops) || !ops->open || !ops->close ||
+	    !ops->put_begin || !ops->put_write || !ops->put_commit || !ops->put_abort ||
+	    !ops->get_open || !ops->get_read || !ops->get_close || !ops->list || !ops->remove)
+		return xorb_error_set(err, XORB_EUNSUPPORTED,
+				      "storage backend \"%s\" lacks required entry points", name);
+	return XORB_OK;
+}
+
+int xorb_store_open(const char *url, struct xorb_store **out, struct xorb_error *err)
+{
+	const struct xorb_storage_ops *ops;
+	const char *colon = strstr(url, "://");
+	struct xorb_store *s;
+	int rc;
+
+	*out = NULL;
+	if (!url || !*url)
+		return xorb_error_set(err, XORB_EINVAL, "the store URL is empty");
+	if (colon && strncmp(url, "file://", 7))
+		return xorb_error_set(err, XORB_EUNSUPPORTED,
+				      "store \"%s\": scheme \"%.*s\" is not supported (use file:// or a directory)",
+				      url, (int)(colon - url), url);
+	ops = xorb_storage_file_ops();
+	rc = ops_check(ops, "file", err);
+	if (rc)
+		return rc;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->url = strdup(url))) {
+		free(s);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory opening store");
+	}
+	s->ops = ops;
+	rc = ops->open(&s->ctx, url);
+	if (rc) {
+		xorb_error_set(err, rc, "store \"%s\": %s", url, backend_error(s));
+		xorb_store_free(s);
+		return rc;
+	}
+	*out = s;
+	return XORB_OK;
+}
+
+void xorb_store_free(struct xorb_store *s)
+{
+	if (!s)
+		return;
+	if (s->ctx)
+		s->ops->close(s->ctx);
+	free(s->url);
+	free(s);
+}
+
+const char *xorb_store_url(const struct xorb_store *s)
+{
+	return s->url;
+}
+
+int xorb_store_put_begin(struct xorb_store *s, const char *key, struct xorb_store_writer **out,
+			 struct xorb_error *err)
+{
+	struct xorb_store_writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	*out = NULL;
+	if (!w || !(w->key = strdup(key))) {
+		free(w);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	w->s = s;
+	rc = s->ops->put_begin(s->ctx, key, &w->w);
+	if (rc) {
+		xorb_error_set(err, rc, "cannot create \"%s\" in store \"%s\": %s", key, s->url,
+			       backend_error(s));
+		free(w->key);
+		free(w);
+		return rc;
+	}
+	*out = w;
+	return XORB_OK;
+}
+
+int xorb_store_put_write(struct xorb_store_writer *w, const void *data, size_t len,
+			 struct xorb_error *err)
+{
+	int rc = w->s->ops->put_write(w->w, data, len);
+
+	if (rc)
+		return xorb_error_set(err, rc, "cannot write \"%s\" to store \"%s\": %s", w->key,
+				      w->s->url, backend_error(w->s));
+	return XORB_OK;
+}
+
+int xorb_store_put_commit(struct xorb_store_writer *w, struct xorb_error *err)
+{
+	int rc = w->s->ops->put_commit(w->w);
+
+	if (rc)
+		xorb_error_set(err, rc, "cannot complete \"%s\" in store \"%s\": %s", w->key,
+			       w->s->url, backend_error(w->s));
+	free(w->key);
+	free(w);
+	return rc;
+}
+
+void xorb_store_put_abort(struct xorb_store_writer *w)
+{
+	if (!w)
+		return;
+	w->s->ops->put_abort(w->w);
+	free(w->key);
+	free(w);
+}
+
+int xorb_store_put_all(struct xorb_store *s, const char *key, const void *data, size_t len,
+		       struct xorb_error *err)
+{
+	struct xorb_store_writer *w;
+	int rc = xorb_store_put_begin(s, key, &w, err);
+
+	if (rc)
+		return rc;
+	rc = xorb_store_put_write(w, data, len, err);
+	if (rc) {
+		xorb_store_put_abort(w);
+		return rc;
+	}
+	return xorb_store_put_commit(w, err);
+}
+
+int xorb_store_get_open(struct xorb_store *s, const char *key, struct xorb_store_reader **out,
+			struct xorb_error *err)
+{
+	struct xorb_store_reader *r = calloc(1, sizeof(*r));
+	int rc;
+
+	*out = NULL;
+	if (!r || !(r->key = strdup(key))) {
+		free(r);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	r->s = s;
+	rc = s->ops->get_open(s->ctx, key, &r->r);
+	if (rc) {
+		if (rc == XORB_ENOTFOUND)
+			xorb_error_set(err, rc, "\"%s\" does not exist in store \"%s\"", key, s->url);
+		else
+			xorb_error_set(err, rc, "cannot open \"%s\" in store \"%s\": %s", key,
+				       s->url, backend_error(s));
+		free(r->key);
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return XORB_OK;
+}
+
+int xorb_store_get_read(struct xorb_store_reader *r, void *buf, size_t len, size_t *got,
+			struct xorb_error *err)
+{
+	int rc = r->s->ops->get_read(r->r, buf, len, got);
+
+	if (rc)
+		return xorb_error_set(err, rc, "cannot read \"%s\" from store \"%s\": %s", r->key,
+				      r->s->url, backend_error(r->s));
+	return XORB_OK;
+}
+
+void xorb_store_get_close(struct xorb_store_reader *r)
+{
+	if (!r)
+		return;
+	r->s->ops->get_close(r->r);
+	free(r->key);
+	free(r);
+}
+
+int xorb_store_get_all(struct xorb_store *s, const char *key, size_t max, char **data,
+		       size_t *len, struct xorb_error *err)
+{
+	struct xorb_store_reader *r;
+	struct xorb_buf b;
+	size_t got;
+	int rc;
+
+	*data = NULL;
+	*len = 0;
+	rc = xorb_store_get_open(s, key, &r, err);
+	if (rc)
+		return rc;
+	xorb_buf_init(&b);
+	for (;;) {
+		if (xorb_buf_reserve(&b, 65536)) {
+			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory reading \"%s\"", key);
+			break;
+		}
+		rc = xorb_store_get_read(r, b.data + b.len, 65536, &got, err);
+		if (rc || !got)
+			break;
+		b.len += got;
+		b.data[b.len] = '\0';
+		if (b.len > max) {
+			rc = xorb_error_set(err, XORB_ECORRUPT,
+					    "\"%s\" in store \"%s\" is larger than the %zu-byte limit",
+					    key, s->url, max);
+			break;
+		}
+	}
+	xorb_store_get_close(r);
+	if (rc) {
+		xorb_buf_release(&b);
+		return rc;
+	}
+	*len = b.len;
+	*data = xorb_buf_detach(&b);
+	return *data ? XORB_OK : xorb_error_set(err, XORB_ENOMEM, "out of memory");
+}
+
+int xorb_store_list(struct xorb_store *s, const char *prefix, xorb_storage_list_fn fn,
+		    void *arg, struct xorb_error *err)
+{
+	int rc = s->ops->list(s->ctx, prefix, fn, arg);
+
+	if (rc && rc != XORB_ENOTFOUND)
+		return xorb_error_set(err, rc, "cannot list \"%s\" in store \"%s\": %s", prefix,
+				      s->url, backend_error(s));
+	return XORB_OK;
+}
+
+int xorb_store_remove(struct xorb_store *s, const char *key, struct xorb_error *err)
+{
+	int rc = s->ops->remove(s->ctx, key);
+
+	if (rc)
+		return xorb_error_set(err, rc, "cannot remove \"%s\" from store \"%s\": %s", key,
+				      s->url, backend_error(s));
+	return XORB_OK;
+}

@@ -1,0 +1,53 @@
+/*
+ * The backup store as the commands see it: a storage backend chosen by the
+ * URL's scheme, wrapped so that every failure lands in a struct xorb_error
+ * naming the store and the key.
+ *
+ * Store URLs: file:///abs/path, or a plain directory path (relative paths are
+ * made absolute). The default store is XORB_DEFAULT_STORE.
+ */
+#ifndef XORB_STORE_H
+#define XORB_STORE_H
+
+#include "xorb_error.h"
+#include "xorb_storage_abi.h"
+
+#define XORB_DEFAULT_STORE "/var/lib/xorb/backups"
+
+struct xorb_store;
+struct xorb_store_writer;
+struct xorb_store_reader;
+
+int xorb_store_open(const char *url, struct xorb_store **out, struct xorb_error *err);
+void xorb_store_free(struct xorb_store *s); /* NULL-safe */
+const char *xorb_store_url(const struct xorb_store *s); /* for messages */
+
+int xorb_store_put_begin(struct xorb_store *s, const char *key, struct xorb_store_writer **w,
+			 struct xorb_error *err);
+int xorb_store_put_write(struct xorb_store_writer *w, const void *data, size_t len,
+			 struct xorb_error *err);
+/* Both free w. */
+int xorb_store_put_commit(struct xorb_store_writer *w, struct xorb_error *err);
+void xorb_store_put_abort(struct xorb_store_writer *w);
+/* Writes a small object in one go (sidecars). */
+int xorb_store_put_all(struct xorb_store *s, const char *key, const void *data, size_t len,
+		       struct xorb_error *err);
+
+int xorb_store_get_open(struct xorb_store *s, const char *key, struct xorb_store_reader **r,
+			struct xorb_error *err);
+int xorb_store_get_read(struct xorb_store_reader *r, void *buf, size_t len, size_t *got,
+			struct xorb_error *err);
+void xorb_store_get_close(struct xorb_store_reader *r);
+/* Reads a whole small object (at most max bytes) into a NUL-terminated heap
+ * buffer owned by the caller. */
+int xorb_store_get_all(struct xorb_store *s, const char *key, size_t max, char **data,
+		       size_t *len, struct xorb_error *err);
+
+int xorb_store_list(struct xorb_store *s, const char *prefix, xorb_storage_list_fn fn,
+		    void *arg, struct xorb_error *err);
+int xorb_store_remove(struct xorb_store *s, const char *key, struct xorb_error *err);
+
+/* The built-in file backend's table. */
+const struct xorb_storage_ops *xorb_storage_file_ops(void);
+
+#endif

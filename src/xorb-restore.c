@@ -1,0 +1,222 @@
+/*
+ * xorb-restore: put a tenant's backup back into a NATS server, exactly.
+ *
+ *   xorb-restore TENANT [BACKUP-ID|latest] [--stream NAME]... [--replace]
+ *                [--dry-run] [--replicas N]
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xorb_bundle.h"
+#include "xorb_cli.h"
+#include "xorb_names.h"
+#include "xorb_restore.h"
+
+static const char usage_text[] =
+	"Usage: xorb-restore TENANT [BACKUP-ID|latest] [options]\n"
+	"\n"
+	"Restores the streams of a backup, with their messages, sequence numbers, timestamps and\n"
+	"consumer state, through the server's restore API. The archive is checked while it\n"
+	"streams: a stream is created only once all of its data passed its checks, and if\n"
+	"anything fails, every stream this run created is deleted again. Streams that already\n"
+	"exist are refused unless --replace. Default backup: latest.\n"
+	"\n"
+	"Options:\n"
+	"      --stream NAME    restore only this stream (repeatable)\n"
+	"      --replace        delete existing streams first (after verifying the whole backup)\n"
+	"      --dry-run        print what would be restored; does not connect to NATS\n"
+	"      --replicas N     override num_replicas (restoring into a cluster)\n"
+	"      --window N       restore chunks in flight (default 8)\n"
+	"      --chunk-size N   restore chunk size (default 1M, capped by the server's max_payload)\n"
+	"\n";
+
+enum {
+	OPT_STREAM = XORB_OPT_FIRST_COMMAND_OPT,
+	OPT_REPLACE,
+	OPT_DRY_RUN,
+	OPT_REPLICAS,
+	OPT_WINDOW,
+	OPT_CHUNK,
+};
+
+static const struct option longopts[] = {
+	XORB_CLI_COMMON_LONGOPTS,
+	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "replace", no_argument, NULL, OPT_REPLACE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "replicas", required_argument, NULL, OPT_REPLICAS },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
+	{ NULL, 0, NULL, 0 },
+};
+
+static bool selected(const char *const *streams, const char *name)
+{
+	size_t i;
+
+	if (!streams)
+		return true;
+	for (i = 0; streams[i]; i++)
+		if (!strcmp(streams[i], name))
+			return true;
+	return false;
+}
+
+static int dry_run(const struct xorb_cli *c, const struct xorb_manifest *m,
+		   const char *const *streams)
+{
+	char b[32];
+	size_t i;
+
+	for (i = 0; streams && streams[i]; i++)
+		if (!xorb_manifest_stream(m, streams[i])) {
+			xorb_cli_error(c, "backup %s/%s does not hold stream \"%s\"", m->tenant, m->backup_id,
+				       streams[i]);
+			return XORB_EXIT_FAIL;
+		}
+	if (c->json)
+		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"dry_run\":true,\"streams\":[", m->tenant,
+		       m->backup_id);
+	else
+		printf("dry run: would restore backup %s of tenant %s (created %s, server %s):\n",
+		       m->backup_id, m->tenant, m->created, m->server_version[0] ? m->server_version : "?");
+	for (i = 0; i < m->n_streams; i++) {
+		const struct xorb_manifest_stream *s = &m->streams[i];
+		size_t k;
+
+		if (!selected(streams, s->name))
+			continue;
+		if (c->json) {
+			printf("%s{\"name\":\"%s\",\"messages\":%" PRId64 ",\"bytes\":%" PRId64
+			       ",\"first_seq\":%" PRId64 ",\"last_seq\":%" PRId64 ",\"consumers\":%zu}",
+			       i ? "," : "", s->name, s->messages, s->bytes, s->first_seq, s->last_seq,
+			       s->n_consumers);
+			continue;
+		}
+		printf("  %-40s %10" PRId64 " messages  seq %" PRId64 "..%" PRId64 "  %s\n", s->name,
+		       s->messages, s->first_seq, s->last_seq, xorb_cli_bytes((uint64_t)s->bytes, b, sizeof(b)));
+		for (k = 0; k < s->n_consumers; k++)
+			printf("      consumer %s\n", s->consumers[k]);
+	}
+	if (c->json)
+		printf("]}\n");
+	else
+		printf("nothing was changed.\n");
+	return XORB_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct xorb_restore_opts o;
+	struct xorb_restore_result res;
+	struct xorb_manifest *m = NULL;
+	struct xorb_store *store = NULL;
+	struct xorb_error err = { 0, "" };
+	natsConnection *nc = NULL;
+	struct xorb_cli c;
+	const char **streams = NULL, *tenant, *id;
+	size_t n_streams = 0;
+	bool dry = false;
+	char b[32];
+	int opt, rc;
+	int64_t v;
+
+	xorb_cli_init(&c, "xorb-restore");
+	memset(&o, 0, sizeof(o));
+	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int h = xorb_cli_common_opt(&c, opt, optarg);
+
+		if (h < 0)
+			return XORB_EXIT_USAGE;
+		if (h)
+			continue;
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(xorb_cli_common_help, stdout);
+			return XORB_EXIT_OK;
+		case XORB_OPT_VERSION: xorb_cli_version(&c); return XORB_EXIT_OK;
+		case OPT_STREAM:
+			if (xorb_cli_list_add(&streams, &n_streams, optarg))
+				return XORB_EXIT_FAIL;
+			break;
+		case OPT_REPLACE: o.replace = true; break;
+		case OPT_DRY_RUN: dry = true; break;
+		case OPT_REPLICAS:
+			if ((v = xorb_cli_parse_int(&c, "--replicas", optarg, 1, 5, false)) < 0)
+				return XORB_EXIT_USAGE;
+			o.replicas = (int)v;
+			break;
+		case OPT_WINDOW:
+			if ((v = xorb_cli_parse_int(&c, "--window", optarg, 1, 256, false)) < 0)
+				return XORB_EXIT_USAGE;
+			o.proto.window = (int)v;
+			break;
+		case OPT_CHUNK:
+			if ((v = xorb_cli_parse_int(&c, "--chunk-size", optarg, 4096, 8 << 20, true)) < 0)
+				return XORB_EXIT_USAGE;
+			o.proto.chunk_size = (int)v;
+			break;
+		default:
+			return xorb_cli_usage_error(&c, "unknown option");
+		}
+	}
+	if (optind >= argc)
+		return xorb_cli_usage_error(&c, "missing TENANT");
+	if (optind + 2 < argc)
+		return xorb_cli_usage_error(&c, "unexpected argument \"%s\"", argv[optind + 2]);
+	tenant = argv[optind];
+	id = optind + 1 < argc ? argv[optind + 1] : "latest";
+	if (xorb_tenant_check(tenant, &err))
+		return xorb_cli_usage_error(&c, "%s", err.msg);
+	o.streams = streams;
+	o.note = xorb_cli_note;
+	o.note_arg = &c;
+	o.api_timeout_ms = c.conn.timeout_ms;
+	o.proto.api_timeout_ms = c.conn.timeout_ms;
+
+	rc = xorb_cli_open_store(&c, &store, &err);
+	if (!rc)
+		rc = xorb_bundle_load(store, tenant, id, &m, &err);
+	if (rc) {
+		rc = xorb_cli_fail(&c, &err);
+		goto out;
+	}
+	if (dry) {
+		rc = dry_run(&c, m, streams);
+		goto out;
+	}
+	rc = xorb_cli_connect(&c, &nc, &err);
+	if (!rc)
+		rc = xorb_restore_backup(nc, store, m, &o, &res, &err);
+	if (rc) {
+		xorb_cli_error(&c, "restore of backup %s of tenant \"%s\" failed: %s", m->backup_id, tenant,
+			       err.msg);
+		if (c.json) {
+			printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"failed\",\"error\":",
+			       tenant, m->backup_id);
+			xorb_cli_json_str(err.msg);
+			printf("}\n");
+		}
+		rc = XORB_EXIT_FAIL;
+		goto out;
+	}
+	if (c.json)
+		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"ok\",\"streams\":%u,"
+		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
+		       tenant, m->backup_id, res.streams, res.messages, res.bytes, res.seconds);
+	else if (!c.quiet)
+		printf("restored backup %s of tenant %s: %u streams, %" PRIu64 " messages (%s) in %.2f s\n",
+		       m->backup_id, tenant, res.streams, res.messages,
+		       xorb_cli_bytes(res.bytes, b, sizeof(b)), res.seconds);
+	rc = XORB_EXIT_OK;
+out:
+	xorb_nats_close(nc);
+	xorb_manifest_free(m);
+	xorb_store_free(store);
+	free(streams);
+	nats_Close();
+	return rc;
+}
