@@ -3,30 +3,68 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "xorb_buf.h"
 
+/*
+ * The writer runs libarchive, the compressor, the checksums and the store
+ * writes on a worker thread, so that the caller's thread (receiving the
+ * snapshot from NATS and checking it) never waits for them. Jobs pass through
+ * a queue of at most QUEUE_MAX entries; blob parts travel in a pool of
+ * POOL_PARTS buffers, so memory stays bounded by POOL_PARTS x part size.
+ */
+#define QUEUE_MAX 2
+#define POOL_PARTS 3
+
+enum job_kind { JOB_ENTRY, JOB_FINISH };
+
+struct aw_job {
+	enum job_kind kind;
+	char *path;
+	unsigned char *data;
+	size_t len;
+	int pooled;  /* data is a part buffer to give back to the pool */
+	int in_blob; /* hash into the blob digest too */
+	int blob_last;
+	struct aw_job *next;
+};
+
 struct xorb_aw {
 	struct archive *ar;
 	struct xorb_store_writer *w;
-	struct xorb_error werr; /* failure inside the write callback */
 	struct xorb_sha256 *out_hash, *entry_hash, *blob_hash;
 	uint64_t out_bytes;
 	char out_sha[XORB_SHA256_HEX];
 	time_t mtime;
+	int discard; /* freeing an unfinished archive: drop its tail */
+
+	/* shared with the worker, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t worker;
+	int worker_started;
+	struct aw_job *head, *tail;
+	size_t queued;
+	int busy;		/* the worker holds a job */
+	int stop;
+	struct xorb_error werr; /* sticky failure of the worker */
 	struct xorb_entry *entries;
 	size_t n_entries, cap_entries;
-	/* blob state */
+	unsigned char *pool[POOL_PARTS];
+	size_t pool_free, pool_allocated;
+	char blob_sha[XORB_SHA256_HEX];
+	int finished;
+
+	/* caller side: the blob being filled */
 	char *blob_path;
 	unsigned char *part;
 	size_t part_size, part_len;
 	unsigned parts_written;
 	uint64_t blob_size;
-	int finished;
-	int discard; /* freeing an unfinished archive: drop its tail */
 };
 
 static int ar_fail(struct archive *ar, struct xorb_error *err, const struct xorb_error *werr,
@@ -38,17 +76,200 @@ static int ar_fail(struct archive *ar, struct xorb_error *err, const struct xorb
 			      archive_error_string(ar) ? archive_error_string(ar) : "libarchive failed");
 }
 
+/* Runs on the worker (and during free): sends compressed bytes to the store. */
 static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, size_t len)
 {
 	struct xorb_aw *a = arg;
+	struct xorb_error e;
 
 	if (a->discard)
 		return (la_ssize_t)len;
-	if (xorb_store_put_write(a->w, buf, len, &a->werr))
+	if (xorb_store_put_write(a->w, buf, len, &e)) {
+		pthread_mutex_lock(&a->mu);
+		if (!a->werr.code)
+			a->werr = e;
+		pthread_mutex_unlock(&a->mu);
 		return -1;
+	}
 	xorb_sha256_update(a->out_hash, buf, len);
 	a->out_bytes += len;
 	return (la_ssize_t)len;
+}
+
+static void set_werr(struct xorb_aw *a, const struct xorb_error *e)
+{
+	pthread_mutex_lock(&a->mu);
+	if (!a->werr.code)
+		a->werr = *e;
+	pthread_mutex_unlock(&a->mu);
+}
+
+static int add_entry_record(struct xorb_aw *a, const char *path, uint64_t size, const char *sha,
+			    struct xorb_error *err)
+{
+	struct xorb_entry *e;
+	int rc = XORB_OK;
+
+	pthread_mutex_lock(&a->mu);
+	if (a->n_entries == a->cap_entries) {
+		size_t cap = a->cap_entries ? a->cap_entries * 2 : 32;
+		struct xorb_entry *ne = realloc(a->entries, cap * sizeof(*ne));
+
+		if (!ne) {
+			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+			goto out;
+		}
+		a->entries = ne;
+		a->cap_entries = cap;
+	}
+	e = &a->entries[a->n_entries];
+	e->path = strdup(path);
+	if (!e->path) {
+		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		goto out;
+	}
+	e->size = size;
+	memcpy(e->sha256, sha, XORB_SHA256_HEX);
+	a->n_entries++;
+out:
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* Worker: writes one entry. */
+static int write_entry(struct xorb_aw *a, struct aw_job *j, struct xorb_error *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	char sha[XORB_SHA256_HEX];
+	int rc = XORB_OK;
+
+	if (!e)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	archive_entry_set_pathname(e, j->path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0600);
+	archive_entry_set_size(e, (la_int64_t)j->len);
+	archive_entry_set_mtime(e, a->mtime, 0);
+	if (archive_write_header(a->ar, e) != ARCHIVE_OK)
+		rc = ar_fail(a->ar, err, NULL, "cannot write an archive header");
+	else if (j->len && archive_write_data(a->ar, j->data, j->len) != (la_ssize_t)j->len)
+		rc = ar_fail(a->ar, err, NULL, "cannot write archive data");
+	else if (archive_write_finish_entry(a->ar) != ARCHIVE_OK)
+		rc = ar_fail(a->ar, err, NULL, "cannot finish an archive entry");
+	archive_entry_free(e);
+	if (rc)
+		return xorb_error_prefix(err, "archive entry \"%s\": ", j->path);
+	xorb_sha256_update(a->entry_hash, j->data, j->len);
+	xorb_sha256_final_hex(a->entry_hash, sha);
+	if (j->in_blob) {
+		xorb_sha256_update(a->blob_hash, j->data, j->len);
+		if (j->blob_last) {
+			pthread_mutex_lock(&a->mu);
+			xorb_sha256_final_hex(a->blob_hash, a->blob_sha);
+			pthread_mutex_unlock(&a->mu);
+		}
+	}
+	return add_entry_record(a, j->path, j->len, sha, err);
+}
+
+static void job_free(struct xorb_aw *a, struct aw_job *j)
+{
+	if (j->pooled) {
+		pthread_mutex_lock(&a->mu);
+		a->pool[a->pool_free++] = j->data;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+	} else {
+		free(j->data);
+	}
+	free(j->path);
+	free(j);
+}
+
+static void *worker_main(void *arg)
+{
+	struct xorb_aw *a = arg;
+
+	for (;;) {
+		struct xorb_error e = { 0, "" };
+		struct aw_job *j;
+		int failed;
+
+		pthread_mutex_lock(&a->mu);
+		while (!a->head && !a->stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (!a->head) {
+			pthread_mutex_unlock(&a->mu);
+			return NULL;
+		}
+		j = a->head;
+		a->head = j->next;
+		if (!a->head)
+			a->tail = NULL;
+		a->queued--;
+		a->busy = 1;
+		failed = a->werr.code != 0;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+
+		if (!failed) {
+			if (j->kind == JOB_ENTRY) {
+				if (write_entry(a, j, &e))
+					set_werr(a, &e);
+			} else if (archive_write_close(a->ar) != ARCHIVE_OK) {
+				ar_fail(a->ar, &e, NULL, "cannot complete the archive");
+				set_werr(a, &e);
+			} else {
+				xorb_sha256_final_hex(a->out_hash, a->out_sha);
+				a->finished = 1;
+			}
+		}
+		job_free(a, j);
+		pthread_mutex_lock(&a->mu);
+		a->busy = 0;
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+	}
+}
+
+/* Caller: queues a job (taking ownership of it), waiting for room. */
+static int enqueue(struct xorb_aw *a, struct aw_job *j, struct xorb_error *err)
+{
+	int rc = XORB_OK;
+
+	pthread_mutex_lock(&a->mu);
+	while (a->queued >= QUEUE_MAX && !a->werr.code)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (a->werr.code) {
+		rc = xorb_error_set(err, a->werr.code, "%s", a->werr.msg);
+		pthread_mutex_unlock(&a->mu);
+		job_free(a, j);
+		return rc;
+	}
+	j->next = NULL;
+	if (a->tail)
+		a->tail->next = j;
+	else
+		a->head = j;
+	a->tail = j;
+	a->queued++;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* Caller: waits until the worker has done everything queued. */
+static int drain(struct xorb_aw *a, struct xorb_error *err)
+{
+	int rc = XORB_OK;
+
+	pthread_mutex_lock(&a->mu);
+	while ((a->queued || a->busy) && a->worker_started)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (a->werr.code)
+		rc = xorb_error_set(err, a->werr.code, "%s", a->werr.msg);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
 }
 
 int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct xorb_aw_opts *o,
@@ -60,6 +281,8 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 	*out = NULL;
 	if (!a)
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
 	a->w = w;
 	a->mtime = o && o->mtime ? o->mtime : time(NULL);
 	a->part_size = o && o->part_size ? o->part_size : XORB_DEFAULT_PART_SIZE;
@@ -71,89 +294,91 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 		xorb_aw_free(a);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	}
-	snprintf(v, sizeof(v), "%d", o && o->zstd_level ? o->zstd_level : 3);
+	snprintf(v, sizeof(v), "%d", o && o->zstd_level ? o->zstd_level : XORB_DEFAULT_ZSTD_LEVEL);
 	if (archive_write_set_format_pax_restricted(a->ar) != ARCHIVE_OK ||
 	    archive_write_add_filter_zstd(a->ar) != ARCHIVE_OK ||
 	    archive_write_set_filter_option(a->ar, "zstd", "compression-level", v) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(a->ar, 1 << 16) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a->ar, 1) != ARCHIVE_OK) {
-		ar_fail(a->ar, err, NULL, "cannot set up the archive writer");
+		int rc = ar_fail(a->ar, err, NULL, "cannot set up the archive writer");
+
 		xorb_aw_free(a);
-		return err ? err->code : XORB_EIO;
+		return rc;
 	}
 	if (o && o->zstd_threads > 0) {
 		snprintf(v, sizeof(v), "%d", o->zstd_threads);
 		archive_write_set_filter_option(a->ar, "zstd", "threads", v);
 	}
 	if (archive_write_open2(a->ar, a, NULL, aw_write_cb, NULL, NULL) != ARCHIVE_OK) {
-		ar_fail(a->ar, err, &a->werr, "cannot start the archive");
+		int rc = ar_fail(a->ar, err, &a->werr, "cannot start the archive");
+
 		xorb_aw_free(a);
-		return err ? err->code : XORB_EIO;
+		return rc;
 	}
+	if (pthread_create(&a->worker, NULL, worker_main, a)) {
+		xorb_aw_free(a);
+		return xorb_error_set(err, XORB_ENOMEM, "cannot start the archive writer thread");
+	}
+	a->worker_started = 1;
 	*out = a;
 	return XORB_OK;
 }
 
-static int add_entry_record(struct xorb_aw *a, const char *path, uint64_t size,
-			    const char *sha, struct xorb_error *err)
+static struct aw_job *job_new(const char *path, struct xorb_error *err)
 {
-	struct xorb_entry *e;
+	struct aw_job *j = calloc(1, sizeof(*j));
 
-	if (a->n_entries == a->cap_entries) {
-		size_t cap = a->cap_entries ? a->cap_entries * 2 : 32;
-		struct xorb_entry *ne = realloc(a->entries, cap * sizeof(*ne));
-
-		if (!ne)
-			return xorb_error_set(err, XORB_ENOMEM, "out of memory");
-		a->entries = ne;
-		a->cap_entries = cap;
+	if (j && !(j->path = strdup(path))) {
+		free(j);
+		j = NULL;
 	}
-	e = &a->entries[a->n_entries];
-	e->path = strdup(path);
-	if (!e->path)
-		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
-	e->size = size;
-	memcpy(e->sha256, sha, XORB_SHA256_HEX);
-	a->n_entries++;
-	return XORB_OK;
+	if (!j)
+		xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	return j;
 }
 
 int xorb_aw_add(struct xorb_aw *a, const char *path, const void *data, size_t len,
 		struct xorb_error *err)
 {
-	struct archive_entry *e;
-	char sha[XORB_SHA256_HEX];
-	int rc = XORB_OK;
+	struct aw_job *j;
 
 	if (strlen(path) >= XORB_ENTRY_PATH_MAX)
 		return xorb_error_set(err, XORB_EINVAL, "archive path \"%s\" is too long", path);
-	e = archive_entry_new();
-	if (!e)
+	j = job_new(path, err);
+	if (!j)
+		return XORB_ENOMEM;
+	j->data = malloc(len ? len : 1);
+	if (!j->data) {
+		job_free(a, j);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_filetype(e, AE_IFREG);
-	archive_entry_set_perm(e, 0600);
-	archive_entry_set_size(e, (la_int64_t)len);
-	archive_entry_set_mtime(e, a->mtime, 0);
-	if (archive_write_header(a->ar, e) != ARCHIVE_OK) {
-		rc = ar_fail(a->ar, err, &a->werr, "cannot write an archive header");
-		goto out;
 	}
-	if (len && archive_write_data(a->ar, data, len) != (la_ssize_t)len) {
-		rc = ar_fail(a->ar, err, &a->werr, "cannot write archive data");
-		goto out;
+	memcpy(j->data, data, len);
+	j->len = len;
+	return enqueue(a, j, err);
+}
+
+/* Caller: takes a free part buffer from the pool (allocating up to
+ * POOL_PARTS of them), waiting for one the worker gives back. */
+static int take_part(struct xorb_aw *a, struct xorb_error *err)
+{
+	int rc = XORB_OK;
+
+	pthread_mutex_lock(&a->mu);
+	while (!a->pool_free && a->pool_allocated == POOL_PARTS && !a->werr.code)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (a->werr.code) {
+		rc = xorb_error_set(err, a->werr.code, "%s", a->werr.msg);
+	} else if (a->pool_free) {
+		a->part = a->pool[--a->pool_free];
+	} else {
+		a->part = malloc(a->part_size);
+		if (a->part)
+			a->pool_allocated++;
+		else
+			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory for a %zu-byte part buffer",
+					    a->part_size);
 	}
-	if (archive_write_finish_entry(a->ar) != ARCHIVE_OK) {
-		rc = ar_fail(a->ar, err, &a->werr, "cannot finish an archive entry");
-		goto out;
-	}
-	xorb_sha256_update(a->entry_hash, data, len);
-	xorb_sha256_final_hex(a->entry_hash, sha);
-	rc = add_entry_record(a, path, len, sha, err);
-out:
-	archive_entry_free(e);
-	if (rc)
-		xorb_error_prefix(err, "archive entry \"%s\": ", path);
+	pthread_mutex_unlock(&a->mu);
 	return rc;
 }
 
@@ -163,47 +388,53 @@ int xorb_aw_blob_begin(struct xorb_aw *a, const char *path, struct xorb_error *e
 		return xorb_error_set(err, XORB_EINVAL, "a blob is already open");
 	if (strlen(path) + XORB_PART_SUFFIX_LEN >= XORB_ENTRY_PATH_MAX)
 		return xorb_error_set(err, XORB_EINVAL, "archive path \"%s\" is too long", path);
-	if (!a->part && !(a->part = malloc(a->part_size)))
-		return xorb_error_set(err, XORB_ENOMEM, "out of memory for the %zu-byte part buffer",
-				      a->part_size);
 	a->blob_path = strdup(path);
 	if (!a->blob_path)
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	a->part_len = 0;
 	a->parts_written = 0;
 	a->blob_size = 0;
-	return XORB_OK;
+	return a->part ? XORB_OK : take_part(a, err);
 }
 
-static int flush_part(struct xorb_aw *a, int named_part, struct xorb_error *err)
+static int flush_part(struct xorb_aw *a, int named_part, int last, struct xorb_error *err)
 {
 	char path[XORB_ENTRY_PATH_MAX + 16];
+	struct aw_job *j;
 
+	if (a->parts_written >= 999999)
+		return xorb_error_set(err, XORB_EINVAL, "blob \"%s\" has too many parts", a->blob_path);
 	if (named_part)
 		snprintf(path, sizeof(path), "%s.%06u", a->blob_path, a->parts_written);
 	else
 		snprintf(path, sizeof(path), "%s", a->blob_path);
-	if (a->parts_written >= 999999)
-		return xorb_error_set(err, XORB_EINVAL, "blob \"%s\" has too many parts", a->blob_path);
-	a->parts_written++;
-	int rc = xorb_aw_add(a, path, a->part, a->part_len, err);
-
+	j = job_new(path, err);
+	if (!j)
+		return XORB_ENOMEM;
+	j->data = a->part;
+	j->len = a->part_len;
+	j->pooled = 1;
+	j->in_blob = 1;
+	j->blob_last = last;
+	a->part = NULL;
 	a->part_len = 0;
-	return rc;
+	a->parts_written++;
+	return enqueue(a, j, err);
 }
 
 int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct xorb_error *err)
 {
 	const unsigned char *p = data;
+	int rc;
 
-	xorb_sha256_update(a->blob_hash, data, len);
 	a->blob_size += len;
 	while (len) {
 		size_t n;
 
 		if (a->part_len == a->part_size) {
-			int rc = flush_part(a, 1, err);
-
+			rc = flush_part(a, 1, 0, err);
+			if (!rc)
+				rc = take_part(a, err);
 			if (rc)
 				return rc;
 		}
@@ -220,15 +451,18 @@ int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct x
 
 int xorb_aw_blob_end(struct xorb_aw *a, struct xorb_blob_info *info, struct xorb_error *err)
 {
-	int rc;
-
 	/* One entry under its own name when nothing was flushed yet. */
-	rc = flush_part(a, a->parts_written > 0, err);
+	int rc = flush_part(a, a->parts_written > 0, 1, err);
+
+	if (!rc)
+		rc = drain(a, err);
+	if (!rc)
+		rc = take_part(a, err); /* keep one buffer ready for the next blob */
 	if (rc)
 		return rc;
 	info->size = a->blob_size;
 	info->parts = a->parts_written > 1 ? a->parts_written : 0;
-	xorb_sha256_final_hex(a->blob_hash, info->sha256);
+	memcpy(info->sha256, a->blob_sha, XORB_SHA256_HEX);
 	free(a->blob_path);
 	a->blob_path = NULL;
 	return XORB_OK;
@@ -236,11 +470,23 @@ int xorb_aw_blob_end(struct xorb_aw *a, struct xorb_blob_info *info, struct xorb
 
 int xorb_aw_finish(struct xorb_aw *a, struct xorb_error *err)
 {
-	if (archive_write_close(a->ar) != ARCHIVE_OK)
-		return ar_fail(a->ar, err, &a->werr, "cannot complete the archive");
-	xorb_sha256_final_hex(a->out_hash, a->out_sha);
-	a->finished = 1;
-	return XORB_OK;
+	struct aw_job *j = calloc(1, sizeof(*j));
+	int rc;
+
+	if (!j)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	j->kind = JOB_FINISH;
+	rc = enqueue(a, j, err);
+	if (!rc)
+		rc = drain(a, err);
+	if (!rc && !a->finished)
+		rc = xorb_error_set(err, XORB_EIO, "the archive was not completed");
+	return rc;
+}
+
+int xorb_aw_sync(struct xorb_aw *a, struct xorb_error *err)
+{
+	return drain(a, err);
 }
 
 size_t xorb_aw_entry_count(const struct xorb_aw *a)
@@ -276,8 +522,24 @@ void xorb_entries_free(struct xorb_entry *e, size_t n)
 
 void xorb_aw_free(struct xorb_aw *a)
 {
+	struct aw_job *j;
+	size_t i;
+
 	if (!a)
 		return;
+	if (a->worker_started) {
+		pthread_mutex_lock(&a->mu);
+		a->stop = 1;
+		if (!a->werr.code)
+			a->werr.code = XORB_EINVAL; /* drop whatever is still queued */
+		pthread_cond_broadcast(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->worker, NULL);
+	}
+	while ((j = a->head)) {
+		a->head = j->next;
+		job_free(a, j);
+	}
 	a->discard = !a->finished;
 	if (a->ar)
 		archive_write_free(a->ar); /* closes if still open */
@@ -285,8 +547,12 @@ void xorb_aw_free(struct xorb_aw *a)
 	xorb_sha256_free(a->entry_hash);
 	xorb_sha256_free(a->blob_hash);
 	xorb_entries_free(a->entries, a->n_entries);
-	free(a->blob_path);
+	for (i = 0; i < a->pool_free; i++)
+		free(a->pool[i]);
 	free(a->part);
+	free(a->blob_path);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
 

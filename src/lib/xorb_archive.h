@@ -38,13 +38,16 @@ struct xorb_blob_info {
 };
 
 struct xorb_aw_opts {
-	int zstd_level;	  /* 0: 3 */
+	int zstd_level;	  /* 0: XORB_DEFAULT_ZSTD_LEVEL */
 	int zstd_threads; /* 0: single-threaded */
 	size_t part_size; /* 0: XORB_DEFAULT_PART_SIZE */
 	time_t mtime;	  /* entry modification time */
 };
 
 #define XORB_DEFAULT_PART_SIZE (8u << 20)
+/* Snapshots are S2-compressed already: zstd's fast level -1 saves as much as
+ * level 3 on them at a third of the CPU (measured on 1M x 256 B snapshots). */
+#define XORB_DEFAULT_ZSTD_LEVEL (-1)
 
 struct xorb_aw;
 
@@ -59,6 +62,9 @@ int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct x
 int xorb_aw_blob_end(struct xorb_aw *a, struct xorb_blob_info *info, struct xorb_error *err);
 /* Writes the tar end and flushes the compressor. */
 int xorb_aw_finish(struct xorb_aw *a, struct xorb_error *err);
+/* Entries are written by a worker thread: wait until all queued ones are
+ * done. The entry list below is complete only after sync or finish. */
+int xorb_aw_sync(struct xorb_aw *a, struct xorb_error *err);
 size_t xorb_aw_entry_count(const struct xorb_aw *a);
 const struct xorb_entry *xorb_aw_entry(const struct xorb_aw *a, size_t i); /* owned by a */
 uint64_t xorb_aw_bytes_out(const struct xorb_aw *a);

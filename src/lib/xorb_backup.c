@@ -341,7 +341,9 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 	if (rc)
 		goto out;
 
-	rc = copy_entries(&m, aw, err);
+	rc = xorb_aw_sync(aw, err);
+	if (!rc)
+		rc = copy_entries(&m, aw, err);
 	if (rc)
 		goto out;
 	xorb_time_rfc3339(time(NULL), done);

@@ -222,6 +222,10 @@ static inline void copy_back(uint8_t *d, size_t offset, size_t length)
 	memcpy(d, from, length);
 }
 
+/* Short literals and copies are moved in whole 16-byte steps when both
+ * buffers have this much room left past the element's start. */
+#define FAST_SLACK 64
+
 /*
  * Decodes the elements src[0..slen) into exactly dlen bytes at dst. Returns
  * 0, or -1 with *e saying what is wrong and where.
@@ -231,7 +235,7 @@ static int decode_block(uint8_t *dst, size_t dlen, const uint8_t *src,
 {
 	const uint8_t *s = src, *const send = src + slen, *tag;
 	uint8_t *d = dst, *const dend = dst + dlen;
-	size_t length, offset, last = 0; /* last copy offset, 0 = none */
+	size_t length, offset, i, last = 0; /* last copy offset, 0 = none */
 	unsigned c, n;
 
 	while (s < send) {
@@ -243,8 +247,13 @@ static int decode_block(uint8_t *dst, size_t dlen, const uint8_t *src,
 			if (c < 60) {
 				s++;
 				length = c + 1;
-				if (length <= 16 && send - s >= 16 && dend - d >= 16) {
+				if (send - s >= FAST_SLACK && dend - d >= FAST_SLACK) {
 					memcpy(d, s, 16);
+					if (length > 16) {
+						memcpy(d + 16, s + 16, 16);
+						memcpy(d + 32, s + 32, 16);
+						memcpy(d + 48, s + 48, 16);
+					}
 					d += length;
 					s += length;
 					continue;
@@ -318,10 +327,19 @@ static int decode_block(uint8_t *dst, size_t dlen, const uint8_t *src,
 		if (length > (size_t)(dend - d))
 			goto overrun;
 		last = offset;
-		if (offset >= 8 && length <= 16 && dend - d >= 16) {
-			/* each 8-byte step reads only bytes already written */
-			memcpy(d, d - offset, 8);
-			memcpy(d + 8, d + 8 - offset, 8);
+		if (length <= FAST_SLACK && dend - d >= FAST_SLACK) {
+			/* a step of n bytes with offset >= n reads only bytes
+			 * already written; steps may run past length */
+			if (offset >= 16) {
+				for (i = 0; i < length; i += 16)
+					memcpy(d + i, d + i - offset, 16);
+			} else if (offset >= 8) {
+				for (i = 0; i < length; i += 8)
+					memcpy(d + i, d + i - offset, 8);
+			} else {
+				for (i = 0; i < length; i++)
+					d[i] = d[i - offset];
+			}
 		} else if (offset >= length) {
 			memcpy(d, d - offset, length);
 		} else {

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, configures, builds with warnings
+# as errors, runs ctest (unit + integration against real servers), then the
+# same suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   XORB_TEST_SKIP_ASAN=1  skip the sanitizer pass (local iteration only)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+
+echo "== build (warnings are errors)"
+cmake -S . -B build -DXORB_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+
+echo "== tests"
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+
+if [ "${XORB_TEST_SKIP_ASAN:-0}" != 1 ]; then
+	echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	cmake -S . -B build-asan -DXORB_WERROR=ON -DXORB_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-asan -j"$jobs"
+	(cd build-asan && ctest --output-on-failure -j2 --timeout 900)
+fi
