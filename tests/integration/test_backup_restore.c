@@ -1,0 +1,468 @@
+/*
+ * End to end: xorb-backup, xorb-verify and xorb-restore as a user runs them,
+ * against real nats-server processes started by the harness. Every check
+ * compares real data from a real server (xt_compare_stream goes message by
+ * message and consumer by consumer).
+ */
+#include "xt_fixture.h"
+#include "xt_harness.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static const char *const tenant_streams[] = {
+	"xorb-t-qa-compliance-replay", "xorb-t-qa-evidence-live", "xorb-t-qa-scan-live", NULL,
+};
+
+static struct xt_server src;
+static natsConnection *src_nc;
+static char *store;
+static char store_env[4200];
+static char first_id[64];
+
+static int run(struct xt_result *r, const char *const *argv)
+{
+	const char *env[] = { store_env, NULL };
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(xt_run(argv, env, 300, r), 0);
+	return r->status;
+}
+
+static void show(const char *what, const struct xt_result *r)
+{
+	fprintf(stderr, "--- %s: exit %d\n--- stdout:\n%s--- stderr:\n%s", what, r->status, r->out,
+		r->err);
+}
+
+/* Names of the streams on a server (sorted), as one comma-joined string. */
+static char *stream_names(natsConnection *nc)
+{
+	natsMsg *m = NULL;
+	cJSON *j, *it;
+	char *out = calloc(1, 8192);
+
+	assert_int_equal(natsConnection_RequestString(&m, nc, "$JS.API.STREAM.NAMES", "{}", 5000), NATS_OK);
+	j = cJSON_Parse(natsMsg_GetData(m));
+	assert_non_null(j);
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "streams")) {
+		if (*out)
+			strcat(out, ",");
+		strncat(out, it->valuestring, 8000 - strlen(out));
+	}
+	cJSON_Delete(j);
+	natsMsg_Destroy(m);
+	return out;
+}
+
+static void assert_identical(natsConnection *other, const char *const *streams)
+{
+	char why[1024];
+	size_t i;
+
+	for (i = 0; streams[i]; i++) {
+		int rc = xt_compare_stream(src_nc, other, streams[i], why, sizeof(why));
+
+		if (rc)
+			fprintf(stderr, "stream %s differs: %s\n", streams[i], why);
+		assert_int_equal(rc, 0);
+	}
+}
+
+/* Extracts "backup_id" from a --json result line. */
+static void json_field(const char *text, const char *key, char *out, size_t len)
+{
+	cJSON *j = cJSON_Parse(text);
+	const char *v;
+
+	assert_non_null(j);
+	v = cJSON_GetStringValue(cJSON_GetObjectItem(j, key));
+	assert_non_null(v);
+	snprintf(out, len, "%s", v);
+	cJSON_Delete(j);
+}
+
+static int setup(void **state)
+{
+	char why[1024];
+
+	assert_int_equal(xt_server_start(&src, NULL), 0);
+	assert_int_equal(xt_server_connect(&src, &src_nc), 0);
+	if (xt_fixture_tenant(src_nc, "t-qa", 200, why, sizeof(why)) ||
+	    xt_fixture_tenant(src_nc, "t-qa-eu", 20, why, sizeof(why))) {
+		fprintf(stderr, "fixture: %s\n", why);
+		return -1;
+	}
+	store = xt_tempdir("xorb-store");
+	snprintf(store_env, sizeof(store_env), "XORB_STORE=%s", store);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	natsConnection_Destroy(src_nc);
+	xt_server_stop(&src);
+	xt_rmtree(store);
+	free(store);
+	return 0;
+}
+
+/* backup → list → verify → restore into a fresh server → identical. */
+static void test_round_trip(void **state)
+{
+	struct xt_result r;
+	struct xt_server dst;
+	natsConnection *dst_nc;
+	char *names, path[4400];
+	struct stat sb;
+
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-qa", "--json", NULL };
+	if (run(&r, backup) != 0)
+		show("backup", &r);
+	assert_int_equal(r.status, 0);
+	json_field(r.out, "backup_id", first_id, sizeof(first_id));
+	assert_non_null(strstr(r.out, "\"streams\":3"));
+	xt_result_release(&r);
+
+	/* the archive and sidecar exist, private to the owner */
+	snprintf(path, sizeof(path), "%s/t-qa/%s.tar.zst", store, first_id);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/t-qa/%s.json", store, first_id);
+	assert_int_equal(stat(path, &sb), 0);
+
+	const char *list[] = { xt_bin("xorb-backup"), "list", NULL };
+	assert_int_equal(run(&r, list), 0);
+	assert_non_null(strstr(r.out, first_id));
+	assert_null(strstr(r.out, "t-qa-eu"));
+	xt_result_release(&r);
+
+	const char *verify[] = { xt_bin("xorb-verify"), "t-qa", first_id, NULL };
+	if (run(&r, verify) != 0)
+		show("verify", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "is whole"));
+	xt_result_release(&r);
+
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
+	const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", "latest", NULL };
+	if (run(&r, restore) != 0)
+		show("restore", &r);
+	assert_int_equal(r.status, 0);
+	xt_result_release(&r);
+	assert_identical(dst_nc, tenant_streams);
+
+	/* the other tenant's streams were neither backed up nor restored */
+	names = stream_names(dst_nc);
+	assert_string_equal(names, "xorb-t-qa-compliance-replay,xorb-t-qa-evidence-live,xorb-t-qa-scan-live");
+	free(names);
+
+	/* restoring again is refused, naming the stream, and changes nothing */
+	assert_int_equal(run(&r, restore), 2);
+	assert_non_null(strstr(r.err, "xorb-restore: error: "));
+	assert_non_null(strstr(r.err, "already exists"));
+	assert_non_null(strstr(r.err, "--replace"));
+	xt_result_release(&r);
+	assert_identical(dst_nc, tenant_streams);
+
+	/* --replace: diverge the target, then put the backup back */
+	{
+		natsMsg *m = NULL;
+
+		assert_int_equal(natsConnection_RequestString(&m, dst_nc, "xorb.t-qa.scan.extra.created",
+							      "diverged", 5000), NATS_OK);
+		natsMsg_Destroy(m);
+		const char *replace[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", "--replace", NULL };
+		if (run(&r, replace) != 0)
+			show("restore --replace", &r);
+		assert_int_equal(r.status, 0);
+		xt_result_release(&r);
+		assert_identical(dst_nc, tenant_streams);
+	}
+	natsConnection_Destroy(dst_nc);
+	xt_server_stop(&dst);
+}
+
+/* --dry-run needs no server; --stream narrows. */
+static void test_dry_run_and_narrowing(void **state)
+{
+	struct xt_result r;
+	struct xt_server dst;
+	natsConnection *dst_nc;
+	char *names;
+
+	const char *dry[] = { xt_bin("xorb-restore"), "-s", "nats://127.0.0.1:1", "t-qa", "--dry-run", NULL };
+	if (run(&r, dry) != 0)
+		show("dry-run", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "xorb-t-qa-scan-live"));
+	assert_non_null(strstr(r.out, "nothing was changed"));
+	xt_result_release(&r);
+
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
+	const char *one[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", "--stream", "xorb-t-qa-evidence-live", NULL };
+	assert_int_equal(run(&r, one), 0);
+	xt_result_release(&r);
+	names = stream_names(dst_nc);
+	assert_string_equal(names, "xorb-t-qa-evidence-live");
+	free(names);
+	assert_identical(dst_nc, (const char *const[]){ "xorb-t-qa-evidence-live", NULL });
+
+	const char *bad[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", "--stream", "xorb-t-qa-nope-live", NULL };
+	assert_int_equal(run(&r, bad), 2);
+	assert_non_null(strstr(r.err, "xorb-t-qa-nope-live"));
+	xt_result_release(&r);
+
+	/* backup --stream narrows too, and refuses another tenant's stream */
+	const char *b1[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-qa", "--stream",
+			     "xorb-t-qa-eu-scan-live", NULL };
+	assert_int_equal(run(&r, b1), 2);
+	assert_non_null(strstr(r.err, "not a stream of tenant"));
+	xt_result_release(&r);
+	natsConnection_Destroy(dst_nc);
+	xt_server_stop(&dst);
+}
+
+/* Copies the first backup under a new id with the archive damaged by fn. */
+static void damaged_copy(const char *id, void (*fn)(const char *path, off_t size))
+{
+	char a[4400], s[4400], cmd[9000];
+	struct stat sb;
+
+	snprintf(cmd, sizeof(cmd), "cp '%s/t-qa/%s.tar.zst' '%s/t-qa/%s.tar.zst' && "
+		 "sed 's/%s/%s/g' '%s/t-qa/%s.json' > '%s/t-qa/%s.json'",
+		 store, first_id, store, id, first_id, id, store, first_id, store, id);
+	assert_int_equal(system(cmd), 0);
+	snprintf(a, sizeof(a), "%s/t-qa/%s.tar.zst", store, id);
+	snprintf(s, sizeof(s), "%s/t-qa/%s.json", store, id);
+	assert_int_equal(stat(a, &sb), 0);
+	fn(a, sb.st_size);
+}
+
+static void flip_late_byte(const char *path, off_t size)
+{
+	int fd = open(path, O_RDWR);
+	unsigned char c;
+	off_t at = size * 8 / 10;
+
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &c, 1, at), 1);
+	c ^= 0x40;
+	assert_int_equal(pwrite(fd, &c, 1, at), 1);
+	close(fd);
+}
+
+static void truncate_half(const char *path, off_t size)
+{
+	assert_int_equal(truncate(path, size / 2), 0);
+}
+
+static void remove_ids(const char *id)
+{
+	char p[4400];
+
+	snprintf(p, sizeof(p), "%s/t-qa/%s.tar.zst", store, id);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/t-qa/%s.json", store, id);
+	unlink(p);
+}
+
+/* A damaged archive is refused with a clear error and NO stream is left. */
+static void test_damaged_archive_creates_nothing(void **state)
+{
+	static const struct {
+		const char *id;
+		void (*fn)(const char *, off_t);
+	} cases[] = {
+		{ "20200101T000000Z-00bad1", flip_late_byte },
+		{ "20200101T000000Z-00bad2", truncate_half },
+	};
+	struct xt_server dst;
+	natsConnection *dst_nc;
+	struct xt_result r;
+	size_t i;
+	char *names;
+
+	assert_true(first_id[0]);
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		damaged_copy(cases[i].id, cases[i].fn);
+
+		const char *verify[] = { xt_bin("xorb-verify"), "t-qa", cases[i].id, NULL };
+		assert_int_equal(run(&r, verify), 2);
+		assert_non_null(strstr(r.err, "xorb-verify: error: "));
+		xt_result_release(&r);
+
+		const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", cases[i].id, NULL };
+		assert_int_equal(run(&r, restore), 2);
+		assert_non_null(strstr(r.err, "xorb-restore: error: "));
+		xt_result_release(&r);
+		/* the server drops an uncommitted restore; committed ones were rolled back */
+		sleep(1);
+		names = stream_names(dst_nc);
+		if (*names)
+			fprintf(stderr, "left behind: %s\n", names);
+		assert_string_equal(names, "");
+		free(names);
+	}
+
+	/* --replace verifies the whole archive before deleting anything */
+	{
+		const char *good[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", first_id, NULL };
+		assert_int_equal(run(&r, good), 0);
+		xt_result_release(&r);
+		const char *replace[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", cases[0].id, "--replace", NULL };
+		assert_int_equal(run(&r, replace), 2);
+		assert_non_null(strstr(r.err, "not replacing anything"));
+		xt_result_release(&r);
+		assert_identical(dst_nc, tenant_streams);
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		remove_ids(cases[i].id);
+	natsConnection_Destroy(dst_nc);
+	xt_server_stop(&dst);
+}
+
+/* A memory stream is skipped with a warning and exit 1. */
+static void test_memory_stream_warns(void **state)
+{
+	struct xt_result r;
+	char why[512];
+
+	if (xt_fixture_tenant(src_nc, "t-mem", 20, why, sizeof(why)) ||
+	    xt_fixture_memory_stream(src_nc, "t-mem", why, sizeof(why)))
+		fail_msg("fixture: %s", why);
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-mem", NULL };
+	assert_int_equal(run(&r, backup), 1);
+	assert_non_null(strstr(r.err, "xorb-backup: warning: "));
+	assert_non_null(strstr(r.err, "xorb-t-mem-control-live"));
+	assert_non_null(strstr(r.err, "memory"));
+	assert_non_null(strstr(r.out, "3 saved, 1 skipped"));
+	xt_result_release(&r);
+}
+
+/* Clear failures: server down, unknown tenant, bad usage. */
+static void test_clear_failures(void **state)
+{
+	struct xt_result r;
+
+	const char *down[] = { xt_bin("xorb-backup"), "-s", "nats://127.0.0.1:1", "tenant", "t-qa", NULL };
+	assert_int_equal(run(&r, down), 2);
+	assert_non_null(strstr(r.err, "xorb-backup: error: "));
+	assert_non_null(strstr(r.err, "nats://127.0.0.1:1"));
+	assert_non_null(strstr(r.err, "nats-server running"));
+	xt_result_release(&r);
+
+	const char *none[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-none", NULL };
+	assert_int_equal(run(&r, none), 2);
+	assert_non_null(strstr(r.err, "has no streams"));
+	xt_result_release(&r);
+
+	const char *usage[] = { xt_bin("xorb-backup"), "tenant", "t", NULL };
+	assert_int_equal(run(&r, usage), 64);
+	assert_non_null(strstr(r.err, "3 to 63"));
+	xt_result_release(&r);
+
+	const char *nocmd[] = { xt_bin("xorb-restore"), NULL };
+	assert_int_equal(run(&r, nocmd), 64);
+	xt_result_release(&r);
+
+	const char *missing[] = { xt_bin("xorb-restore"), "-s", src.url, "t-qa", "20200101T000000Z-000000", NULL };
+	assert_int_equal(run(&r, missing), 2);
+	assert_non_null(strstr(r.err, "does not exist"));
+	xt_result_release(&r);
+}
+
+static int count_visible(const char *dir, const char *needle)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && (!needle || strstr(de->d_name, needle)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* SIGKILL in the middle of a backup leaves nothing that lists or restores. */
+static void test_killed_backup_lists_nothing(void **state)
+{
+	char why[512], dir[4400];
+	struct xt_result r;
+	int status = 0;
+	pid_t pid;
+
+	assert_int_equal(xt_fixture_bulk(src_nc, "xorb-t-kill-scan-live", "xorb.t-kill.scan.load.created",
+					 200000, 256, why, sizeof(why)), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		setenv("XORB_STORE", store, 1);
+		/* tiny chunks make the run long enough to be killed midway */
+		execl(xt_bin("xorb-backup"), "xorb-backup", "-s", src.url, "tenant", "t-kill",
+		      "--chunk-size", "4096", (char *)NULL);
+		_exit(127);
+	}
+	usleep(700 * 1000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status)); /* it was still running: killed midway */
+
+	snprintf(dir, sizeof(dir), "%s/t-kill", store);
+	assert_int_equal(count_visible(dir, NULL), 0);
+	const char *list[] = { xt_bin("xorb-backup"), "list", "t-kill", NULL };
+	assert_int_equal(run(&r, list), 0);
+	assert_null(strstr(r.out, "t-kill "));
+	xt_result_release(&r);
+	const char *restore[] = { xt_bin("xorb-restore"), "-s", src.url, "t-kill", "--dry-run", NULL };
+	assert_int_equal(run(&r, restore), 2);
+	assert_non_null(strstr(r.err, "no complete backup"));
+	xt_result_release(&r);
+
+	/* a rerun succeeds */
+	const char *again[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-kill", "-q", NULL };
+	assert_int_equal(run(&r, again), 0);
+	xt_result_release(&r);
+	assert_int_equal(count_visible(dir, ".json"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_dry_run_and_narrowing),
+		cmocka_unit_test(test_damaged_archive_creates_nothing),
+		cmocka_unit_test(test_memory_stream_warns),
+		cmocka_unit_test(test_clear_failures),
+		cmocka_unit_test(test_killed_backup_lists_nothing),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
