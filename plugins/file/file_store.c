@@ -20,7 +20,6 @@
 
 #include "xorb_error.h"
 #include "xorb_storage_abi.h"
-#include "xorb_store.h"
 
 struct fctx {
 	char root[PATH_MAX];
@@ -112,7 +111,7 @@ static int mkdirs(struct fctx *c, char *path, size_t upto)
 	return XORB_OK;
 }
 
-static int f_open(void **ctx, const char *url)
+static int f_open(void **ctx, const char *url, const struct xorb_param *params)
 {
 	struct fctx *c = calloc(1, sizeof(*c));
 	const char *path = url;
@@ -406,7 +405,8 @@ static const struct xorb_storage_ops file_ops = {
 	.remove = f_remove,
 };
 
-const struct xorb_storage_ops *xorb_storage_file_ops(void)
+/* The plugin's one exported symbol. */
+__attribute__((visibility("default"))) const struct xorb_storage_ops *xorb_storage_entry(void)
 {
 	return &file_ops;
 }

@@ -271,7 +271,7 @@ static int tar_header(struct xorb_snapcheck *c)
 		c->meta_type = type;
 		if (type != 'g')
 			c->pending = true;
-		if (type == 'K') { /* link names matter not here */
+		if (type == 'K') { /* link targets do not matter here */
 			skip_rest(c, size + c->pad);
 			return XORB_OK;
 		}

@@ -27,6 +27,15 @@ struct xorb_store_obj {
 	int64_t mtime;	  /* seconds since the epoch */
 };
 
+/* Settings from the command line, passed to open() as a NULL-key-terminated
+ * array ("s3-endpoint", "s3-region", "s3-path-style", "s3-insecure",
+ * "s3-part-size", "s3-concurrency", "s3-retries", ...). A backend ignores keys
+ * that are not its own. */
+struct xorb_param {
+	const char *key;
+	const char *value;
+};
+
 /* Called per object; return 0 to go on, nonzero to stop (returned by list). */
 typedef int (*xorb_storage_list_fn)(void *arg, const struct xorb_store_obj *obj);
 
@@ -36,9 +45,10 @@ struct xorb_storage_ops {
 	uint32_t struct_size;
 	const char *scheme; /* "file", "s3" */
 
-	/* url is the whole store URL; *ctx is freed by close(). On failure *ctx
-	 * may still be set so that last_error() can explain; close() it. */
-	int (*open)(void **ctx, const char *url);
+	/* url is the whole store URL; params may be NULL. *ctx is freed by
+	 * close(). On failure *ctx may still be set so that last_error() can
+	 * explain; close() it. */
+	int (*open)(void **ctx, const char *url, const struct xorb_param *params);
 	void (*close)(void *ctx);
 	const char *(*last_error)(void *ctx);
 

@@ -4,13 +4,18 @@
  */
 #include "xorb_store.h"
 
+#include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "xorb_buf.h"
 
 struct xorb_store {
 	const struct xorb_storage_ops *ops;
+	void *handle; /* dlopen handle of the plugin */
 	void *ctx;
 	char *url;
 };
@@ -50,31 +55,119 @@ static int ops_check(const struct xorb_storage_ops *ops, const char *name, struc
 	return XORB_OK;
 }
 
+/* Where plugins are looked for: $XORB_PLUGIN_DIR alone when set; else next to
+ * the program (the build tree: <bin>/plugins) and the installed tree
+ * (<prefix>/bin/../lib/xorb-dr/plugins). */
+static int plugin_path(const char *scheme, char *out, size_t len, char *tried, size_t tlen)
+{
+	const char *env = getenv("XORB_PLUGIN_DIR");
+	char exe[PATH_MAX], cand[2][PATH_MAX + 64];
+	ssize_t n;
+	size_t i, nc = 0;
+	char *slash;
+
+	tried[0] = '\0';
+	if (env && *env) {
+		snprintf(cand[nc++], sizeof(cand[0]), "%s/xorb-storage-%s.so", env, scheme);
+	} else {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return -1;
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(cand[nc++], sizeof(cand[0]), "%s/plugins/xorb-storage-%s.so", exe, scheme);
+		snprintf(cand[nc++], sizeof(cand[0]), "%s/../lib/xorb-dr/plugins/xorb-storage-%s.so", exe, scheme);
+	}
+	for (i = 0; i < nc; i++) {
+		if (access(cand[i], R_OK) == 0) {
+			snprintf(out, len, "%s", cand[i]);
+			return 0;
+		}
+		snprintf(tried + strlen(tried), tlen - strlen(tried), "%s%s", i ? ", " : "", cand[i]);
+	}
+	return -1;
+}
+
+static int load_backend(const char *scheme, void **handle, const struct xorb_storage_ops **ops,
+			struct xorb_error *err)
+{
+	char path[PATH_MAX + 64], tried[2 * PATH_MAX + 200];
+	xorb_storage_entry_fn entry;
+	void *h;
+	int rc;
+
+	*handle = NULL;
+	*ops = NULL;
+	if (plugin_path(scheme, path, sizeof(path), tried, sizeof(tried)))
+		return xorb_error_set(err, XORB_EUNSUPPORTED,
+				      "no storage plugin for \"%s://\" (looked for %s; set XORB_PLUGIN_DIR to the directory of xorb-storage-%s.so)",
+				      scheme, tried, scheme);
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return xorb_error_set(err, XORB_EUNSUPPORTED, "cannot load storage plugin %s: %s", path, dlerror());
+	entry = (xorb_storage_entry_fn)dlsym(h, XORB_STORAGE_ENTRY);
+	if (!entry) {
+		dlclose(h);
+		return xorb_error_set(err, XORB_EUNSUPPORTED,
+				      "storage plugin %s lacks the entry point %s(): not an xorb-dr plugin",
+				      path, XORB_STORAGE_ENTRY);
+	}
+	*ops = entry();
+	rc = ops_check(*ops, path, err);
+	if (!rc && (!(*ops)->scheme || strcmp((*ops)->scheme, scheme)))
+		rc = xorb_error_set(err, XORB_EUNSUPPORTED, "storage plugin %s serves \"%s\", not \"%s\"",
+				    path, (*ops)->scheme ? (*ops)->scheme : "?", scheme);
+	if (rc) {
+		dlclose(h);
+		*ops = NULL;
+		return rc;
+	}
+	*handle = h;
+	return XORB_OK;
+}
+
 int xorb_store_open(const char *url, struct xorb_store **out, struct xorb_error *err)
 {
+	return xorb_store_open_with(url, NULL, out, err);
+}
+
+int xorb_store_open_with(const char *url, const struct xorb_param *params,
+			 struct xorb_store **out, struct xorb_error *err)
+{
 	const struct xorb_storage_ops *ops;
-	const char *colon = strstr(url, "://");
+	const char *colon;
+	char scheme[16];
 	struct xorb_store *s;
+	void *handle;
 	int rc;
 
 	*out = NULL;
 	if (!url || !*url)
 		return xorb_error_set(err, XORB_EINVAL, "the store URL is empty");
-	if (colon && strncmp(url, "file://", 7))
-		return xorb_error_set(err, XORB_EUNSUPPORTED,
-				      "store \"%s\": scheme \"%.*s\" is not supported (use file:// or a directory)",
-				      url, (int)(colon - url), url);
-	ops = xorb_storage_file_ops();
-	rc = ops_check(ops, "file", err);
+	colon = strstr(url, "://");
+	if (!colon)
+		snprintf(scheme, sizeof(scheme), "file");
+	else if ((size_t)(colon - url) >= sizeof(scheme) || colon == url)
+		return xorb_error_set(err, XORB_EINVAL, "store \"%s\": unknown URL scheme", url);
+	else
+		snprintf(scheme, sizeof(scheme), "%.*s", (int)(colon - url), url);
+	for (rc = 0; scheme[rc]; rc++)
+		if (!((scheme[rc] >= 'a' && scheme[rc] <= 'z') || (scheme[rc] >= '0' && scheme[rc] <= '9')))
+			return xorb_error_set(err, XORB_EINVAL, "store \"%s\": unknown URL scheme", url);
+	rc = load_backend(scheme, &handle, &ops, err);
 	if (rc)
 		return rc;
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->url = strdup(url))) {
 		free(s);
+		dlclose(handle);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory opening store");
 	}
 	s->ops = ops;
-	rc = ops->open(&s->ctx, url);
+	s->handle = handle;
+	rc = ops->open(&s->ctx, url, params);
 	if (rc) {
 		xorb_error_set(err, rc, "store \"%s\": %s", url, backend_error(s));
 		xorb_store_free(s);
@@ -90,6 +183,8 @@ void xorb_store_free(struct xorb_store *s)
 		return;
 	if (s->ctx)
 		s->ops->close(s->ctx);
+	if (s->handle)
+		dlclose(s->handle);
 	free(s->url);
 	free(s);
 }

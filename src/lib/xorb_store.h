@@ -4,7 +4,8 @@
  * naming the store and the key.
  *
  * Store URLs: file:///abs/path, or a plain directory path (relative paths are
- * made absolute). The default store is XORB_DEFAULT_STORE.
+ * made absolute), or s3://bucket/prefix. Backends are plugins (see
+ * xorb_storage_abi.h). The default store is XORB_DEFAULT_STORE.
  */
 #ifndef XORB_STORE_H
 #define XORB_STORE_H
@@ -18,7 +19,11 @@ struct xorb_store;
 struct xorb_store_writer;
 struct xorb_store_reader;
 
+/* Loads the plugin for the URL's scheme (xorb-storage-<scheme>.so) and opens
+ * the store. params (may be NULL) go to the backend's open(). */
 int xorb_store_open(const char *url, struct xorb_store **out, struct xorb_error *err);
+int xorb_store_open_with(const char *url, const struct xorb_param *params,
+			 struct xorb_store **out, struct xorb_error *err);
 void xorb_store_free(struct xorb_store *s); /* NULL-safe */
 const char *xorb_store_url(const struct xorb_store *s); /* for messages */
 
@@ -47,7 +52,5 @@ int xorb_store_list(struct xorb_store *s, const char *prefix, xorb_storage_list_
 		    void *arg, struct xorb_error *err);
 int xorb_store_remove(struct xorb_store *s, const char *key, struct xorb_error *err);
 
-/* The built-in file backend's table. */
-const struct xorb_storage_ops *xorb_storage_file_ops(void);
 
 #endif
