@@ -22,8 +22,18 @@ const char xorb_cli_common_help[] =
 	"      --tlsca FILE     CA that signed the server's certificate (env NATS_CA)\n"
 	"      --timeout SEC    JetStream API request timeout (default 10)\n"
 	"Store:\n"
-	"      --store URL      backup store: file:///abs/path or a directory (env XORB_STORE;\n"
-	"                       default /var/lib/xorb/backups as root, else ~/.local/share/xorb/backups)\n"
+	"      --store URL      backup store: file:///abs/path, a directory, or s3://bucket/prefix\n"
+	"                       (env XORB_STORE; default /var/lib/xorb/backups as root,\n"
+	"                       else ~/.local/share/xorb/backups)\n"
+	"S3 stores (also AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
+	"AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_CA_BUNDLE):\n"
+	"      --s3-endpoint URL    endpoint of a non-AWS server (e.g. http://127.0.0.1:8080)\n"
+	"      --s3-region NAME     region (default AWS_REGION, AWS_DEFAULT_REGION or us-east-1)\n"
+	"      --s3-path-style      path-style addressing (most self-hosted servers need it)\n"
+	"      --s3-insecure        do NOT verify the server's TLS certificate\n"
+	"      --s3-part-size N     multipart part size (default 16M, at least 5M)\n"
+	"      --s3-concurrency N   parts in flight (default 4)\n"
+	"      --s3-retries N       attempts per request (default 5)\n"
 	"Output:\n"
 	"  -q, --quiet          only errors and warnings\n"
 	"  -v, --verbose        more detail\n"
@@ -83,6 +93,23 @@ int64_t xorb_cli_parse_int(const struct xorb_cli *c, const char *opt, const char
 	return v;
 }
 
+static int set_param(struct xorb_cli *c, const char *key, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_params; i++)
+		if (!strcmp(c->params[i].key, key)) {
+			c->params[i].value = value;
+			return 1;
+		}
+	if (c->n_params + 1 >= sizeof(c->params) / sizeof(c->params[0]))
+		return -1;
+	c->params[c->n_params].key = key;
+	c->params[c->n_params++].value = value;
+	c->params[c->n_params].key = NULL;
+	return 1;
+}
+
 int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 {
 	switch (opt) {
@@ -102,6 +129,22 @@ int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 		c->conn.timeout_ms = (int)v * 1000;
 		return 1;
 	}
+	case XORB_OPT_S3_ENDPOINT: return set_param(c, "s3-endpoint", arg);
+	case XORB_OPT_S3_REGION: return set_param(c, "s3-region", arg);
+	case XORB_OPT_S3_PATH_STYLE: return set_param(c, "s3-path-style", "1");
+	case XORB_OPT_S3_INSECURE: return set_param(c, "s3-insecure", "1");
+	case XORB_OPT_S3_PART_SIZE:
+		if (xorb_cli_parse_int(c, "--s3-part-size", arg, 5 << 20, 5LL << 30, true) < 0)
+			return -1;
+		return set_param(c, "s3-part-size", arg);
+	case XORB_OPT_S3_CONCURRENCY:
+		if (xorb_cli_parse_int(c, "--s3-concurrency", arg, 1, 64, false) < 0)
+			return -1;
+		return set_param(c, "s3-concurrency", arg);
+	case XORB_OPT_S3_RETRIES:
+		if (xorb_cli_parse_int(c, "--s3-retries", arg, 1, 100, false) < 0)
+			return -1;
+		return set_param(c, "s3-retries", arg);
 	case 'q': c->quiet = 1; return 1;
 	case 'v': c->verbose++; return 1;
 	case XORB_OPT_JSON: c->json = 1; return 1;
@@ -178,7 +221,7 @@ int xorb_cli_connect(const struct xorb_cli *c, natsConnection **nc, struct xorb_
 
 int xorb_cli_open_store(const struct xorb_cli *c, struct xorb_store **s, struct xorb_error *err)
 {
-	return xorb_store_open(c->store, s, err);
+	return xorb_store_open_with(c->store, c->params, s, err);
 }
 
 const char *xorb_cli_bytes(uint64_t n, char *buf, size_t len)

@@ -28,6 +28,9 @@ struct xorb_cli {
 	const char *store;
 	int quiet, verbose, json;
 	char default_store[4096];
+	/* store settings passed to the backend: key/value pairs, NULL-terminated */
+	struct xorb_param params[16];
+	size_t n_params;
 };
 
 /* Option ids of the common options (above the ASCII range). */
@@ -42,6 +45,13 @@ enum {
 	XORB_OPT_JSON,
 	XORB_OPT_VERSION,
 	XORB_OPT_TIMEOUT,
+	XORB_OPT_S3_ENDPOINT,
+	XORB_OPT_S3_REGION,
+	XORB_OPT_S3_PATH_STYLE,
+	XORB_OPT_S3_INSECURE,
+	XORB_OPT_S3_PART_SIZE,
+	XORB_OPT_S3_CONCURRENCY,
+	XORB_OPT_S3_RETRIES,
 	XORB_OPT_FIRST_COMMAND_OPT = 1100, /* commands number theirs from here */
 };
 
@@ -55,6 +65,13 @@ enum {
 	{ "tlsca", required_argument, NULL, XORB_OPT_TLSCA },                     \
 	{ "store", required_argument, NULL, XORB_OPT_STORE },                     \
 	{ "timeout", required_argument, NULL, XORB_OPT_TIMEOUT },                 \
+	{ "s3-endpoint", required_argument, NULL, XORB_OPT_S3_ENDPOINT },         \
+	{ "s3-region", required_argument, NULL, XORB_OPT_S3_REGION },             \
+	{ "s3-path-style", no_argument, NULL, XORB_OPT_S3_PATH_STYLE },           \
+	{ "s3-insecure", no_argument, NULL, XORB_OPT_S3_INSECURE },               \
+	{ "s3-part-size", required_argument, NULL, XORB_OPT_S3_PART_SIZE },       \
+	{ "s3-concurrency", required_argument, NULL, XORB_OPT_S3_CONCURRENCY },   \
+	{ "s3-retries", required_argument, NULL, XORB_OPT_S3_RETRIES },           \
 	{ "quiet", no_argument, NULL, 'q' },                                      \
 	{ "verbose", no_argument, NULL, 'v' },                                    \
 	{ "json", no_argument, NULL, XORB_OPT_JSON },                             \
