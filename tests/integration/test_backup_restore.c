@@ -226,6 +226,23 @@ static void test_dry_run_and_narrowing(void **state)
 	free(names);
 	assert_identical(dst_nc, (const char *const[]){ "xorb-t-qa-evidence-live", NULL });
 
+	/* --replicas rewrites the config: the 30-day max_age (2592000000000000 ns,
+	 * printed as 2.592e+15 by a naive JSON printer) must survive exactly */
+	const char *rep[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", "--replicas", "1", "--stream",
+			      "xorb-t-qa-scan-live", "--stream", "xorb-t-qa-compliance-replay", NULL };
+	if (run(&r, rep) != 0)
+		show("restore --replicas", &r);
+	assert_int_equal(r.status, 0);
+	xt_result_release(&r);
+	assert_identical(dst_nc, (const char *const[]){ "xorb-t-qa-scan-live", "xorb-t-qa-compliance-replay", NULL });
+	{
+		natsMsg *m = NULL;
+
+		assert_int_equal(natsConnection_RequestString(&m, dst_nc, "$JS.API.STREAM.INFO.xorb-t-qa-scan-live", "", 5000), NATS_OK);
+		assert_non_null(strstr(natsMsg_GetData(m), "\"max_age\":2592000000000000"));
+		natsMsg_Destroy(m);
+	}
+
 	const char *bad[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", "--stream", "xorb-t-qa-nope-live", NULL };
 	assert_int_equal(run(&r, bad), 2);
 	assert_non_null(strstr(r.err, "xorb-t-qa-nope-live"));
