@@ -4,6 +4,9 @@
  * write the bytes to a file. No checks, no archive, no compression.
  *
  *   raw-snapshot URL STREAM OUTFILE [CHUNK_SIZE]
+ *
+ * The snapshot reply ({"config","state",...}) goes to OUTFILE.json, the
+ * request body raw-restore needs.
  */
 #include <nats/nats.h>
 #include <stdio.h>
@@ -42,6 +45,17 @@ int main(int argc, char **argv)
 	    strstr(natsMsg_GetData(reply), "\"error\"")) {
 		fprintf(stderr, "raw-snapshot: request failed\n");
 		return 2;
+	}
+	{
+		char jpath[4096];
+		FILE *j;
+
+		snprintf(jpath, sizeof(jpath), "%s.json", argv[3]);
+		j = fopen(jpath, "wb");
+		if (j) {
+			fwrite(natsMsg_GetData(reply), 1, (size_t)natsMsg_GetDataLength(reply), j);
+			fclose(j);
+		}
 	}
 	for (;;) {
 		natsMsg *m = NULL;

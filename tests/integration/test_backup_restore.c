@@ -470,6 +470,48 @@ static void test_killed_backup_lists_nothing(void **state)
 	assert_int_equal(count_visible(dir, ".json"), 1);
 }
 
+/* A snapshot that stops sending (server frozen with SIGSTOP) fails after the
+ * idle timeout with a clear message, and leaves nothing behind. */
+static void test_stalled_snapshot_times_out(void **state)
+{
+	char why[512], errpath[4400], buf[4096] = "", dir[4400];
+	int status = 0, fd;
+	ssize_t n;
+	pid_t pid;
+
+	assert_int_equal(xt_fixture_bulk(src_nc, "xorb-t-stall-scan-live", "xorb.t-stall.scan.load.created",
+					 100000, 256, why, sizeof(why)), 0);
+	snprintf(errpath, sizeof(errpath), "%s/stall.err", store);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int e = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+		dup2(e, 2);
+		setenv("XORB_STORE", store, 1);
+		execl(xt_bin("xorb-backup"), "xorb-backup", "-q", "-s", src.url, "tenant", "t-stall",
+		      "--chunk-size", "4096", "--idle-timeout", "2", (char *)NULL);
+		_exit(127);
+	}
+	usleep(400 * 1000);
+	assert_int_equal(kill(src.pid, SIGSTOP), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	kill(src.pid, SIGCONT);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 2);
+	fd = open(errpath, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	assert_true(n > 0);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "xorb-t-stall-scan-live"));
+	assert_non_null(strstr(buf, "stalled"));
+	snprintf(dir, sizeof(dir), "%s/t-stall", store);
+	assert_int_equal(count_visible(dir, NULL), 0);
+	usleep(300 * 1000); /* the server frees the stream for the next snapshot */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -479,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_memory_stream_warns),
 		cmocka_unit_test(test_clear_failures),
 		cmocka_unit_test(test_killed_backup_lists_nothing),
+		cmocka_unit_test(test_stalled_snapshot_times_out),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

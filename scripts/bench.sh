@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Benchmarks against the physical baselines, in ONE run on this machine:
+#   backup:  xorb-backup of a stream into the file store  vs  raw-snapshot (server snapshot -> file)
+#   restore: xorb-restore of that backup                  vs  raw-restore (pipelined, same snapshot)
+# for 1,000,000 x 256 B messages and a 1 GiB stream of 64 KiB messages, with peak RSS and sizes.
+# Prints a table and writes bench/RESULTS.md. Not part of the tests.
+#   BENCH_RUNS=3 (runs per measurement; the best is reported)
+#   BENCH_SETS="small large" (which streams)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench -j"$(nproc)" >/dev/null
+B=$PWD/build-bench
+runs=${BENCH_RUNS:-3}
+sets=${BENCH_SETS:-small large}
+work=$(mktemp -d /tmp/xorb-bench.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+start_server() {
+	local port; port=$(free_port)
+	nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/$1" >"$work/$1.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+	echo "nats://127.0.0.1:$port"
+}
+# time_rss CMD... -> "seconds rss_kib" (wall clock of the whole process, peak RSS)
+time_rss() {
+	/usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>"$work/err" || {
+		cat "$work/err" >&2; return 1; }
+	cat "$work/time"
+}
+best() { sort -n | head -1; }
+delete_stream() {
+	"$B/xorb-fixture" delete -s "$1" --stream "$2" >/dev/null 2>&1 || true
+}
+
+SRC=$(start_server src)
+DST=$(start_server dst)
+rows=()
+for set in $sets; do
+	case $set in
+	small) stream=xorb-bench-scan-live; subj=xorb.bench.scan.load.created; count=1000000; size=256 ;;
+	large) stream=xorb-bench-evidence-live; subj=xorb.bench.evidence.load.created; count=16384; size=65536 ;;
+	esac
+	echo "== $set: $count x $size B into $stream" >&2
+	"$B/xorb-fixture" bulk -s "$SRC" --stream "$stream" --subject "$subj" --count "$count" --size "$size" >&2
+	raw_b=(); raw_rss=0; xb=(); xb_rss=0; raw_r=(); xr=(); xr_rss=0
+	for i in $(seq "$runs"); do
+		read -r t m < <(time_rss "$B/raw-snapshot" "$SRC" "$stream" "$work/raw.s2")
+		raw_b+=("$t"); raw_rss=$m
+		rm -rf "$work/store"
+		read -r t m < <(time_rss "$B/xorb-backup" -q -s "$SRC" --store "$work/store" tenant bench --stream "$stream")
+		xb+=("$t"); xb_rss=$((m > xb_rss ? m : xb_rss))
+	done
+	for i in $(seq "$runs"); do
+		delete_stream "$DST" "$stream"
+		read -r t m < <(time_rss "$B/raw-restore" "$DST" "$stream" "$work/raw.s2.json" "$work/raw.s2" 8)
+		raw_r+=("$t")
+		delete_stream "$DST" "$stream"
+		read -r t m < <(time_rss "$B/xorb-restore" -q -s "$DST" --store "$work/store" bench --stream "$stream")
+		xr+=("$t"); xr_rss=$((m > xr_rss ? m : xr_rss))
+	done
+	"$B/xorb-fixture" compare -s "$SRC" --other "$DST" --stream "$stream" >&2
+	snap=$(stat -c %s "$work/raw.s2")
+	arch=$(find "$work/store" -name '*.tar.zst' -printf '%s\n' | head -1)
+	rb=$(printf '%s\n' "${raw_b[@]}" | best); xbb=$(printf '%s\n' "${xb[@]}" | best)
+	rr=$(printf '%s\n' "${raw_r[@]}" | best); xrb=$(printf '%s\n' "${xr[@]}" | best)
+	rows+=("$(printf '| %s backup | %s s | %s s | %.2fx (target <= 1.15x) | %d MiB |' "$set" "$rb" "$xbb" \
+		"$(echo "$xbb / $rb" | bc -l)" $((xb_rss / 1024)))")
+	rows+=("$(printf '| %s restore | %s s | %s s | %.2fx (target <= 1.2x) | %d MiB |' "$set" "$rr" "$xrb" \
+		"$(echo "$xrb / $rr" | bc -l)" $((xr_rss / 1024)))")
+	rows+=("$(printf '| %s sizes | snapshot %d B | archive %d B | %.3f | |' "$set" "$snap" "$arch" \
+		"$(echo "$arch / $snap" | bc -l)")")
+	delete_stream "$SRC" "$stream"
+	delete_stream "$DST" "$stream"
+done
+
+{
+	echo "# Benchmark results"
+	echo
+	echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+	echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+	echo "- nats-server $(nats-server --version | awk '{print $2}'), best of $runs runs, file store on $(df -T "$work" | awk 'NR==2{print $2}')"
+	echo
+	echo "| what | baseline | xorb | ratio | xorb peak RSS |"
+	echo "| --- | --- | --- | --- | --- |"
+	printf '%s\n' "${rows[@]}"
+} > "$work/results.md"
+cat "$work/results.md"
+cp "$work/results.md" bench/RESULTS.md
