@@ -1,35 +1,66 @@
 /*
- * xorb-backup: back up tenants into the backup store, and list backups.
+ * xorb-backup: back up tenants into the backup store, list backups, and check
+ * that backups are fresh.
  *
  *   xorb-backup tenant TENANT [--stream NAME]... [--no-consumers]
+ *   xorb-backup all (--env ENV | --tenants a,b,c) [--creds-dir DIR] [--parallel N]
  *   xorb-backup list [TENANT]
+ *   xorb-backup check [--max-age 26h] [--warn-age 24h] [--env ENV] [TENANT]...
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "xorb_bundle.h"
 #include "xorb_cli.h"
+#include "xorb_env.h"
+#include "xorb_json.h"
 #include "xorb_manifest.h"
+#include "xorb_metrics.h"
 #include "xorb_names.h"
 
 static const char usage_text[] =
 	"Usage: xorb-backup tenant TENANT [options]   back up every stream of a tenant\n"
+	"       xorb-backup all (--env ENV | --tenants a,b,c) [options]   every tenant\n"
 	"       xorb-backup list [TENANT] [options]   list complete backups, newest first\n"
+	"       xorb-backup check [TENANT]... [options]   health check for monitoring\n"
 	"\n"
 	"The tenant's streams are those named xorb-TENANT-<domain>-<class> in the account the\n"
 	"credentials reach. Each file-storage stream is saved with the server's snapshot API,\n"
 	"consumers included, into ONE archive <store>/TENANT/<backup-id>.tar.zst; the sidecar\n"
 	"<backup-id>.json is written last, so a backup exists only once it is complete.\n"
 	"\n"
-	"Options of 'tenant':\n"
-	"      --stream NAME      back up only this stream (repeatable)\n"
+	"Options of 'tenant' (and 'all'):\n"
+	"      --stream NAME      back up only this stream (repeatable; 'tenant' only)\n"
 	"      --no-consumers     leave consumers out of the snapshots\n"
 	"      --chunk-size N     snapshot chunk size asked of the server (default 256K)\n"
 	"      --idle-timeout SEC fail a snapshot that sends nothing for SEC seconds (default 30)\n"
-	"      --zstd-level N     zstd compression level 1-19 (default 3)\n"
+	"      --zstd-level N     zstd level -7..19 (default -1: fast; snapshots are compressed already)\n"
 	"      --part-size N      split snapshots larger than N into parts (default 8M)\n"
+	"      --metrics-file F   update Prometheus textfile metrics in F (atomic)\n"
+	"      --pre-hook CMD     run CMD (sh -c) before the backup; a failure aborts the tenant\n"
+	"      --post-hook CMD    run CMD after the backup (XORB_RESULT=ok|warning|failed)\n"
+	"                         hooks get XORB_OPERATION, XORB_TENANT, XORB_BACKUP_ID, XORB_RESULT\n"
+	"Options of 'all':\n"
+	"      --env ENV          tenants of environments/ENV.tfvars.json (or a path)\n"
+	"      --tenants a,b,c    these tenants\n"
+	"      --creds-dir DIR    per-tenant credentials DIR/xorb-<tenant>-backup.creds\n"
+	"      --parallel N       tenants backed up at a time (default 1)\n"
+	"  One line per tenant; exit 0 all ok, 1 any warning, 2 any failure. One tenant's\n"
+	"  failure never stops the others.\n"
+	"Options of 'check' (Nagios exit codes: 0 OK, 1 WARNING, 2 CRITICAL):\n"
+	"      --max-age D        CRITICAL when the newest backup is older (default 26h)\n"
+	"      --warn-age D       WARNING when it is older (default 24h)\n"
+	"      --env ENV          check the environment's tenants (default: the arguments, else\n"
+	"                         every tenant found in the store)\n"
 	"\n";
 
 enum {
@@ -39,6 +70,15 @@ enum {
 	OPT_IDLE,
 	OPT_ZSTD,
 	OPT_PART,
+	OPT_METRICS,
+	OPT_PRE_HOOK,
+	OPT_POST_HOOK,
+	OPT_ENV,
+	OPT_TENANTS,
+	OPT_CREDS_DIR,
+	OPT_PARALLEL,
+	OPT_MAX_AGE,
+	OPT_WARN_AGE,
 };
 
 static const struct option longopts[] = {
@@ -49,7 +89,31 @@ static const struct option longopts[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "zstd-level", required_argument, NULL, OPT_ZSTD },
 	{ "part-size", required_argument, NULL, OPT_PART },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS },
+	{ "pre-hook", required_argument, NULL, OPT_PRE_HOOK },
+	{ "post-hook", required_argument, NULL, OPT_POST_HOOK },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "tenants", required_argument, NULL, OPT_TENANTS },
+	{ "creds-dir", required_argument, NULL, OPT_CREDS_DIR },
+	{ "parallel", required_argument, NULL, OPT_PARALLEL },
+	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
+	{ "warn-age", required_argument, NULL, OPT_WARN_AGE },
 	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	struct xorb_cli c;
+	struct xorb_backup_opts o;
+	const char **streams;
+	size_t n_streams;
+	const char *metrics, *pre_hook, *post_hook;
+	const char *env, *tenants, *creds_dir;
+	int parallel;
+	int64_t max_age, warn_age;
+	/* options replayed to the children of 'all' */
+	const char **child_argv;
+	size_t n_child;
+	double progress_started;
 };
 
 static void usage(void)
@@ -58,28 +122,90 @@ static void usage(void)
 	fputs(xorb_cli_common_help, stdout);
 }
 
-static int cmd_tenant(struct xorb_cli *c, const char *tenant, struct xorb_backup_opts *o)
+static void progress_cb(void *arg, const char *stream, uint64_t done, uint64_t total)
 {
+	struct args *a = (struct args *)arg;
+	static const char *last;
+
+	if (stream != last) {
+		last = stream;
+		a->progress_started = xorb_now();
+	}
+	xorb_cli_progress(&a->c, stream, done, total, a->progress_started);
+}
+
+static void note_cb(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg)
+{
+	xorb_cli_note(&((struct args *)arg)->c, lvl, stream, msg);
+}
+
+static void record_metrics(struct args *a, const char *tenant, const char *result,
+			   const struct xorb_backup_result *res, double seconds)
+{
+	struct xorb_run_metrics m = { "backup", tenant, result, (double)time(NULL), seconds,
+				      res ? res->bytes : 0, res ? res->messages : 0, res ? res->streams : 0 };
+	struct xorb_error err = { 0, "" };
+
+	if (a->metrics && xorb_metrics_record(a->metrics, &m, &err))
+		xorb_cli_warn(&a->c, "%s", err.msg);
+}
+
+static int cmd_tenant(struct args *a, const char *tenant)
+{
+	struct xorb_cli *c = &a->c;
 	struct xorb_backup_result res;
 	struct xorb_store *store = NULL;
 	natsConnection *nc = NULL;
 	struct xorb_error err = { 0, "" };
-	char b1[32], b2[32], b3[32], path[4200];
-	int rc;
+	char b1[32], b2[32], b3[32], path[4200], id[32];
+	const char *result;
+	double t0 = xorb_now();
+	int rc, hook;
 
-	o->tenant = tenant;
-	o->note = xorb_cli_note;
-	o->note_arg = c;
-	o->api_timeout_ms = c->conn.timeout_ms;
+	c->tenant = tenant;
+	memset(&res, 0, sizeof(res));
+	a->o.tenant = tenant;
+	a->o.note = note_cb;
+	a->o.note_arg = a;
+	a->o.api_timeout_ms = c->conn.timeout_ms;
+	a->o.streams = a->streams;
+	xorb_cli_progress_setup(c);
+	if (c->progress)
+		a->o.progress = progress_cb;
 	rc = xorb_tenant_check(tenant, &err);
 	if (rc)
 		return xorb_cli_usage_error(c, "%s", err.msg);
+	rc = xorb_backup_id_new(time(NULL), id, sizeof(id), &err);
+	if (rc)
+		return xorb_cli_fail(c, &err);
+	a->o.backup_id = id;
+	if (a->pre_hook) {
+		hook = xorb_cli_run_hook(c, a->pre_hook, "backup", tenant, id, "");
+		if (hook) {
+			xorb_cli_error(c, "backup of tenant \"%s\" aborted: the pre-hook failed (exit %d): %s", tenant,
+				       hook, a->pre_hook);
+			record_metrics(a, tenant, "failed", NULL, xorb_now() - t0);
+			if (a->post_hook)
+				xorb_cli_run_hook(c, a->post_hook, "backup", tenant, id, "failed");
+			if (c->json)
+				printf("{\"tenant\":\"%s\",\"result\":\"failed\",\"error\":\"pre-hook failed\"}\n", tenant);
+			return XORB_EXIT_FAIL;
+		}
+	}
 	rc = xorb_cli_open_store(c, &store, &err);
 	if (!rc)
 		rc = xorb_cli_connect(c, &nc, &err);
 	if (!rc)
-		rc = xorb_backup_tenant(nc, store, o, &res, &err);
+		rc = xorb_backup_tenant(nc, store, &a->o, &res, &err);
+	xorb_cli_progress_end(c);
 	xorb_nats_close(nc);
+	result = rc ? "failed" : res.warnings ? "warning" : "ok";
+	record_metrics(a, tenant, result, &res, xorb_now() - t0);
+	if (a->post_hook) {
+		hook = xorb_cli_run_hook(c, a->post_hook, "backup", tenant, id, result);
+		if (hook)
+			xorb_cli_warn(c, "the post-hook failed (exit %d): %s", hook, a->post_hook);
+	}
 	if (rc) {
 		xorb_store_free(store);
 		xorb_cli_error(c, "backup of tenant \"%s\" failed: %s", tenant, err.msg);
@@ -96,9 +222,8 @@ static int cmd_tenant(struct xorb_cli *c, const char *tenant, struct xorb_backup
 		printf("{\"tenant\":\"%s\",\"result\":\"%s\",\"backup_id\":\"%s\",\"archive\":\"%s\","
 		       "\"streams\":%u,\"skipped\":%u,\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64
 		       ",\"snapshot_bytes\":%" PRIu64 ",\"archive_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
-		       tenant, res.warnings ? "warning" : "ok", res.backup_id, res.archive_key, res.streams,
-		       res.skipped, res.messages, res.bytes, res.snapshot_bytes, res.archive_bytes,
-		       res.seconds);
+		       tenant, result, res.backup_id, res.archive_key, res.streams, res.skipped, res.messages,
+		       res.bytes, res.snapshot_bytes, res.archive_bytes, res.seconds);
 	} else if (!c->quiet) {
 		printf("backup %s of tenant %s complete%s\n", res.backup_id, tenant,
 		       res.warnings ? " WITH WARNINGS" : "");
@@ -114,8 +239,9 @@ static int cmd_tenant(struct xorb_cli *c, const char *tenant, struct xorb_backup
 	return res.warnings ? XORB_EXIT_WARN : XORB_EXIT_OK;
 }
 
-static int cmd_list(struct xorb_cli *c, const char *tenant)
+static int cmd_list(struct args *a, const char *tenant)
 {
+	struct xorb_cli *c = &a->c;
 	struct xorb_store *store = NULL;
 	struct xorb_error err = { 0, "" };
 	char **keys = NULL, size[32];
@@ -170,78 +296,593 @@ static int cmd_list(struct xorb_cli *c, const char *tenant)
 	return warn ? XORB_EXIT_WARN : XORB_EXIT_OK;
 }
 
+/* ---- all ---- */
+
+struct child {
+	char tenant[XORB_TENANT_MAX + 1];
+	pid_t pid;
+	int out; /* read end of the child's stdout */
+	struct xorb_buf buf;
+	int status;
+	double t0;
+};
+
+static int tenant_list(struct args *a, char ***out, size_t *n, struct xorb_error *err)
+{
+	char **v = NULL;
+	size_t k = 0, i;
+
+	*out = NULL;
+	*n = 0;
+	if (a->env) {
+		struct xorb_env *e = NULL;
+		char path[4096];
+		int rc;
+
+		xorb_env_path(a->env, path, sizeof(path));
+		rc = xorb_env_load(path, &e, err);
+		if (rc)
+			return rc;
+		v = calloc(e->n_tenants + 1, sizeof(char *));
+		for (i = 0; v && i < e->n_tenants; i++)
+			if ((v[k] = strdup(e->tenants[i].name)))
+				k++;
+		xorb_env_free(e);
+	} else if (a->tenants) {
+		const char *p = a->tenants;
+
+		v = calloc(strlen(p) + 1, sizeof(char *));
+		while (v && *p) {
+			size_t l = strcspn(p, ",");
+
+			if (l) {
+				v[k] = strndup(p, l);
+				if (!v[k])
+					break;
+				if (xorb_tenant_check(v[k], err)) {
+					xorb_strv_free(v, k + 1);
+					return XORB_EINVAL;
+				}
+				k++;
+			}
+			p += l + (p[l] == ',');
+		}
+	}
+	if (!v)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	*out = v;
+	*n = k;
+	return XORB_OK;
+}
+
+static int spawn_child(struct args *a, const char *self, struct child *ch)
+{
+	const char **argv;
+	char creds[4200];
+	size_t i, k = 0;
+	int pfd[2];
+
+	argv = calloc(a->n_child + 12, sizeof(char *));
+	if (!argv || pipe(pfd)) {
+		free(argv);
+		return -1;
+	}
+	argv[k++] = self;
+	for (i = 0; i < a->n_child; i++)
+		argv[k++] = a->child_argv[i];
+	if (a->creds_dir) {
+		snprintf(creds, sizeof(creds), "%s/xorb-%s-backup.creds", a->creds_dir, ch->tenant);
+		argv[k++] = "--creds";
+		argv[k++] = creds;
+	}
+	argv[k++] = "--json";
+	argv[k++] = "tenant";
+	argv[k++] = ch->tenant;
+	argv[k] = NULL;
+	fflush(stdout);
+	fflush(stderr);
+	ch->pid = fork();
+	if (ch->pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execv(self, (char *const *)argv);
+		fprintf(stderr, "xorb-backup: error: cannot run %s: %s\n", self, strerror(errno));
+		_exit(2);
+	}
+	free(argv);
+	close(pfd[1]);
+	if (ch->pid < 0) {
+		close(pfd[0]);
+		return -1;
+	}
+	ch->out = pfd[0];
+	ch->t0 = xorb_now();
+	xorb_buf_init(&ch->buf);
+	return 0;
+}
+
+/* Reads what a child wrote until it closes stdout, then reaps it. */
+static void finish_child(struct child *ch)
+{
+	char tmp[4096];
+	ssize_t n;
+	int st = 0;
+
+	while ((n = read(ch->out, tmp, sizeof(tmp))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && ch->buf.len < 65536)
+			xorb_buf_append(&ch->buf, tmp, (size_t)n);
+	close(ch->out);
+	while (waitpid(ch->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	ch->status = WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+}
+
+static void report_child(struct args *a, const struct child *ch, int first)
+{
+	cJSON *j = NULL;
+	char b[32];
+
+	if (ch->buf.data)
+		xorb_json_parse(ch->buf.data, strcspn(ch->buf.data, "\n"), "result", &j, NULL);
+	if (a->c.json) {
+		printf("%s", first ? "" : ",");
+		if (j)
+			printf("%.*s", (int)strcspn(ch->buf.data, "\n"), ch->buf.data);
+		else
+			printf("{\"tenant\":\"%s\",\"result\":\"failed\",\"exit\":%d}", ch->tenant, ch->status);
+	} else if (!a->c.quiet || ch->status) {
+		const char *res = ch->status == 0 ? "ok" : ch->status == 1 ? "WARNING" : "FAILED";
+
+		if (j && ch->status != 2)
+			printf("%-24s %-8s %s  %3" PRId64 " streams  %10" PRId64 " messages  %10s  %.1f s\n",
+			       ch->tenant, res, xorb_json_str(j, "backup_id", "?"), xorb_json_int(j, "streams", 0),
+			       xorb_json_int(j, "messages", 0),
+			       xorb_cli_bytes((uint64_t)xorb_json_int(j, "archive_bytes", 0), b, sizeof(b)),
+			       xorb_now() - ch->t0);
+		else
+			printf("%-24s %-8s exit %d: %s\n", ch->tenant, res, ch->status,
+			       j ? xorb_json_str(j, "error", "see the error above") : "see the error above");
+	}
+	fflush(stdout);
+	cJSON_Delete(j);
+}
+
+static int cmd_all(struct args *a)
+{
+	struct xorb_error err = { 0, "" };
+	char **tenants = NULL, self[4096];
+	struct child *ch;
+	size_t n = 0, next = 0, running = 0, done = 0, i;
+	int worst = 0, first = 1;
+	ssize_t sl;
+
+	if (!a->env == !a->tenants)
+		return xorb_cli_usage_error(&a->c, "all: give exactly one of --env ENV or --tenants a,b,c");
+	if (a->streams)
+		return xorb_cli_usage_error(&a->c, "all: --stream does not apply (use tenant)");
+	if (tenant_list(a, &tenants, &n, &err))
+		return err.code == XORB_EINVAL && a->tenants ? xorb_cli_usage_error(&a->c, "%s", err.msg)
+							     : xorb_cli_fail(&a->c, &err);
+	if (!n) {
+		xorb_strv_free(tenants, n);
+		xorb_cli_error(&a->c, "no tenants to back up");
+		return XORB_EXIT_FAIL;
+	}
+	sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (sl <= 0) {
+		xorb_strv_free(tenants, n);
+		xorb_cli_error(&a->c, "cannot find this program's path: %s", strerror(errno));
+		return XORB_EXIT_FAIL;
+	}
+	self[sl] = '\0';
+	ch = calloc(n, sizeof(*ch));
+	if (!ch) {
+		xorb_strv_free(tenants, n);
+		return XORB_EXIT_FAIL;
+	}
+	if (a->c.json)
+		printf("[");
+	while (done < n) {
+		while (next < n && running < (size_t)a->parallel) {
+			snprintf(ch[next].tenant, sizeof(ch[next].tenant), "%s", tenants[next]);
+			if (spawn_child(a, self, &ch[next])) {
+				ch[next].status = 2;
+				ch[next].pid = 0;
+				report_child(a, &ch[next], first);
+				first = 0;
+				worst = 2;
+				done++;
+			} else {
+				running++;
+			}
+			next++;
+		}
+		/* wait for any running child to finish its output */
+		{
+			struct pollfd pf[256];
+			size_t map[256], np = 0;
+
+			for (i = 0; i < next && np < 256; i++)
+				if (ch[i].pid > 0 && ch[i].out >= 0) {
+					pf[np].fd = ch[i].out;
+					pf[np].events = POLLIN;
+					map[np++] = i;
+				}
+			if (!np)
+				break;
+			if (poll(pf, np, -1) < 0 && errno != EINTR)
+				break;
+			for (i = 0; i < np; i++) {
+				struct child *c1 = &ch[map[i]];
+				char tmp[4096];
+				ssize_t r;
+
+				if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				r = read(c1->out, tmp, sizeof(tmp));
+				if (r > 0) {
+					if (c1->buf.len < 65536)
+						xorb_buf_append(&c1->buf, tmp, (size_t)r);
+					continue;
+				}
+				if (r < 0 && errno == EINTR)
+					continue;
+				finish_child(c1);
+				c1->out = -1;
+				c1->pid = -1;
+				report_child(a, c1, first);
+				first = 0;
+				if (c1->status > worst)
+					worst = c1->status > 2 ? 2 : c1->status;
+				running--;
+				done++;
+			}
+		}
+	}
+	if (a->c.json)
+		printf("]\n");
+	else if (!a->c.quiet)
+		printf("%zu tenants: %s\n", n, worst == 0 ? "all ok" : worst == 1 ? "some with warnings" : "some FAILED");
+	for (i = 0; i < n; i++)
+		xorb_buf_release(&ch[i].buf);
+	free(ch);
+	xorb_strv_free(tenants, n);
+	return worst;
+}
+
+/* ---- check ---- */
+
+struct checks {
+	struct xorb_cli *c;
+	int worst;
+	unsigned ok, warn, crit;
+	struct xorb_buf lines;
+};
+
+__attribute__((format(printf, 3, 4))) static void check_line(struct checks *k, int level,
+							       const char *fmt, ...)
+{
+	static const char *const names[] = { "OK", "WARNING", "CRITICAL" };
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (level > k->worst)
+		k->worst = level;
+	if (level == 0)
+		k->ok++;
+	else if (level == 1)
+		k->warn++;
+	else
+		k->crit++;
+	if (k->c->json) {
+		xorb_buf_printf(&k->lines, "%s{\"status\":\"%s\",\"message\":", k->lines.len ? "," : "", names[level]);
+		xorb_json_print_string(msg, &k->lines);
+		xorb_buf_puts(&k->lines, "}");
+	} else {
+		xorb_buf_printf(&k->lines, "%s: %s\n", names[level], msg);
+	}
+}
+
+static void check_nats(struct checks *k)
+{
+	struct xorb_error err = { 0, "" };
+	natsConnection *nc = NULL;
+	cJSON *info = NULL;
+
+	if (xorb_cli_connect(k->c, &nc, &err)) {
+		check_line(k, 2, "nats: %s", err.msg);
+		return;
+	}
+	if (xorb_js_request(nc, "$JS.API.INFO", NULL, k->c->conn.timeout_ms, &info, NULL, NULL, &err))
+		check_line(k, 2, "nats: connected to %s but JetStream is not usable: %s", k->c->conn.url, err.msg);
+	else
+		check_line(k, 0, "nats: %s reachable, JetStream enabled (%" PRId64 " streams, %" PRId64 " consumers)",
+			   k->c->conn.url, xorb_json_int(info, "streams", 0), xorb_json_int(info, "consumers", 0));
+	cJSON_Delete(info);
+	xorb_nats_close(nc);
+}
+
+static struct xorb_store *check_store(struct checks *k)
+{
+	struct xorb_error err = { 0, "" };
+	struct xorb_store *s = NULL;
+	char key[128], host[64] = "host";
+
+	if (xorb_cli_open_store(k->c, &s, &err)) {
+		check_line(k, 2, "store: %s", err.msg);
+		return NULL;
+	}
+	gethostname(host, sizeof(host) - 1);
+	snprintf(key, sizeof(key), "xorb-check/probe-%.40s-%d", host, (int)getpid());
+	if (xorb_store_put_all(s, key, "probe\n", 6, &err)) {
+		check_line(k, 2, "store: %s is not writable: %s", xorb_store_url(s), err.msg);
+		return s;
+	}
+	if (xorb_store_remove(s, key, &err))
+		check_line(k, 1, "store: %s is writable but the probe could not be removed: %s", xorb_store_url(s), err.msg);
+	else
+		check_line(k, 0, "store: %s reachable and writable", xorb_store_url(s));
+	return s;
+}
+
+static void fmt_age(int64_t s, char *out, size_t len)
+{
+	if (s >= 86400)
+		snprintf(out, len, "%" PRId64 "d%" PRId64 "h", s / 86400, (s % 86400) / 3600);
+	else if (s >= 3600)
+		snprintf(out, len, "%" PRId64 "h%" PRId64 "m", s / 3600, (s % 3600) / 60);
+	else
+		snprintf(out, len, "%" PRId64 "m", s / 60);
+}
+
+static void check_tenant(struct checks *k, struct xorb_store *s, const char *tenant, int64_t max_age,
+			 int64_t warn_age)
+{
+	struct xorb_error err = { 0, "" };
+	char **keys = NULL, age[32], lim[32], id[XORB_BACKUP_ID_LEN + 1];
+	size_t n = 0;
+	time_t t;
+	int64_t a;
+
+	if (xorb_bundle_list(s, tenant, &keys, &n, &err)) {
+		check_line(k, 2, "tenant %s: %s", tenant, err.msg);
+		return;
+	}
+	if (!n) {
+		check_line(k, 2, "tenant %s: no complete backup in the store", tenant);
+		return;
+	}
+	snprintf(id, sizeof(id), "%.*s", XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1);
+	if (!xorb_backup_id_parse(id, &t)) {
+		check_line(k, 2, "tenant %s: cannot read the time of %s", tenant, keys[0]);
+		xorb_strv_free(keys, n);
+		return;
+	}
+	a = (int64_t)(time(NULL) - t);
+	fmt_age(a < 0 ? 0 : a, age, sizeof(age));
+	if (a > max_age) {
+		fmt_age(max_age, lim, sizeof(lim));
+		check_line(k, 2, "tenant %s: newest backup %.*s is %s old (more than %s)", tenant,
+			   XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1, age, lim);
+	} else if (a > warn_age) {
+		fmt_age(warn_age, lim, sizeof(lim));
+		check_line(k, 1, "tenant %s: newest backup %.*s is %s old (more than %s)", tenant,
+			   XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1, age, lim);
+	} else {
+		check_line(k, 0, "tenant %s: newest backup %.*s is %s old (%zu backups)", tenant,
+			   XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1, age, n);
+	}
+	xorb_strv_free(keys, n);
+}
+
+static int cmd_check(struct args *a, char **names, int count)
+{
+	struct checks k = { &a->c, 0, 0, 0, 0, { NULL, 0, 0 } };
+	struct xorb_error err = { 0, "" };
+	struct xorb_store *s;
+	char **tenants = NULL;
+	size_t n = 0, i;
+	static const char *const status[] = { "OK", "WARNING", "CRITICAL" };
+
+	for (i = 0; i < (size_t)count; i++)
+		if (xorb_tenant_check(names[i], &err))
+			return xorb_cli_usage_error(&a->c, "%s", err.msg);
+	if (a->warn_age > a->max_age)
+		a->warn_age = a->max_age;
+	xorb_buf_init(&k.lines);
+	check_nats(&k);
+	s = check_store(&k);
+	if (count) {
+		for (i = 0; i < (size_t)count; i++)
+			if (s)
+				check_tenant(&k, s, names[i], a->max_age, a->warn_age);
+	} else if (a->env) {
+		if (tenant_list(a, &tenants, &n, &err))
+			check_line(&k, 2, "environment: %s", err.msg);
+		for (i = 0; s && i < n; i++)
+			check_tenant(&k, s, tenants[i], a->max_age, a->warn_age);
+	} else if (s) {
+		char **keys = NULL, last[XORB_TENANT_MAX + 2] = "";
+		size_t nk = 0, j;
+
+		if (xorb_bundle_list(s, NULL, &keys, &nk, &err))
+			check_line(&k, 2, "store: %s", err.msg);
+		/* every tenant that has backups */
+		for (j = 0; j < nk; j++) {
+			size_t tl = strcspn(keys[j], "/");
+			char t[XORB_TENANT_MAX + 2];
+			size_t m;
+			bool seen = false;
+
+			snprintf(t, sizeof(t), "%.*s", (int)tl, keys[j]);
+			for (m = 0; m < j; m++)
+				if (!strncmp(keys[m], t, tl) && keys[m][tl] == '/')
+					seen = true;
+			if (!seen)
+				check_tenant(&k, s, t, a->max_age, a->warn_age);
+			snprintf(last, sizeof(last), "%s", t);
+		}
+		if (!nk)
+			check_line(&k, 1, "store: no backups at all");
+		xorb_strv_free(keys, nk);
+	}
+	if (a->c.json)
+		printf("{\"status\":\"%s\",\"ok\":%u,\"warning\":%u,\"critical\":%u,\"checks\":[%s]}\n",
+		       status[k.worst], k.ok, k.warn, k.crit, k.lines.data ? k.lines.data : "");
+	else
+		printf("XORB BACKUP %s - %u critical, %u warning, %u ok\n%s", status[k.worst], k.crit, k.warn,
+		       k.ok, k.lines.data ? k.lines.data : "");
+	xorb_buf_release(&k.lines);
+	xorb_strv_free(tenants, n);
+	xorb_store_free(s);
+	return k.worst;
+}
+
+/* Remembers an option for the children of 'all' (not those 'all' consumes). */
+static int keep_for_child(struct args *a, const char *name, const char *value)
+{
+	const char **v = realloc(a->child_argv, (a->n_child + 3) * sizeof(char *));
+
+	if (!v)
+		return -1;
+	a->child_argv = v;
+	v[a->n_child++] = name;
+	if (value)
+		v[a->n_child++] = value;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct xorb_backup_opts o;
-	struct xorb_cli c;
-	const char **streams = NULL;
-	size_t n_streams = 0;
+	struct args a;
 	const char *sub, *arg1;
-	int opt, rc;
+	int opt, idx, rc;
 	int64_t v;
 
-	xorb_cli_init(&c, "xorb-backup");
-	memset(&o, 0, sizeof(o));
-	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		int h = xorb_cli_common_opt(&c, opt, optarg);
+	memset(&a, 0, sizeof(a));
+	xorb_cli_init(&a.c, "xorb-backup");
+	a.parallel = 1;
+	a.max_age = 26 * 3600;
+	a.warn_age = 24 * 3600;
+	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts, &idx)) != -1) {
+		int h = xorb_cli_common_opt(&a.c, opt, optarg);
+		char optname[64];
 
 		if (h < 0)
 			return XORB_EXIT_USAGE;
-		if (h)
+		/* the long name of what was given, to replay it to children */
+		if (opt == 's')
+			snprintf(optname, sizeof(optname), "--server");
+		else if (opt == 'q')
+			snprintf(optname, sizeof(optname), "--quiet");
+		else if (opt == 'v')
+			snprintf(optname, sizeof(optname), "--verbose");
+		else {
+			const struct option *o;
+
+			optname[0] = '\0';
+			for (o = longopts; o->name; o++)
+				if (o->val == opt)
+					snprintf(optname, sizeof(optname), "--%s", o->name);
+		}
+		if (h) {
+			/* the password reaches children through the environment */
+			if (opt == XORB_OPT_PASSWORD)
+				setenv("NATS_PASSWORD", optarg, 1);
+			else if (opt != XORB_OPT_JSON && opt != XORB_OPT_CREDS)
+				keep_for_child(&a, strdup(optname), optarg);
+			else if (opt == XORB_OPT_CREDS)
+				keep_for_child(&a, "--creds", optarg);
 			continue;
+		}
 		switch (opt) {
 		case 'h': usage(); return XORB_EXIT_OK;
-		case XORB_OPT_VERSION: xorb_cli_version(&c); return XORB_EXIT_OK;
+		case XORB_OPT_VERSION: xorb_cli_version(&a.c); return XORB_EXIT_OK;
 		case OPT_STREAM:
-			if (xorb_cli_list_add(&streams, &n_streams, optarg))
+			if (xorb_cli_list_add(&a.streams, &a.n_streams, optarg))
 				return XORB_EXIT_FAIL;
-			break;
-		case OPT_NO_CONSUMERS: o.no_consumers = true; break;
+			continue;
+		case OPT_NO_CONSUMERS: a.o.no_consumers = true; break;
 		case OPT_CHUNK:
-			if ((v = xorb_cli_parse_int(&c, "--chunk-size", optarg, 4096, 8 << 20, true)) < 0)
+			if ((v = xorb_cli_parse_int(&a.c, "--chunk-size", optarg, 4096, 8 << 20, true)) < 0)
 				return XORB_EXIT_USAGE;
-			o.snap.chunk_size = (int)v;
+			a.o.snap.chunk_size = (int)v;
 			break;
 		case OPT_IDLE:
-			if ((v = xorb_cli_parse_int(&c, "--idle-timeout", optarg, 1, 86400, false)) < 0)
+			if ((v = xorb_cli_parse_int(&a.c, "--idle-timeout", optarg, 1, 86400, false)) < 0)
 				return XORB_EXIT_USAGE;
-			o.snap.idle_timeout_ms = (int)v * 1000;
+			a.o.snap.idle_timeout_ms = (int)v * 1000;
 			break;
 		case OPT_ZSTD:
-			if ((v = xorb_cli_parse_int(&c, "--zstd-level", optarg, 1, 19, false)) < 0)
-				return XORB_EXIT_USAGE;
-			o.archive.zstd_level = (int)v;
+		{
+			char *end;
+			long l = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || l < -7 || l > 19 || l == 0)
+				return xorb_cli_usage_error(&a.c, "--zstd-level: \"%s\" is not a level from -7 to 19 (not 0)",
+							    optarg);
+			a.o.archive.zstd_level = (int)l;
 			break;
-		case OPT_PART:
-			if ((v = xorb_cli_parse_int(&c, "--part-size", optarg, 1 << 16, 64 << 20, true)) < 0)
-				return XORB_EXIT_USAGE;
-			o.archive.part_size = (size_t)v;
-			break;
-		default:
-			return xorb_cli_usage_error(&c, "unknown option");
 		}
+		case OPT_PART:
+			if ((v = xorb_cli_parse_int(&a.c, "--part-size", optarg, 1 << 16, 64 << 20, true)) < 0)
+				return XORB_EXIT_USAGE;
+			a.o.archive.part_size = (size_t)v;
+			break;
+		case OPT_METRICS: a.metrics = optarg; break;
+		case OPT_PRE_HOOK: a.pre_hook = optarg; break;
+		case OPT_POST_HOOK: a.post_hook = optarg; break;
+		case OPT_ENV: a.env = optarg; continue;
+		case OPT_TENANTS: a.tenants = optarg; continue;
+		case OPT_CREDS_DIR: a.creds_dir = optarg; continue;
+		case OPT_PARALLEL:
+			if ((v = xorb_cli_parse_int(&a.c, "--parallel", optarg, 1, 64, false)) < 0)
+				return XORB_EXIT_USAGE;
+			a.parallel = (int)v;
+			continue;
+		case OPT_MAX_AGE:
+			if ((a.max_age = xorb_cli_parse_duration(&a.c, "--max-age", optarg)) < 0)
+				return XORB_EXIT_USAGE;
+			continue;
+		case OPT_WARN_AGE:
+			if ((a.warn_age = xorb_cli_parse_duration(&a.c, "--warn-age", optarg)) < 0)
+				return XORB_EXIT_USAGE;
+			continue;
+		default:
+			return XORB_EXIT_USAGE; /* getopt printed the reason */
+		}
+		keep_for_child(&a, strdup(optname), optarg ? optarg : NULL);
 	}
 	if (optind >= argc)
-		return xorb_cli_usage_error(&c, "missing command: tenant or list");
+		return xorb_cli_usage_error(&a.c, "missing command: tenant, all, list or check");
 	sub = argv[optind];
 	arg1 = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (!strcmp(sub, "tenant")) {
 		if (!arg1)
-			return xorb_cli_usage_error(&c, "tenant: missing TENANT");
+			return xorb_cli_usage_error(&a.c, "tenant: missing TENANT");
 		if (optind + 2 < argc)
-			return xorb_cli_usage_error(&c, "tenant: unexpected argument \"%s\"", argv[optind + 2]);
-		o.streams = streams;
-		rc = cmd_tenant(&c, arg1, &o);
+			return xorb_cli_usage_error(&a.c, "tenant: unexpected argument \"%s\"", argv[optind + 2]);
+		rc = cmd_tenant(&a, arg1);
+	} else if (!strcmp(sub, "all")) {
+		if (arg1)
+			return xorb_cli_usage_error(&a.c, "all: unexpected argument \"%s\"", arg1);
+		rc = cmd_all(&a);
 	} else if (!strcmp(sub, "list")) {
 		if (optind + 2 < argc)
-			return xorb_cli_usage_error(&c, "list: unexpected argument \"%s\"", argv[optind + 2]);
-		if (streams)
-			return xorb_cli_usage_error(&c, "list: --stream does not apply");
-		rc = cmd_list(&c, arg1);
+			return xorb_cli_usage_error(&a.c, "list: unexpected argument \"%s\"", argv[optind + 2]);
+		if (a.streams)
+			return xorb_cli_usage_error(&a.c, "list: --stream does not apply");
+		rc = cmd_list(&a, arg1);
+	} else if (!strcmp(sub, "check")) {
+		rc = cmd_check(&a, argv + optind + 1, argc - optind - 1);
 	} else {
-		rc = xorb_cli_usage_error(&c, "unknown command \"%s\" (use tenant or list)", sub);
+		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\" (use tenant, all, list or check)", sub);
 	}
-	free(streams);
+	free(a.streams);
 	nats_Close();
 	return rc;
 }

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xorb_bundle.h"
 #include "xorb_cli.h"
+#include "xorb_metrics.h"
 #include "xorb_names.h"
 #include "xorb_restore.h"
 
@@ -30,6 +32,10 @@ static const char usage_text[] =
 	"      --replicas N     override num_replicas (restoring into a cluster)\n"
 	"      --window N       restore chunks in flight (default 8)\n"
 	"      --chunk-size N   restore chunk size (default 1M, capped by the server's max_payload)\n"
+	"      --metrics-file F update Prometheus textfile metrics in F (xorb_restore_*)\n"
+	"      --pre-hook CMD   run CMD (sh -c) before the restore; a failure aborts it\n"
+	"      --post-hook CMD  run CMD after it (XORB_RESULT=ok|failed); hooks also get\n"
+	"                       XORB_OPERATION=restore, XORB_TENANT, XORB_BACKUP_ID\n"
 	"\n";
 
 enum {
@@ -39,6 +45,9 @@ enum {
 	OPT_REPLICAS,
 	OPT_WINDOW,
 	OPT_CHUNK,
+	OPT_METRICS,
+	OPT_PRE_HOOK,
+	OPT_POST_HOOK,
 };
 
 static const struct option longopts[] = {
@@ -49,6 +58,9 @@ static const struct option longopts[] = {
 	{ "replicas", required_argument, NULL, OPT_REPLICAS },
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
+	{ "metrics-file", required_argument, NULL, OPT_METRICS },
+	{ "pre-hook", required_argument, NULL, OPT_PRE_HOOK },
+	{ "post-hook", required_argument, NULL, OPT_POST_HOOK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -107,6 +119,26 @@ static int dry_run(const struct xorb_cli *c, const struct xorb_manifest *m,
 	return XORB_EXIT_OK;
 }
 
+static double progress_t0;
+
+static void progress_cb(void *arg, const char *stream, uint64_t done, uint64_t total)
+{
+	if (!progress_t0)
+		progress_t0 = xorb_now();
+	xorb_cli_progress(arg, stream ? stream : "restore", done, total, progress_t0);
+}
+
+static void record(const struct xorb_cli *c, const char *path, const char *tenant, const char *result,
+		   const struct xorb_restore_result *res, double seconds)
+{
+	struct xorb_run_metrics m = { "restore", tenant, result, (double)time(NULL), seconds,
+				      res ? res->bytes : 0, res ? res->messages : 0, res ? res->streams : 0 };
+	struct xorb_error err = { 0, "" };
+
+	if (path && xorb_metrics_record(path, &m, &err))
+		xorb_cli_warn(c, "%s", err.msg);
+}
+
 int main(int argc, char **argv)
 {
 	struct xorb_restore_opts o;
@@ -119,7 +151,10 @@ int main(int argc, char **argv)
 	const char **streams = NULL, *tenant, *id;
 	size_t n_streams = 0;
 	bool dry = false;
+	const char *metrics = NULL, *pre_hook = NULL, *post_hook = NULL;
+	double t0 = xorb_now();
 	char b[32];
+	int hook;
 	int opt, rc;
 	int64_t v;
 
@@ -159,6 +194,9 @@ int main(int argc, char **argv)
 				return XORB_EXIT_USAGE;
 			o.proto.chunk_size = (int)v;
 			break;
+		case OPT_METRICS: metrics = optarg; break;
+		case OPT_PRE_HOOK: pre_hook = optarg; break;
+		case OPT_POST_HOOK: post_hook = optarg; break;
 		default:
 			return xorb_cli_usage_error(&c, "unknown option");
 		}
@@ -171,6 +209,10 @@ int main(int argc, char **argv)
 	id = optind + 1 < argc ? argv[optind + 1] : "latest";
 	if (xorb_tenant_check(tenant, &err))
 		return xorb_cli_usage_error(&c, "%s", err.msg);
+	c.tenant = tenant;
+	xorb_cli_progress_setup(&c);
+	if (c.progress)
+		o.progress = progress_cb;
 	o.streams = streams;
 	o.note = xorb_cli_note;
 	o.note_arg = &c;
@@ -188,9 +230,23 @@ int main(int argc, char **argv)
 		rc = dry_run(&c, m, streams);
 		goto out;
 	}
+	if (pre_hook && (hook = xorb_cli_run_hook(&c, pre_hook, "restore", tenant, m->backup_id, ""))) {
+		xorb_cli_error(&c, "restore of tenant \"%s\" aborted: the pre-hook failed (exit %d): %s", tenant,
+			       hook, pre_hook);
+		rc = XORB_EXIT_FAIL;
+		record(&c, metrics, tenant, "failed", NULL, xorb_now() - t0);
+		if (post_hook)
+			xorb_cli_run_hook(&c, post_hook, "restore", tenant, m->backup_id, "failed");
+		goto out;
+	}
+	memset(&res, 0, sizeof(res));
 	rc = xorb_cli_connect(&c, &nc, &err);
 	if (!rc)
 		rc = xorb_restore_backup(nc, store, m, &o, &res, &err);
+	xorb_cli_progress_end(&c);
+	record(&c, metrics, tenant, rc ? "failed" : "ok", &res, xorb_now() - t0);
+	if (post_hook && (hook = xorb_cli_run_hook(&c, post_hook, "restore", tenant, m->backup_id, rc ? "failed" : "ok")))
+		xorb_cli_warn(&c, "the post-hook failed (exit %d): %s", hook, post_hook);
 	if (rc) {
 		xorb_cli_error(&c, "restore of backup %s of tenant \"%s\" failed: %s", m->backup_id, tenant,
 			       err.msg);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 const char xorb_cli_common_help[] =
@@ -38,6 +40,8 @@ const char xorb_cli_common_help[] =
 	"  -q, --quiet          only errors and warnings\n"
 	"  -v, --verbose        more detail\n"
 	"      --json           machine-readable result on stdout\n"
+	"      --log-format F   text (default) or json: one JSON object per stderr line\n"
+	"                       (time, level, tenant, stream, message)\n"
 	"  -h, --help           this help\n"
 	"      --version        print the version\n"
 	"Exit codes: 0 success, 1 finished with warnings, 2 failed, 64 usage error.\n";
@@ -110,6 +114,29 @@ static int set_param(struct xorb_cli *c, const char *key, const char *value)
 	return 1;
 }
 
+int64_t xorb_cli_parse_duration(const struct xorb_cli *c, const char *opt, const char *arg)
+{
+	char *end;
+	long long v;
+	int64_t mul = 1;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (end != arg && *end && !end[1]) {
+		switch (*end) {
+		case 's': mul = 1; end++; break;
+		case 'm': mul = 60; end++; break;
+		case 'h': mul = 3600; end++; break;
+		case 'd': mul = 86400; end++; break;
+		}
+	}
+	if (errno || end == arg || *end || v < 0 || v > INT64_MAX / 86400 / mul) {
+		xorb_cli_usage_error(c, "%s: \"%s\" is not a duration like 90m, 26h or 7d", opt, arg);
+		return -1;
+	}
+	return v * mul;
+}
+
 int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 {
 	switch (opt) {
@@ -145,6 +172,16 @@ int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 		if (xorb_cli_parse_int(c, "--s3-retries", arg, 1, 100, false) < 0)
 			return -1;
 		return set_param(c, "s3-retries", arg);
+	case XORB_OPT_LOG_FORMAT:
+		if (!strcmp(arg, "json"))
+			c->log_json = 1;
+		else if (!strcmp(arg, "text"))
+			c->log_json = 0;
+		else {
+			xorb_cli_usage_error(c, "--log-format: \"%s\" is not text or json", arg);
+			return -1;
+		}
+		return 1;
 	case 'q': c->quiet = 1; return 1;
 	case 'v': c->verbose++; return 1;
 	case XORB_OPT_JSON: c->json = 1; return 1;
@@ -152,11 +189,50 @@ int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 	return 0;
 }
 
+static void log_json_line(const struct xorb_cli *c, const char *level, const char *stream,
+			  const char *msg)
+{
+	char when[40];
+	struct timespec ts;
+	struct tm tm;
+	struct xorb_buf b;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	xorb_buf_init(&b);
+	xorb_buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"program\":\"%s\",\"tenant\":", when,
+			ts.tv_nsec / 1000000, level, c->prog);
+	if (c->tenant)
+		xorb_json_print_string(c->tenant, &b);
+	else
+		xorb_buf_puts(&b, "null");
+	xorb_buf_puts(&b, ",\"stream\":");
+	if (stream)
+		xorb_json_print_string(stream, &b);
+	else
+		xorb_buf_puts(&b, "null");
+	xorb_buf_puts(&b, ",\"message\":");
+	xorb_json_print_string(msg, &b);
+	xorb_buf_puts(&b, "}\n");
+	if (b.data)
+		fputs(b.data, stderr);
+	xorb_buf_release(&b);
+}
+
 static void vmsg(const struct xorb_cli *c, const char *kind, const char *fmt, va_list ap)
 {
 	char buf[2048];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
+	xorb_cli_progress_end((struct xorb_cli *)c);
+	if (c->log_json) {
+		char level[16];
+
+		snprintf(level, sizeof(level), "%.*s", (int)strcspn(kind, ": "), kind);
+		log_json_line(c, level, NULL, buf);
+		return;
+	}
 	fprintf(stderr, "%s: %s%s\n", c->prog, kind, buf);
 }
 
@@ -197,8 +273,15 @@ int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
 
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg)
 {
-	const struct xorb_cli *c = arg;
+	struct xorb_cli *c = arg;
 
+	if (c->log_json) {
+		if (lvl == XORB_NOTE_WARN || !(c->quiet || (lvl == XORB_NOTE_DEBUG && !c->verbose)))
+			log_json_line(c, lvl == XORB_NOTE_WARN ? "warning" : lvl == XORB_NOTE_DEBUG ? "debug" : "info",
+				      stream, msg);
+		return;
+	}
+	xorb_cli_progress_end(c);
 	if (lvl == XORB_NOTE_WARN) {
 		if (stream)
 			xorb_cli_warn(c, "stream \"%s\": %s", stream, msg);
@@ -268,4 +351,69 @@ void xorb_cli_json_str(const char *s)
 	else
 		fputs("\"\"", stdout);
 	xorb_buf_release(&b);
+}
+
+void xorb_cli_progress_setup(struct xorb_cli *c)
+{
+	c->progress = isatty(STDERR_FILENO) && !c->quiet && !c->log_json;
+}
+
+void xorb_cli_progress(struct xorb_cli *c, const char *label, uint64_t done, uint64_t total,
+		       double started)
+{
+	double now = xorb_now(), rate, eta;
+	char d[32], t[32], r[32];
+
+	if (!c->progress || now - c->progress_last < 0.1)
+		return;
+	c->progress_last = now;
+	rate = now > started ? (double)done / (now - started) : 0;
+	xorb_cli_bytes(done, d, sizeof(d));
+	xorb_cli_bytes((uint64_t)rate, r, sizeof(r));
+	if (total && total >= done && rate > 0) {
+		eta = (double)(total - done) / rate;
+		xorb_cli_bytes(total, t, sizeof(t));
+		fprintf(stderr, "\r\033[K%s  %s / %s  %3d%%  %s/s  ETA %.0fs", label, d, t,
+			(int)(100.0 * (double)done / (double)total), r, eta);
+	} else {
+		fprintf(stderr, "\r\033[K%s  %s  %s/s", label, d, r);
+	}
+	c->progress_drawn = 1;
+}
+
+void xorb_cli_progress_end(struct xorb_cli *c)
+{
+	if (c && c->progress_drawn) {
+		fputs("\r\033[K", stderr);
+		c->progress_drawn = 0;
+	}
+}
+
+int xorb_cli_run_hook(const struct xorb_cli *c, const char *cmd, const char *op,
+		      const char *tenant, const char *backup_id, const char *result)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		setenv("XORB_OPERATION", op, 1);
+		setenv("XORB_TENANT", tenant ? tenant : "", 1);
+		setenv("XORB_BACKUP_ID", backup_id ? backup_id : "", 1);
+		setenv("XORB_RESULT", result ? result : "", 1);
+		/* hooks must not see secrets given to us by flag or variable */
+		unsetenv("NATS_PASSWORD");
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		;
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
 }

@@ -31,6 +31,11 @@ struct xorb_cli {
 	/* store settings passed to the backend: key/value pairs, NULL-terminated */
 	struct xorb_param params[16];
 	size_t n_params;
+	int log_json;	     /* --log-format json: one JSON object per stderr line */
+	const char *tenant;  /* context for log lines, may be NULL */
+	int progress;	     /* draw a progress line on stderr (a terminal, not -q) */
+	double progress_last;
+	int progress_drawn;
 };
 
 /* Option ids of the common options (above the ASCII range). */
@@ -52,6 +57,7 @@ enum {
 	XORB_OPT_S3_PART_SIZE,
 	XORB_OPT_S3_CONCURRENCY,
 	XORB_OPT_S3_RETRIES,
+	XORB_OPT_LOG_FORMAT,
 	XORB_OPT_FIRST_COMMAND_OPT = 1100, /* commands number theirs from here */
 };
 
@@ -75,6 +81,7 @@ enum {
 	{ "quiet", no_argument, NULL, 'q' },                                      \
 	{ "verbose", no_argument, NULL, 'v' },                                    \
 	{ "json", no_argument, NULL, XORB_OPT_JSON },                             \
+	{ "log-format", required_argument, NULL, XORB_OPT_LOG_FORMAT },           \
 	{ "help", no_argument, NULL, 'h' },                                       \
 	{ "version", no_argument, NULL, XORB_OPT_VERSION }
 #define XORB_CLI_COMMON_SHORTOPTS "s:qvh"
@@ -114,6 +121,10 @@ const char *xorb_cli_bytes(uint64_t n, char *buf, size_t len);
 int64_t xorb_cli_parse_int(const struct xorb_cli *c, const char *opt, const char *arg,
 			   int64_t min, int64_t max, bool allow_suffix);
 
+/* Parses a duration "90s", "45m", "26h", "7d" (or plain seconds) into
+ * seconds; -1 on error (message printed). */
+int64_t xorb_cli_parse_duration(const struct xorb_cli *c, const char *opt, const char *arg);
+
 /* Appends a string to a NULL-terminated growable list (for repeated flags). */
 int xorb_cli_list_add(const char ***list, size_t *n, const char *s);
 
@@ -121,5 +132,19 @@ int xorb_cli_list_add(const char ***list, size_t *n, const char *s);
 void xorb_cli_json_str(const char *s);
 
 void xorb_cli_version(const struct xorb_cli *c);
+
+/* Decides whether progress is drawn: stderr is a terminal, not -q, text logs. */
+void xorb_cli_progress_setup(struct xorb_cli *c);
+/* Draws "label  done/total  rate  ETA" at most 10 times a second; total may
+ * be 0 (unknown). */
+void xorb_cli_progress(struct xorb_cli *c, const char *label, uint64_t done, uint64_t total,
+		       double started);
+void xorb_cli_progress_end(struct xorb_cli *c);
+
+/* Runs a hook with /bin/sh -c, with XORB_OPERATION, XORB_TENANT,
+ * XORB_BACKUP_ID and XORB_RESULT in its environment. Returns its exit status
+ * (128+signal when killed), or -1 when it could not be started. */
+int xorb_cli_run_hook(const struct xorb_cli *c, const char *cmd, const char *op,
+		      const char *tenant, const char *backup_id, const char *result);
 
 #endif

@@ -48,6 +48,8 @@ __attribute__((format(printf, 4, 5))) static void note(const struct xorb_backup_
 
 /* Per-stream snapshot sink: backup.json, then the blob through the checker. */
 struct stream_sink {
+	const struct xorb_backup_opts *o;
+	uint64_t done;
 	struct xorb_aw *aw;
 	struct xorb_snapcheck *check;
 	struct xorb_manifest_stream *ms;
@@ -84,13 +86,18 @@ static int sink_data(void *arg, const void *data, size_t len, struct xorb_error 
 	struct stream_sink *k = arg;
 	int rc = xorb_snapcheck_feed(k->check, data, len, err);
 
-	return rc ? rc : xorb_aw_blob_write(k->aw, data, len, err);
+	if (!rc)
+		rc = xorb_aw_blob_write(k->aw, data, len, err);
+	k->done += len;
+	if (!rc && k->o->progress)
+		k->o->progress(k->o->note_arg, k->ms->name, k->done, (uint64_t)k->ms->bytes);
+	return rc;
 }
 
 static int save_stream(natsConnection *nc, struct xorb_aw *aw, const struct xorb_backup_opts *o,
 		       struct xorb_manifest_stream *ms, uint64_t *snap_bytes, struct xorb_error *err)
 {
-	struct stream_sink k = { aw, NULL, ms, "" };
+	struct stream_sink k = { o, 0, aw, NULL, ms, "" };
 	struct xorb_snapshot_cb cb = { sink_meta, sink_data, &k };
 	struct xorb_snapshot_opts so = o->snap;
 	struct xorb_snapshot_stats stats;
@@ -246,9 +253,17 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 	rc = select_streams(nc, o, &names, &n, err);
 	if (rc)
 		return rc;
-	rc = xorb_backup_id_new(started, res->backup_id, sizeof(res->backup_id), err);
-	if (rc)
-		goto out;
+	if (o->backup_id) {
+		if (!xorb_backup_id_parse(o->backup_id, NULL)) {
+			rc = xorb_error_set(err, XORB_EINVAL, "\"%s\" is not a backup id", o->backup_id);
+			goto out;
+		}
+		snprintf(res->backup_id, sizeof(res->backup_id), "%s", o->backup_id);
+	} else {
+		rc = xorb_backup_id_new(started, res->backup_id, sizeof(res->backup_id), err);
+		if (rc)
+			goto out;
+	}
 	snprintf(res->archive_key, sizeof(res->archive_key), "%s/%s.tar.zst", o->tenant, res->backup_id);
 	snprintf(sidecar, sizeof(sidecar), "%s/%s.json", o->tenant, res->backup_id);
 	xorb_time_rfc3339(started, created);

@@ -32,6 +32,10 @@ struct xorb_backup_opts {
 	int api_timeout_ms;
 	xorb_note_fn note;
 	void *note_arg;
+	/* Called as snapshot bytes arrive; total is the stream's stored size
+	 * (an estimate of the snapshot size). */
+	void (*progress)(void *arg, const char *stream, uint64_t done, uint64_t total);
+	const char *backup_id; /* use this id (from xorb_backup_id_new); NULL: a new one */
 };
 
 struct xorb_backup_result {

@@ -14,6 +14,10 @@ static int status_error(struct xorb_error *err, natsStatus s, const char *what, 
 	const char *last = nats_GetLastError(NULL);
 	const char *hint = "";
 
+	/* nats.c prefixes its text with "(file.c:line): " */
+	if (last && last[0] == '(' && strstr(last, "): "))
+		last = strstr(last, "): ") + 3;
+
 	switch (s) {
 	case NATS_NO_SERVER:
 		hint = ": is nats-server running there and the address right? (set --server or NATS_URL)";

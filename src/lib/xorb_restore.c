@@ -171,6 +171,7 @@ int xorb_restore_request(const char *json, size_t len, const char *stream, int r
 }
 
 struct rctx {
+	const struct xorb_manifest *m;
 	natsConnection *nc;
 	const struct xorb_restore_opts *o;
 	struct xorb_restore_result *res;
@@ -347,12 +348,19 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	return XORB_OK;
 }
 
+static void r_progress(void *arg, uint64_t bytes)
+{
+	struct rctx *c = arg;
+
+	c->o->progress(c->o->note_arg, c->cur ? c->cur->name : NULL, bytes, c->m->archive_size);
+}
+
 int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 			const struct xorb_manifest *m, const struct xorb_restore_opts *o,
 			struct xorb_restore_result *res, struct xorb_error *err)
 {
-	struct rctx c = { nc, o, res, NULL, NULL, NULL, NULL, 0, 0 };
-	struct xorb_walk_cb cb = { r_begin, r_data, r_end, NULL, NULL, &c };
+	struct rctx c = { m, nc, o, res, NULL, NULL, NULL, NULL, 0, 0 };
+	struct xorb_walk_cb cb = { r_begin, r_data, r_end, NULL, o->progress ? r_progress : NULL, &c };
 	char **existing = NULL;
 	size_t n_existing = 0, i;
 	double t0 = xorb_now();

@@ -41,6 +41,8 @@ struct xorb_restore_opts {
 	int settle_timeout_ms; /* wait for the stream and consumers to be whole; 0: 60 s */
 	xorb_note_fn note;
 	void *note_arg;
+	/* Called as archive bytes are read; total is the archive's size. */
+	void (*progress)(void *arg, const char *stream, uint64_t done, uint64_t total);
 };
 
 struct xorb_restore_result {

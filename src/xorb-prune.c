@@ -1,0 +1,282 @@
+/*
+ * xorb-prune: remove the backups that a retention policy does not keep
+ * (restic's `forget` rules, see xorb_prune.h), and the leftover archives of
+ * backups that never completed.
+ *
+ *   xorb-prune TENANT|--all --keep-last N --keep-daily N ... [--grace DURATION] [--dry-run]
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "xorb_cli.h"
+#include "xorb_names.h"
+#include "xorb_prune.h"
+
+static const char usage_text[] =
+	"Usage: xorb-prune TENANT|--all [--keep-last N] [--keep-hourly N] [--keep-daily N]\n"
+	"                  [--keep-weekly N] [--keep-monthly N] [--grace DURATION] [--dry-run]\n"
+	"\n"
+	"Removes the complete backups of TENANT (of every tenant in the store with --all) that\n"
+	"no --keep rule keeps, with restic's `forget` rules, per tenant, newest first:\n"
+	"      --keep-last N     the N newest backups\n"
+	"      --keep-hourly N   the newest backup of each of the N most recent hours,\n"
+	"      --keep-daily N    days, ISO weeks (Monday to Sunday) or months (UTC) that\n"
+	"      --keep-weekly N   have backups\n"
+	"      --keep-monthly N\n"
+	"A backup is kept when any rule keeps it. A tenant's newest backup is never removed.\n"
+	"At least one --keep option is required (0 turns a rule off; with every rule at 0\n"
+	"only the newest backup of each tenant is kept).\n"
+	"      --all             every tenant found in the store\n"
+	"      --grace DURATION  an archive without a sidecar (a backup that failed, or one\n"
+	"                        still being written) is removed once the archive object is\n"
+	"                        older than this, by its modification time (default 24h;\n"
+	"                        forms: 90m, 24h, 7d; at least 10m)\n"
+	"      --dry-run         print the plan (\"would remove\"), change nothing\n"
+	"A backup's sidecar is removed before its archive: a removal cut short leaves an\n"
+	"archive without a sidecar, which never lists, and which a later prune removes.\n"
+	"Exit 0, 2 when any removal failed (the others are still done), 64 on usage errors.\n"
+	"\n";
+
+enum {
+	OPT_ALL = XORB_OPT_FIRST_COMMAND_OPT,
+	OPT_KEEP_LAST,
+	OPT_KEEP_HOURLY,
+	OPT_KEEP_DAILY,
+	OPT_KEEP_WEEKLY,
+	OPT_KEEP_MONTHLY,
+	OPT_GRACE,
+	OPT_DRY_RUN,
+};
+
+static const struct option longopts[] = {
+	XORB_CLI_COMMON_LONGOPTS,
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "keep-last", required_argument, NULL, OPT_KEEP_LAST },
+	{ "keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY },
+	{ "keep-daily", required_argument, NULL, OPT_KEEP_DAILY },
+	{ "keep-weekly", required_argument, NULL, OPT_KEEP_WEEKLY },
+	{ "keep-monthly", required_argument, NULL, OPT_KEEP_MONTHLY },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct tally {
+	size_t kept, removed, leftovers_kept, leftovers_removed, failed;
+	uint64_t bytes_removed;
+};
+
+static void print_json_item(const struct xorb_prune_item *it, bool first, bool dry_run, int rc,
+			    const char *error)
+{
+	char when[32];
+	struct tm tm;
+	time_t t = (time_t)it->archive_mtime;
+	size_t i;
+
+	printf("%s{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"complete\":%s,\"action\":\"%s\",\"reasons\":[",
+	       first ? "" : ",", it->tenant, it->id, it->complete ? "true" : "false",
+	       it->keep ? "keep" : "remove");
+	for (i = 0; i < it->n_reasons; i++) {
+		if (i)
+			putchar(',');
+		xorb_cli_json_str(it->reasons[i]);
+	}
+	printf("]");
+	if (it->has_archive)
+		printf(",\"archive_bytes\":%" PRIu64, it->archive_size);
+	if (!it->complete && it->has_archive && gmtime_r(&t, &tm) &&
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		printf(",\"archive_mtime\":\"%s\"", when);
+	if (!it->keep)
+		printf(",\"removed\":%s", !dry_run && !rc ? "true" : "false");
+	if (rc) {
+		printf(",\"error\":");
+		xorb_cli_json_str(error);
+	}
+	printf("}");
+}
+
+static void print_text_item(const struct xorb_prune_item *it, int tenant_width, bool dry_run,
+			    int rc)
+{
+	const char *action = it->keep ? "keep" : rc ? "FAILED" : dry_run ? "would remove" : "remove";
+	char why[XORB_PRUNE_REASONS * (XORB_PRUNE_REASON_LEN + 2)];
+
+	xorb_prune_reasons_join(it, why, sizeof(why));
+	printf("%-*s %-*s %s%s%s%s\n", dry_run ? 12 : 6, action, tenant_width, it->tenant, it->id,
+	       *why ? "  (" : "", why, *why ? ")" : "");
+}
+
+static void print_summary(const struct tally *t, size_t tenants, bool dry_run)
+{
+	char b[32];
+
+	if (dry_run)
+		printf("dry run, nothing changed: %zu tenant%s, %zu backups kept, %zu would be removed (%s)",
+		       tenants, tenants == 1 ? "" : "s", t->kept, t->removed,
+		       xorb_cli_bytes(t->bytes_removed, b, sizeof(b)));
+	else
+		printf("%zu tenant%s: %zu backups kept, %zu removed (%s)", tenants, tenants == 1 ? "" : "s",
+		       t->kept, t->removed, xorb_cli_bytes(t->bytes_removed, b, sizeof(b)));
+	if (t->leftovers_kept || t->leftovers_removed)
+		printf("; incomplete: %zu %s, %zu kept (may still be uploading)", t->leftovers_removed,
+		       dry_run ? "would be removed" : "removed", t->leftovers_kept);
+	if (t->failed)
+		printf("; %zu removal%s FAILED", t->failed, t->failed == 1 ? "" : "s");
+	printf("\n");
+}
+
+static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune_policy *p,
+		 bool dry_run)
+{
+	struct xorb_prune_item *items = NULL;
+	struct xorb_store *store = NULL;
+	struct xorb_error err = { 0, "" };
+	struct tally t = { 0 };
+	size_t n = 0, i, tenants = 0;
+	int rc, tw = 0;
+
+	rc = xorb_cli_open_store(c, &store, &err);
+	if (!rc)
+		rc = xorb_prune_scan(store, tenant, &items, &n, &err);
+	if (!rc)
+		rc = xorb_prune_plan(p, time(NULL), items, n, &err);
+	if (rc) {
+		xorb_cli_error(c, "%s", err.msg);
+		if (c->json) {
+			printf("{\"dry_run\":%s,\"result\":\"failed\",\"error\":", dry_run ? "true" : "false");
+			xorb_cli_json_str(err.msg);
+			printf("}\n");
+		}
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		int w = (int)strlen(items[i].tenant);
+
+		tw = w > tw ? w : tw;
+		tenants += !i || strcmp(items[i].tenant, items[i - 1].tenant);
+	}
+	if (c->json)
+		printf("{\"dry_run\":%s,\"policy\":{\"keep_last\":%d,\"keep_hourly\":%d,\"keep_daily\":%d,"
+		       "\"keep_weekly\":%d,\"keep_monthly\":%d,\"grace_seconds\":%" PRId64 "},\"backups\":[",
+		       dry_run ? "true" : "false", p->keep_last, p->keep_hourly, p->keep_daily,
+		       p->keep_weekly, p->keep_monthly, p->grace);
+	else if (!c->quiet && !n)
+		printf("no backups%s%s in store \"%s\"\n", tenant ? " of tenant " : "", tenant ? tenant : "",
+		       xorb_store_url(store));
+	for (i = 0; i < n; i++) {
+		const struct xorb_prune_item *it = &items[i];
+		int r = XORB_OK;
+
+		xorb_error_clear(&err);
+		if (!it->keep && !dry_run) {
+			r = xorb_prune_remove(store, it, &err);
+			if (r)
+				xorb_cli_error(c, "%s", err.msg);
+		}
+		if (r) {
+			t.failed++;
+		} else if (it->keep) {
+			if (it->complete)
+				t.kept++;
+			else
+				t.leftovers_kept++;
+		} else {
+			if (it->complete)
+				t.removed++;
+			else
+				t.leftovers_removed++;
+			t.bytes_removed += it->archive_size;
+		}
+		if (c->json)
+			print_json_item(it, i == 0, dry_run, r, err.msg);
+		else if (!c->quiet)
+			print_text_item(it, tw, dry_run, r);
+	}
+	if (c->json)
+		printf("],\"tenants\":%zu,\"kept\":%zu,\"removed\":%zu,\"incomplete_kept\":%zu,"
+		       "\"incomplete_removed\":%zu,\"failed\":%zu,\"bytes_removed\":%" PRIu64
+		       ",\"result\":\"%s\"}\n",
+		       tenants, t.kept, t.removed, t.leftovers_kept, t.leftovers_removed, t.failed,
+		       t.bytes_removed, t.failed ? "failed" : "ok");
+	else if (!c->quiet && n)
+		print_summary(&t, tenants, dry_run);
+	rc = t.failed ? XORB_ESTORE : XORB_OK;
+out:
+	free(items);
+	xorb_store_free(store);
+	return rc ? XORB_EXIT_FAIL : XORB_EXIT_OK;
+}
+
+static int parse_count(const struct xorb_cli *c, const char *opt, const char *arg, int *out)
+{
+	int64_t v = xorb_cli_parse_int(c, opt, arg, 0, XORB_PRUNE_COUNT_MAX, false);
+
+	if (v < 0)
+		return -1;
+	*out = (int)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct xorb_prune_policy p = { 0, 0, 0, 0, 0, XORB_PRUNE_GRACE_DEFAULT };
+	struct xorb_error err = { 0, "" };
+	bool all = false, dry_run = false, any_keep = false;
+	const char *tenant = NULL;
+	struct xorb_cli c;
+	int opt, bad = 0;
+
+	xorb_cli_init(&c, "xorb-prune");
+	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+		int h = xorb_cli_common_opt(&c, opt, optarg);
+
+		if (h < 0)
+			return XORB_EXIT_USAGE;
+		if (h)
+			continue;
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(xorb_cli_common_help, stdout);
+			return XORB_EXIT_OK;
+		case XORB_OPT_VERSION: xorb_cli_version(&c); return XORB_EXIT_OK;
+		case OPT_ALL: all = true; break;
+		case OPT_DRY_RUN: dry_run = true; break;
+		case OPT_KEEP_LAST: bad = parse_count(&c, "--keep-last", optarg, &p.keep_last); break;
+		case OPT_KEEP_HOURLY: bad = parse_count(&c, "--keep-hourly", optarg, &p.keep_hourly); break;
+		case OPT_KEEP_DAILY: bad = parse_count(&c, "--keep-daily", optarg, &p.keep_daily); break;
+		case OPT_KEEP_WEEKLY: bad = parse_count(&c, "--keep-weekly", optarg, &p.keep_weekly); break;
+		case OPT_KEEP_MONTHLY: bad = parse_count(&c, "--keep-monthly", optarg, &p.keep_monthly); break;
+		case OPT_GRACE:
+			if (xorb_prune_duration_parse(optarg, &p.grace, &err))
+				return xorb_cli_usage_error(&c, "--grace: %s", err.msg);
+			if (p.grace < XORB_PRUNE_GRACE_MIN || p.grace > XORB_PRUNE_GRACE_MAX)
+				return xorb_cli_usage_error(&c, "--grace: \"%s\" is not from 10m to 3650d (an archive is stored a moment before its sidecar: a shorter grace could take the archive of a backup that is completing)",
+							    optarg);
+			break;
+		default: return xorb_cli_usage_error(&c, "unknown option");
+		}
+		if (bad)
+			return XORB_EXIT_USAGE;
+		if (opt >= OPT_KEEP_LAST && opt <= OPT_KEEP_MONTHLY)
+			any_keep = true;
+	}
+	if (optind < argc)
+		tenant = argv[optind];
+	if (optind + 1 < argc)
+		return xorb_cli_usage_error(&c, "unexpected argument \"%s\"", argv[optind + 1]);
+	if (!tenant && !all)
+		return xorb_cli_usage_error(&c, "missing TENANT (or --all for every tenant in the store)");
+	if (tenant && all)
+		return xorb_cli_usage_error(&c, "give TENANT or --all, not both");
+	if (tenant && xorb_tenant_check(tenant, &err))
+		return xorb_cli_usage_error(&c, "%s", err.msg);
+	if (!any_keep)
+		return xorb_cli_usage_error(&c, "no --keep-last/--keep-hourly/--keep-daily/--keep-weekly/--keep-monthly option: refusing to remove every backup but the newest; give the policy to apply (e.g. --keep-daily 7 --keep-weekly 4)");
+	return prune(&c, tenant, &p, dry_run);
+}
