@@ -8,6 +8,7 @@ PKGS=(
 	libnats-dev libarchive-dev libzstd-dev libcjson-dev libcurl4-openssl-dev libssl-dev
 	libcmocka-dev
 	nats-server zstd openssl python3
+	prometheus systemd bsdutils util-linux
 )
 
 missing=()

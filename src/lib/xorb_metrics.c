@@ -36,6 +36,7 @@ static const struct family families[] = {
 	{ "last_bytes", "gauge", "Stream bytes covered by the last successful run of the tenant." },
 	{ "last_messages", "gauge", "Messages covered by the last successful run of the tenant." },
 	{ "last_streams", "gauge", "Streams covered by the last successful run of the tenant." },
+	{ "last_run_success", "gauge", "1 when the last run of the tenant succeeded (ok or warning), 0 when it failed." },
 	{ "runs_total", "counter", "Runs of the tenant by result (ok, warning, failed)." },
 };
 
@@ -207,6 +208,7 @@ int xorb_metrics_record(const char *path, const struct xorb_run_metrics *r, stru
 			p->value = (v);                                           \
 	} while (0)
 	SET("last_duration_seconds", r->duration);
+	SET("last_run_success", ok ? 1 : 0);
 	if (ok) {
 		SET("last_success_timestamp_seconds", r->finished);
 		SET("last_bytes", (double)r->bytes);
