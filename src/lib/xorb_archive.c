@@ -562,7 +562,8 @@ void xorb_aw_free(struct xorb_aw *a)
 
 struct xorb_ar {
 	struct archive *ar;
-	struct xorb_store_reader *r;
+	xorb_ar_read_fn read;
+	void *read_arg;
 	struct xorb_error rerr; /* failure inside the read callback */
 	struct xorb_sha256 *in_hash, *entry_hash;
 	uint64_t in_bytes;
@@ -579,7 +580,7 @@ static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
 	struct xorb_ar *a = arg;
 	size_t got = 0;
 
-	if (xorb_store_get_read(a->r, a->buf, AR_BUF, &got, &a->rerr))
+	if (a->read(a->read_arg, a->buf, AR_BUF, &got, &a->rerr))
 		return -1;
 	xorb_sha256_update(a->in_hash, a->buf, got);
 	a->in_bytes += got;
@@ -587,15 +588,27 @@ static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
 	return (la_ssize_t)got;
 }
 
+static int store_read(void *arg, void *buf, size_t len, size_t *got, struct xorb_error *err)
+{
+	return xorb_store_get_read(arg, buf, len, got, err);
+}
+
 int xorb_ar_open(struct xorb_ar **out, struct xorb_store_reader *r, const char *name,
 		 struct xorb_error *err)
+{
+	return xorb_ar_open_cb(out, store_read, r, name, err);
+}
+
+int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const char *name,
+		    struct xorb_error *err)
 {
 	struct xorb_ar *a = calloc(1, sizeof(*a));
 
 	*out = NULL;
 	if (!a)
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
-	a->r = r;
+	a->read = read;
+	a->read_arg = arg;
 	a->name = strdup(name);
 	a->buf = malloc(AR_BUF);
 	a->in_hash = xorb_sha256_new();
@@ -741,7 +754,7 @@ int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 	size_t got;
 
 	do {
-		if (xorb_store_get_read(a->r, a->buf, AR_BUF, &got, err))
+		if (a->read(a->read_arg, a->buf, AR_BUF, &got, err))
 			return err ? err->code : XORB_EIO;
 		xorb_sha256_update(a->in_hash, a->buf, got);
 		a->in_bytes += got;

@@ -76,6 +76,12 @@ struct xorb_ar;
 /* r stays owned by the caller and must outlive the reader. */
 int xorb_ar_open(struct xorb_ar **out, struct xorb_store_reader *r, const char *name,
 		 struct xorb_error *err);
+/* The same over any byte source: read fills up to len bytes, *got == 0 at
+ * the end (fuzzing, tests). */
+typedef int (*xorb_ar_read_fn)(void *arg, void *buf, size_t len, size_t *got,
+			       struct xorb_error *err);
+int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const char *name,
+		    struct xorb_error *err);
 /* XORB_OK with *path (owned by the reader, valid until the next call) and
  * *size; XORB_ENOTFOUND at the end of the archive; another code on damage. */
 int xorb_ar_next(struct xorb_ar *a, const char **path, uint64_t *size, struct xorb_error *err);
