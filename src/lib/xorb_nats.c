@@ -47,10 +47,17 @@ int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struc
 	s = nats_Open(-1);
 	if (s == NATS_OK)
 		s = natsOptions_Create(&opts);
-	if (s == NATS_OK)
-		s = natsOptions_SetServers(opts, (const char *[]){ url }, 1);
-	if (s == NATS_OK && strchr(url, ','))
-		s = natsOptions_SetURL(opts, url);
+	/* one URL or a comma-separated list of them (a cluster's nodes) */
+	if (s == NATS_OK) {
+		char list[2048], *tok, *save = NULL;
+		const char *servers[32];
+		int n = 0;
+
+		snprintf(list, sizeof(list), "%s", url);
+		for (tok = strtok_r(list, ", ", &save); tok && n < 32; tok = strtok_r(NULL, ", ", &save))
+			servers[n++] = tok;
+		s = n ? natsOptions_SetServers(opts, servers, n) : NATS_INVALID_ARG;
+	}
 	if (s == NATS_OK)
 		s = natsOptions_SetName(opts, "xorb-dr " XORB_VERSION);
 	if (s == NATS_OK)

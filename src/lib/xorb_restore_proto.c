@@ -43,7 +43,7 @@ int xorb_restorer_begin(natsConnection *nc, const char *stream, const char *requ
 	natsInbox *ib = NULL;
 	int64_t maxp;
 	natsStatus s;
-	int rc;
+	int rc, api_err = 0;
 
 	*out = NULL;
 	r = calloc(1, sizeof(*r));
@@ -84,10 +84,13 @@ int xorb_restorer_begin(natsConnection *nc, const char *stream, const char *requ
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	}
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.RESTORE.%s", stream);
-	rc = xorb_js_request(nc, subj, body, r->timeout, &reply, NULL, NULL, err);
+	rc = xorb_js_request(nc, subj, body, r->timeout, &reply, NULL, &api_err, err);
 	free(body);
 	if (rc) {
 		xorb_error_prefix(err, "stream \"%s\": the server refused the restore: ", stream);
+		if (api_err == 10005 && err)
+			snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+				 "; the cluster has too few servers online for the stream's num_replicas: bring them back, or restore with --replicas N");
 		free_restorer(r);
 		return rc;
 	}

@@ -1,0 +1,656 @@
+/*
+ * Unit tests of the backup store (xorb_store.h) over the file plugin, in a
+ * temporary directory: a put is invisible until committed and leaves no
+ * trace when aborted or interrupted, committed objects are private (0600),
+ * unsafe keys are refused, reads, listing by prefix, removal and the size
+ * cap of get_all behave as documented, and bad store URLs fail with a
+ * message naming what is wrong.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xorb_error.h"
+#include "xorb_store.h"
+
+struct fixture {
+	char dir[64];	     /* the temporary directory */
+	char root[128];	     /* the store root below it */
+	struct xorb_store *store;
+};
+
+/* ---- helpers ---- */
+
+static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct xorb_error err = { 0 };
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/xorb-test-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->root, sizeof(f->root), "%s/backups", f->dir);
+	/* the store creates its root */
+	if (xorb_store_open(f->root, &f->store, &err))
+		fail_msg("store open: %s", err.msg);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	xorb_store_free(f->store);
+	nftw(f->dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void put(struct fixture *f, const char *key, const char *text)
+{
+	struct xorb_error err = { 0 };
+
+	if (xorb_store_put_all(f->store, key, text, strlen(text), &err))
+		fail_msg("put \"%s\": %s", key, err.msg);
+}
+
+static void assert_content(struct fixture *f, const char *key, const char *want)
+{
+	struct xorb_error err = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+
+	if (xorb_store_get_all(f->store, key, 1 << 20, &data, &len, &err))
+		fail_msg("get \"%s\": %s", key, err.msg);
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(data, want);
+	free(data);
+}
+
+/* Every file (hidden ones too) below dir, as "rel/path" lines. */
+static void collect_files(const char *dir, const char *rel, char *out, size_t len)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, sub);
+		assert_int_equal(lstat(path, &st), 0);
+		if (S_ISDIR(st.st_mode)) {
+			collect_files(dir, sub, out, len);
+		} else {
+			strncat(out, sub, len - strlen(out) - 1);
+			strncat(out, "\n", len - strlen(out) - 1);
+		}
+	}
+	closedir(d);
+}
+
+struct listing {
+	char keys[32][128];
+	uint64_t sizes[32];
+	int64_t mtimes[32];
+	size_t n;
+	int stop_after; /* 0: never */
+	int stop_with;
+};
+
+static int list_cb(void *arg, const struct xorb_store_obj *o)
+{
+	struct listing *l = arg;
+
+	assert_true(l->n < 32);
+	snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", o->key);
+	l->sizes[l->n] = o->size;
+	l->mtimes[l->n] = o->mtime;
+	l->n++;
+	return l->stop_after && (int)l->n >= l->stop_after ? l->stop_with : 0;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Lists prefix and compares the sorted keys with want ("a,b,c"). */
+static void assert_listing(struct fixture *f, const char *prefix, const char *want)
+{
+	struct xorb_error err = { 0 };
+	struct listing l;
+	char got[4096] = "";
+	size_t i;
+
+	memset(&l, 0, sizeof(l));
+	if (xorb_store_list(f->store, prefix, list_cb, &l, &err))
+		fail_msg("list \"%s\": %s", prefix, err.msg);
+	qsort(l.keys, l.n, sizeof(l.keys[0]), cmp_key);
+	for (i = 0; i < l.n; i++) {
+		strcat(got, i ? "," : "");
+		strcat(got, l.keys[i]);
+	}
+	if (strcmp(got, want))
+		fail_msg("list \"%s\": got \"%s\", want \"%s\"", prefix, got, want);
+}
+
+/* ---- put ---- */
+
+static void test_put_commit_visible_and_private(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store_writer *w;
+	char path[PATH_MAX], files[4096] = "";
+	struct stat st;
+
+	assert_string_equal(xorb_store_url(f->store), f->root);
+	assert_int_equal(xorb_store_put_begin(f->store, "t-qa/20261127T170508Z-3fa9c1.json", &w, &err),
+			 XORB_OK);
+	assert_int_equal(xorb_store_put_write(w, "{\"a\":", 5, &err), XORB_OK);
+	assert_int_equal(xorb_store_put_write(w, "", 0, &err), XORB_OK);
+	assert_int_equal(xorb_store_put_write(w, "1}", 2, &err), XORB_OK);
+
+	/* While the put is open: one hidden 0600 temporary file beside the
+	 * key, nothing under the key, nothing listed, nothing to get. */
+	collect_files(f->root, "", files, sizeof(files));
+	assert_memory_equal(files, "t-qa/.20261127T170508Z-3fa9c1.json.tmp-", 39);
+	assert_int_equal(strlen(files), 39 + 6 + 1);
+	{
+		char tmp[PATH_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%s/%.*s", f->root, (int)strlen(files) - 1, files);
+		assert_int_equal(stat(tmp, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		assert_int_equal(st.st_size, 7);
+	}
+	assert_listing(f, "", "");
+	{
+		struct xorb_store_reader *r = (struct xorb_store_reader *)&err;
+
+		assert_int_equal(xorb_store_get_open(f->store, "t-qa/20261127T170508Z-3fa9c1.json", &r,
+						     &err), XORB_ENOTFOUND);
+		assert_null(r);
+	}
+
+	assert_int_equal(xorb_store_put_commit(w, &err), XORB_OK);
+	snprintf(path, sizeof(path), "%s/t-qa/20261127T170508Z-3fa9c1.json", f->root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(st.st_size, 7);
+	snprintf(path, sizeof(path), "%s/t-qa", f->root);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	assert_content(f, "t-qa/20261127T170508Z-3fa9c1.json", "{\"a\":1}");
+	assert_listing(f, "", "t-qa/20261127T170508Z-3fa9c1.json");
+	/* the temporary file is gone */
+	files[0] = '\0';
+	collect_files(f->root, "", files, sizeof(files));
+	assert_string_equal(files, "t-qa/20261127T170508Z-3fa9c1.json\n");
+
+	/* An object at the top and deep below the root. */
+	put(f, "top.json", "top");
+	put(f, "a/b/c/d/e.bin", "deep");
+	assert_content(f, "top.json", "top");
+	assert_content(f, "a/b/c/d/e.bin", "deep");
+	/* A second put under the same key replaces the object. */
+	put(f, "top.json", "replaced");
+	assert_content(f, "top.json", "replaced");
+}
+
+static void test_put_abort_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store_writer *w;
+	char files[4096] = "";
+
+	put(f, "t-qa/keep.json", "keep");
+	assert_int_equal(xorb_store_put_begin(f->store, "t-qa/x.tar.zst", &w, &err), XORB_OK);
+	assert_int_equal(xorb_store_put_write(w, "partial", 7, &err), XORB_OK);
+	xorb_store_put_abort(w);
+	/* no object, no hidden temporary file */
+	collect_files(f->root, "", files, sizeof(files));
+	assert_string_equal(files, "t-qa/keep.json\n");
+	assert_listing(f, "", "t-qa/keep.json");
+
+	/* Aborting a put that replaces an object keeps the old object. */
+	assert_int_equal(xorb_store_put_begin(f->store, "t-qa/keep.json", &w, &err), XORB_OK);
+	assert_int_equal(xorb_store_put_write(w, "new", 3, &err), XORB_OK);
+	xorb_store_put_abort(w);
+	assert_content(f, "t-qa/keep.json", "keep");
+
+	/* aborting right after begin */
+	assert_int_equal(xorb_store_put_begin(f->store, "t-qa/y.json", &w, &err), XORB_OK);
+	xorb_store_put_abort(w);
+	files[0] = '\0';
+	collect_files(f->root, "", files, sizeof(files));
+	assert_string_equal(files, "t-qa/keep.json\n");
+	xorb_store_put_abort(NULL);
+}
+
+static void test_interrupted_put_not_listed(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+	FILE *fp;
+
+	/* What a killed backup leaves: hidden temporary files, in the tenant
+	 * directory and at the top. */
+	put(f, "t-qa/20261127T170508Z-3fa9c1.json", "{}");
+	snprintf(path, sizeof(path), "%s/t-qa/.20261127T170509Z-000000.tar.zst.tmp-123", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("partial", fp);
+	fclose(fp);
+	snprintf(path, sizeof(path), "%s/.x.tmp-123", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	/* a hidden directory is not walked either */
+	snprintf(path, sizeof(path), "%s/.hidden", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/.hidden/y.json", f->root);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+
+	assert_listing(f, "", "t-qa/20261127T170508Z-3fa9c1.json");
+	assert_listing(f, "t-qa/", "t-qa/20261127T170508Z-3fa9c1.json");
+}
+
+/* ---- keys ---- */
+
+static void test_bad_keys_rejected(void **state)
+{
+	static const char *const bad[] = {
+		"", "/abs", "/", "..", "../x", "a/../b", "a/..", ".", "./a", "a/./b", "a//b", "a/",
+		".hidden", "t-qa/.x.tmp-123", ".x.tmp-123",
+	};
+	struct fixture *f = *state;
+	char files[4096] = "";
+	size_t i;
+
+	put(f, "ok", "ok");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct xorb_error err = { 0 };
+		struct xorb_store_writer *w = (struct xorb_store_writer *)&err;
+		struct xorb_store_reader *r = (struct xorb_store_reader *)&err;
+		char want[512];
+		int rc;
+
+		rc = xorb_store_put_begin(f->store, bad[i], &w, &err);
+		if (rc != XORB_EINVAL)
+			fail_msg("put key \"%s\": %d (%s), want XORB_EINVAL", bad[i], rc, err.msg);
+		assert_null(w);
+		snprintf(want, sizeof(want), "cannot create \"%s\" in store \"%s\": invalid key \"%s\"",
+			 bad[i], f->root, bad[i]);
+		assert_string_equal(err.msg, want);
+
+		rc = xorb_store_get_open(f->store, bad[i], &r, &err);
+		if (rc != XORB_EINVAL)
+			fail_msg("get key \"%s\": %d (%s), want XORB_EINVAL", bad[i], rc, err.msg);
+		assert_null(r);
+		snprintf(want, sizeof(want), "cannot open \"%s\" in store \"%s\": invalid key \"%s\"",
+			 bad[i], f->root, bad[i]);
+		assert_string_equal(err.msg, want);
+
+		rc = xorb_store_remove(f->store, bad[i], &err);
+		if (rc != XORB_EINVAL)
+			fail_msg("remove key \"%s\": %d (%s), want XORB_EINVAL", bad[i], rc, err.msg);
+		assert_int_equal(xorb_store_put_all(f->store, bad[i], "x", 1, &err), XORB_EINVAL);
+	}
+	/* nothing was created anywhere, inside or outside the root */
+	collect_files(f->root, "", files, sizeof(files));
+	assert_string_equal(files, "ok\n");
+	files[0] = '\0';
+	collect_files(f->dir, "", files, sizeof(files));
+	assert_string_equal(files, "backups/ok\n");
+	/* dots inside a component are fine */
+	put(f, "t-qa/a..b.json", "dots");
+	assert_content(f, "t-qa/a..b.json", "dots");
+}
+
+/* ---- get ---- */
+
+static void test_get_missing_and_streaming(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store_reader *r = (struct xorb_store_reader *)&err;
+	char want[512], buf[16], all[64] = "";
+	size_t got, total = 0;
+	char *data = (char *)&err;
+	size_t len = 99;
+
+	assert_int_equal(xorb_store_get_open(f->store, "t-qa/none.json", &r, &err), XORB_ENOTFOUND);
+	assert_null(r);
+	assert_int_equal(err.code, XORB_ENOTFOUND);
+	snprintf(want, sizeof(want), "\"t-qa/none.json\" does not exist in store \"%s\"", f->root);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(xorb_store_get_all(f->store, "t-qa/none.json", 100, &data, &len, &err),
+			 XORB_ENOTFOUND);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	assert_string_equal(err.msg, want);
+
+	/* read in 7-byte pieces until *got == 0 */
+	put(f, "t-qa/s.json", "0123456789abcdefghijklmnopqrstuvwxyz");
+	assert_int_equal(xorb_store_get_open(f->store, "t-qa/s.json", &r, &err), XORB_OK);
+	do {
+		assert_int_equal(xorb_store_get_read(r, buf, 7, &got, &err), XORB_OK);
+		assert_true(got <= 7);
+		memcpy(all + total, buf, got);
+		total += got;
+	} while (got);
+	assert_int_equal(total, 36);
+	assert_string_equal(all, "0123456789abcdefghijklmnopqrstuvwxyz");
+	/* reading on after the end keeps returning 0 */
+	assert_int_equal(xorb_store_get_read(r, buf, 7, &got, &err), XORB_OK);
+	assert_int_equal(got, 0);
+	xorb_store_get_close(r);
+	xorb_store_get_close(NULL);
+}
+
+static void test_get_all_size_cap(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	size_t len = 0, i;
+	char *data = NULL, want[512], *big;
+
+	put(f, "t-qa/h.json", "0123456789");
+	assert_int_equal(xorb_store_get_all(f->store, "t-qa/h.json", 10, &data, &len, &err), XORB_OK);
+	assert_int_equal(len, 10);
+	assert_string_equal(data, "0123456789"); /* NUL-terminated */
+	free(data);
+
+	data = (char *)&err;
+	assert_int_equal(xorb_store_get_all(f->store, "t-qa/h.json", 9, &data, &len, &err),
+			 XORB_ECORRUPT);
+	assert_null(data);
+	assert_int_equal(len, 0);
+	snprintf(want, sizeof(want), "\"t-qa/h.json\" in store \"%s\" is larger than the 9-byte limit",
+		 f->root);
+	assert_string_equal(err.msg, want);
+
+	/* larger than one internal read (64 KiB): exact at the cap, refused
+	 * one byte under it */
+	big = malloc(200001);
+	assert_non_null(big);
+	for (i = 0; i < 200000; i++)
+		big[i] = (char)('a' + i % 26);
+	big[200000] = '\0';
+	put(f, "t-qa/big", big);
+	assert_int_equal(xorb_store_get_all(f->store, "t-qa/big", 200000, &data, &len, &err), XORB_OK);
+	assert_int_equal(len, 200000);
+	assert_memory_equal(data, big, 200001);
+	free(data);
+	assert_int_equal(xorb_store_get_all(f->store, "t-qa/big", 199999, &data, &len, &err),
+			 XORB_ECORRUPT);
+	assert_null(data);
+	free(big);
+}
+
+/*
+ * LIBRARY BUG (src/lib/xorb_buf.c, xorb_buf_reserve; seen through
+ * xorb_store_get_all in src/lib/xorb_store.c): xorb_buf.h promises "Always
+ * NUL-terminated past len", but xorb_buf_reserve on an empty buffer mallocs
+ * without writing the terminator, and get_all only writes one after a
+ * non-empty read. An empty object therefore comes back as len 0 with an
+ * unterminated 64 KiB buffer of garbage (xorb_buf_detach on an empty buffer
+ * has the same flaw). One-line fix in xorb_buf_reserve, after
+ * `b->data = p;`: `p[b->len] = '\0';`.
+ */
+static void test_get_all_empty_object(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	size_t len = 99;
+	char *data = NULL;
+	char first;
+
+	put(f, "t-qa/empty", "");
+	assert_int_equal(xorb_store_get_all(f->store, "t-qa/empty", 0, &data, &len, &err), XORB_OK);
+	assert_non_null(data);
+	first = data[0];
+	free(data);
+	assert_int_equal(len, 0);
+	assert_int_equal(first, '\0');
+}
+
+/* ---- list and remove ---- */
+
+static void test_list_prefix_and_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct listing l;
+	char want[512];
+	time_t now = time(NULL);
+	size_t i;
+
+	put(f, "t-qa/20261127T170508Z-3fa9c1.json", "{}");
+	put(f, "t-qa/20261127T170508Z-3fa9c1.tar.zst", "12345");
+	put(f, "t-qa-eu/20261127T170508Z-000000.json", "{}");
+	put(f, "other/d", "d");
+	put(f, "top.json", "t");
+
+	assert_listing(f, "", "other/d,t-qa-eu/20261127T170508Z-000000.json,"
+			      "t-qa/20261127T170508Z-3fa9c1.json,t-qa/20261127T170508Z-3fa9c1.tar.zst,"
+			      "top.json");
+	assert_listing(f, "t-qa/", "t-qa/20261127T170508Z-3fa9c1.json,"
+				   "t-qa/20261127T170508Z-3fa9c1.tar.zst");
+	/* a prefix is a string prefix, not a directory: "t-qa" also matches
+	 * t-qa-eu, which is why callers list "<tenant>/" */
+	assert_listing(f, "t-qa", "t-qa-eu/20261127T170508Z-000000.json,"
+				  "t-qa/20261127T170508Z-3fa9c1.json,t-qa/20261127T170508Z-3fa9c1.tar.zst");
+	assert_listing(f, "t-qa/20261127T170508Z-3fa9c1.t", "t-qa/20261127T170508Z-3fa9c1.tar.zst");
+	assert_listing(f, "to", "top.json");
+	assert_listing(f, "nope/", "");
+	assert_listing(f, "t-qa/zzz", "");
+
+	/* sizes and times */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(xorb_store_list(f->store, "t-qa/", list_cb, &l, &err), XORB_OK);
+	assert_int_equal(l.n, 2);
+	for (i = 0; i < 2; i++) {
+		const char *k = l.keys[i];
+
+		assert_int_equal(l.sizes[i], strstr(k, ".tar.zst") ? 5 : 2);
+		assert_true(l.mtimes[i] >= now - 60 && l.mtimes[i] <= now + 60);
+	}
+
+	/* A callback that stops: listing ends and its value comes back. */
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	l.stop_with = XORB_ENOMEM;
+	assert_int_equal(xorb_store_list(f->store, "", list_cb, &l, &err), XORB_ENOMEM);
+	assert_int_equal(l.n, 1);
+
+	/* remove */
+	assert_int_equal(xorb_store_remove(f->store, "t-qa/20261127T170508Z-3fa9c1.tar.zst", &err),
+			 XORB_OK);
+	assert_listing(f, "t-qa/", "t-qa/20261127T170508Z-3fa9c1.json");
+	assert_int_equal(xorb_store_remove(f->store, "t-qa/20261127T170508Z-3fa9c1.tar.zst", &err),
+			 XORB_ENOTFOUND);
+	snprintf(want, sizeof(want),
+		 "cannot remove \"t-qa/20261127T170508Z-3fa9c1.tar.zst\" from store \"%s\": cannot "
+		 "remove \"t-qa/20261127T170508Z-3fa9c1.tar.zst\": No such file or directory",
+		 f->root);
+	assert_string_equal(err.msg, want);
+	/* a directory is not an object */
+	assert_int_equal(xorb_store_remove(f->store, "t-qa", &err), XORB_EIO);
+	assert_listing(f, "t-qa/", "t-qa/20261127T170508Z-3fa9c1.json");
+}
+
+static void test_list_of_empty_or_missing_root(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX];
+
+	assert_listing(f, "", "");
+	assert_listing(f, "t-qa/", "");
+	/* the root removed behind the store's back: an empty listing */
+	snprintf(path, sizeof(path), "%s", f->root);
+	assert_int_equal(rmdir(path), 0);
+	assert_listing(f, "", "");
+}
+
+/* ---- opening ---- */
+
+static void test_open_urls(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store *s = (struct xorb_store *)&err;
+	char url[PATH_MAX], path[PATH_MAX], cwd[PATH_MAX], want[1024];
+	struct stat st;
+
+	/* file:// with an absolute path; trailing slashes do not matter */
+	snprintf(url, sizeof(url), "file://%s/viaurl///", f->dir);
+	if (xorb_store_open(url, &s, &err))
+		fail_msg("open %s: %s", url, err.msg);
+	assert_string_equal(xorb_store_url(s), url);
+	assert_int_equal(xorb_store_put_all(s, "t-qa/k.json", "{}", 2, &err), XORB_OK);
+	xorb_store_free(s);
+	snprintf(path, sizeof(path), "%s/viaurl/t-qa/k.json", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 2);
+
+	/* a relative directory is taken from the current directory */
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(f->dir), 0);
+	assert_int_equal(xorb_store_open("rel/store", &s, &err), XORB_OK);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(xorb_store_put_all(s, "x", "1", 1, &err), XORB_OK);
+	xorb_store_free(s);
+	snprintf(path, sizeof(path), "%s/rel/store/x", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+
+	/* file:// with a relative path */
+	s = (struct xorb_store *)&err;
+	assert_int_equal(xorb_store_open("file://rel/store", &s, &err), XORB_EINVAL);
+	assert_null(s);
+	assert_string_equal(err.msg, "store \"file://rel/store\": a file:// URL needs an absolute path "
+				     "(file:///var/backups)");
+
+	/* empty and malformed URLs, unknown schemes */
+	assert_int_equal(xorb_store_open("", &s, &err), XORB_EINVAL);
+	assert_string_equal(err.msg, "the store URL is empty");
+	assert_int_equal(xorb_store_open("://x", &s, &err), XORB_EINVAL);
+	assert_string_equal(err.msg, "store \"://x\": unknown URL scheme");
+	assert_int_equal(xorb_store_open("File://x", &s, &err), XORB_EINVAL);
+	assert_string_equal(err.msg, "store \"File://x\": unknown URL scheme");
+	assert_int_equal(xorb_store_open("../evil://x", &s, &err), XORB_EINVAL);
+	assert_int_equal(xorb_store_open("gopher://host/x", &s, &err), XORB_EUNSUPPORTED);
+	assert_null(s);
+	if (getenv("XORB_PLUGIN_DIR"))
+		snprintf(want, sizeof(want),
+			 "no storage plugin for \"gopher://\" (looked for %s/xorb-storage-gopher.so;",
+			 getenv("XORB_PLUGIN_DIR"));
+	else
+		snprintf(want, sizeof(want), "no storage plugin for \"gopher://\" (looked for ");
+	if (strncmp(err.msg, want, strlen(want)))
+		fail_msg("message \"%s\", want it to start \"%s\"", err.msg, want);
+}
+
+static void test_open_path_under_a_file(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store *s = (struct xorb_store *)&err;
+	char file[PATH_MAX], url[PATH_MAX], want[2048];
+	FILE *fp;
+
+	snprintf(file, sizeof(file), "%s/plainfile", f->dir);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	snprintf(url, sizeof(url), "%s/sub/store", file);
+	assert_int_equal(xorb_store_open(url, &s, &err), XORB_EIO);
+	assert_null(s);
+	snprintf(want, sizeof(want), "store \"%s\": cannot create directory \"%s/sub\": Not a directory",
+		 url, file);
+	assert_string_equal(err.msg, want);
+}
+
+/*
+ * DOUBTFUL (plugins/file/file_store.c, mkdirs via f_open): mkdir's EEXIST
+ * is taken as success without checking that the path is a directory, so a
+ * store whose root is a regular file opens fine and fails only at the first
+ * put, with a message about a temporary file. Fix: after mkdirs in f_open,
+ * stat the root and fail with "\"<root>\" is not a directory" unless
+ * S_ISDIR. The test accepts either place, as long as the message names
+ * the path.
+ */
+static void test_open_root_is_a_file(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store *s = NULL;
+	char file[PATH_MAX];
+	FILE *fp;
+	int rc;
+
+	snprintf(file, sizeof(file), "%s/plainfile", f->dir);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	rc = xorb_store_open(file, &s, &err);
+	if (rc == XORB_OK) {
+		rc = xorb_store_put_all(s, "t-qa/x.json", "{}", 2, &err);
+		xorb_store_free(s);
+	}
+	assert_int_not_equal(rc, XORB_OK);
+	assert_non_null(strstr(err.msg, file));
+	assert_non_null(strstr(err.msg, "Not a directory"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_commit_visible_and_private, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_abort_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupted_put_not_listed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_keys_rejected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_missing_and_streaming, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_all_size_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_all_empty_object, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_prefix_and_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_of_empty_or_missing_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_path_under_a_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_root_is_a_file, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
