@@ -5,6 +5,7 @@
 #include "xorb_json.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,10 +84,19 @@ int64_t xorb_cli_parse_int(const struct xorb_cli *c, const char *opt, const char
 	errno = 0;
 	v = strtoll(arg, &end, 10);
 	if (allow_suffix && end != arg && *end && !end[1]) {
+		long long mul = 1;
+
 		switch (*end) {
-		case 'k': case 'K': v *= 1024; end++; break;
-		case 'm': case 'M': v *= 1024 * 1024; end++; break;
-		case 'g': case 'G': v *= 1024LL * 1024 * 1024; end++; break;
+		case 'k': case 'K': mul = 1024; break;
+		case 'm': case 'M': mul = 1024 * 1024; break;
+		case 'g': case 'G': mul = 1024LL * 1024 * 1024; break;
+		}
+		if (mul > 1) {
+			end++;
+			if (v > LLONG_MAX / mul || v < LLONG_MIN / mul)
+				errno = ERANGE;
+			else
+				v *= mul;
 		}
 	}
 	if (errno || end == arg || *end || v < min || v > max) {

@@ -681,6 +681,9 @@ int xorb_ar_next(struct xorb_ar *a, const char **path, uint64_t *size, struct xo
 	}
 	if (r != ARCHIVE_OK)
 		return ar_damage(a, err, a->path[0] ? "after the entry" : "at its start");
+	/* format v1 is zstd-compressed: a bare tar is not one of ours */
+	if (archive_filter_code(a->ar, 0) != ARCHIVE_FILTER_ZSTD)
+		return xorb_error_set(err, XORB_ECORRUPT, "archive \"%s\" is not zstd-compressed", a->name);
 	p = archive_entry_pathname(e);
 	if (!p || !safe_path(p))
 		return xorb_error_set(err, XORB_ECORRUPT,

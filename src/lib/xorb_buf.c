@@ -44,6 +44,7 @@ int xorb_buf_reserve(struct xorb_buf *b, size_t extra)
 		return -1;
 	b->data = p;
 	b->cap = cap;
+	p[b->len] = '\0';
 	return 0;
 }
 

@@ -17,6 +17,16 @@ int xorb_json_parse(const char *text, size_t len, const char *what, cJSON **out,
 		return xorb_error_set(err, XORB_ECORRUPT, "%s is %zu bytes, over the %u-byte limit",
 				      what, len, XORB_JSON_MAX);
 	j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+	if (j && end) {
+		/* only white space may follow the document */
+		while (end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+			end++;
+		if (end < text + len && *end) {
+			cJSON_Delete(j);
+			return xorb_error_set(err, XORB_ECORRUPT, "%s has trailing data after the JSON document (byte %zu)",
+					      what, (size_t)(end - text));
+		}
+	}
 	if (!j) {
 		size_t at = end && end >= text ? (size_t)(end - text) : 0;
 		return xorb_error_set(err, XORB_ECORRUPT, "%s is not valid JSON (near byte %zu)",
@@ -144,9 +154,16 @@ static int skip_value(const char **p, const char *end)
 				return -1;
 			(*p)++;
 			break;
-		default:
-			while (*p < end && !strchr(",:]} \t\r\n", **p))
+		default: {
+			const char *start = *p;
+
+			/* a bare word (number, true, false, null); strchr would
+			 * match a NUL byte, so test it explicitly */
+			while (*p < end && **p && !strchr(",:]} \t\r\n", **p))
 				(*p)++;
+			if (*p == start)
+				return -1;
+		}
 		}
 	} while (depth > 0);
 	return 0;

@@ -38,7 +38,8 @@ int xorb_json_member_span(const char *text, size_t len, const char *key,
 int64_t xorb_json_int(const cJSON *obj, const char *key, int64_t dflt);
 const char *xorb_json_str(const cJSON *obj, const char *key, const char *dflt);
 
-/* Adds an exact integer member (cJSON would round-trip it through a double). */
+/* Adds an integer member. Stored as a double, so exact for |v| <= 2^53 (every
+ * count and size the toolkit writes); printed exactly by xorb_json_print. */
 cJSON *xorb_json_add_int(cJSON *obj, const char *key, int64_t v);
 
 #endif

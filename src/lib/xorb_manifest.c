@@ -1,6 +1,7 @@
 /* Backup manifest build and strict parse: see xorb_manifest.h. */
 #include "xorb_manifest.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,9 @@ static int64_t get_int(struct pctx *p, const cJSON *o, const char *key, int64_t 
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
 	int64_t x;
 
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble) {
+	/* range-check the double before converting: casting 1e300 is undefined */
+	if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) < 9223372036854775808.0) ||
+	    v->valuedouble != floor(v->valuedouble)) {
 		bad(p, key, "is missing or not an integer");
 		return 0;
 	}
@@ -175,6 +178,11 @@ static void get_sha(struct pctx *p, const cJSON *o, const char *key, char out[XO
 			return;
 		}
 	memcpy(out, s, XORB_SHA256_HEX);
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 static int entry_path_ok(const char *path)
@@ -361,12 +369,23 @@ int xorb_manifest_parse(const char *text, size_t len, const char *what,
 			goto out;
 		}
 	}
-	for (i = 0; i < m->n_entries; i++)
-		for (k = i + 1; k < m->n_entries && k < i + 64; k++)
-			if (!strcmp(m->entries[i].path, m->entries[k].path)) {
+	if (m->n_entries > 1) {
+		const char **sorted = malloc(m->n_entries * sizeof(*sorted));
+
+		if (!sorted) {
+			p.rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < m->n_entries; i++)
+			sorted[i] = m->entries[i].path;
+		qsort(sorted, m->n_entries, sizeof(*sorted), cmp_path);
+		for (i = 1; i < m->n_entries && !p.rc; i++)
+			if (!strcmp(sorted[i - 1], sorted[i]))
 				bad(&p, "entries", "names a path twice");
-				goto out;
-			}
+		free(sorted);
+		if (p.rc)
+			goto out;
+	}
 
 	ar = cJSON_GetObjectItemCaseSensitive(root, "archive");
 	if (ar) {

@@ -67,7 +67,7 @@ int xorb_backup_id_new(time_t t, char *out, size_t outlen, struct xorb_error *er
 		return xorb_error_set(err, XORB_EINVAL, "cannot convert the time for the backup id");
 	n = snprintf(out, outlen, "%04d%02d%02dT%02d%02d%02dZ-%02x%02x%02x", tm.tm_year + 1900,
 		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, r[0], r[1], r[2]);
-	if (n != XORB_BACKUP_ID_LEN)
+	if (n != XORB_BACKUP_ID_LEN || (size_t)n >= outlen)
 		return xorb_error_set(err, XORB_EINVAL, "backup id buffer too small");
 	return XORB_OK;
 }
@@ -98,9 +98,14 @@ bool xorb_backup_id_parse(const char *id, time_t *t)
 		return false;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
-	v = timegm(&tm);
-	if (v == (time_t)-1)
-		return false;
+	{
+		struct tm check = tm;
+
+		v = timegm(&check);
+		/* timegm normalises 31 February into March: refuse such dates */
+		if (v == (time_t)-1 || check.tm_mday != tm.tm_mday || check.tm_mon != tm.tm_mon)
+			return false;
+	}
 	if (t)
 		*t = v;
 	return true;

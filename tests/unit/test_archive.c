@@ -889,7 +889,7 @@ static void test_not_an_archive(void **state)
 }
 
 /*
- * LIBRARY BUG (minor; src/lib/xorb_archive.c, xorb_ar_open): the comment
+ * Regression test (fixed; src/lib/xorb_archive.c, xorb_ar_open): the comment
  * there says "Exactly the format v1 pipeline: zstd, then tar. Nothing else
  * is tasted", but libarchive always accepts an uncompressed stream (its
  * "none" filter), so a plain tar reads as a valid archive. Fix: in

@@ -177,7 +177,7 @@ static int parse_in_child(const char *arg)
 }
 
 /*
- * LIBRARY BUG (src/cli/xorb_cli.c, xorb_cli_parse_int, the suffix switch):
+ * Regression test (fixed; src/cli/xorb_cli.c, xorb_cli_parse_int, the suffix switch):
  * `v *= 1024` (and * 1024 * 1024, * 1024^3) is done on a long long without
  * an overflow check: signed overflow, undefined behaviour. In practice it
  * wraps: "18014398509481985K" ((2^54 + 1) * 1024 = 2^64 + 1024) becomes

@@ -626,7 +626,7 @@ static void test_reject_duplicates_and_foreign_streams(void **state)
 }
 
 /*
- * LIBRARY BUG (src/lib/xorb_manifest.c, xorb_manifest_parse, the duplicate
+ * Regression test (fixed; src/lib/xorb_manifest.c, xorb_manifest_parse, the duplicate
  * entry loop `for (k = i + 1; k < m->n_entries && k < i + 64; k++)`): only
  * entries fewer than 64 positions apart are compared, so a manifest naming
  * one path at positions 0 and 69 is accepted. The contract is "strict", and

@@ -215,7 +215,7 @@ static void test_backup_id_parse_rejects(void **state)
 }
 
 /*
- * LIBRARY BUG (src/lib/xorb_names.c, xorb_backup_id_new, the check after
+ * Regression test (fixed; src/lib/xorb_names.c, xorb_backup_id_new, the check after
  * snprintf): `if (n != XORB_BACKUP_ID_LEN)` compares snprintf's would-be
  * length, which is 23 whatever outlen is, so a short buffer is silently
  * truncated and XORB_OK returned ("19700101T" for outlen 10). One-line fix:
@@ -231,7 +231,7 @@ static void test_backup_id_new_short_buffer(void **state)
 }
 
 /*
- * LIBRARY BUG (minor; src/lib/xorb_names.c, xorb_backup_id_parse): days are checked
+ * Regression test (fixed; src/lib/xorb_names.c, xorb_backup_id_parse): days are checked
  * only against 1..31 and timegm() normalises, so "20260231T..." (31
  * February) is accepted as 3 March. The id then no longer names the second
  * it claims. Fix: after timegm, gmtime_r the result and compare year, month

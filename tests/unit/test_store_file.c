@@ -421,7 +421,7 @@ static void test_get_all_size_cap(void **state)
 }
 
 /*
- * LIBRARY BUG (src/lib/xorb_buf.c, xorb_buf_reserve; seen through
+ * Regression test (fixed; src/lib/xorb_buf.c, xorb_buf_reserve; seen through
  * xorb_store_get_all in src/lib/xorb_store.c): xorb_buf.h promises "Always
  * NUL-terminated past len", but xorb_buf_reserve on an empty buffer mallocs
  * without writing the terminator, and get_all only writes one after a
