@@ -113,6 +113,8 @@ struct args {
 	/* options replayed to the children of 'all' */
 	const char **child_argv;
 	size_t n_child;
+	char **owned;
+	size_t n_owned;
 	double progress_started;
 };
 
@@ -742,23 +744,39 @@ static int cmd_check(struct args *a, char **names, int count)
 	return k.worst;
 }
 
-/* Remembers an option for the children of 'all' (not those 'all' consumes). */
+/* Remembers an option for the children of 'all' (not those 'all' consumes).
+ * name is copied (freed by free_child_args); value points into argv. */
 static int keep_for_child(struct args *a, const char *name, const char *value)
 {
 	const char **v = realloc(a->child_argv, (a->n_child + 3) * sizeof(char *));
+	char **o = realloc(a->owned, (a->n_owned + 1) * sizeof(char *));
 
-	if (!v)
+	if (o)
+		a->owned = o;
+	if (v)
+		a->child_argv = v;
+	if (!v || !o || !(o[a->n_owned] = strdup(name)))
 		return -1;
-	a->child_argv = v;
-	v[a->n_child++] = name;
+	v[a->n_child++] = o[a->n_owned++];
 	if (value)
 		v[a->n_child++] = value;
 	return 0;
 }
 
+static void free_child_args(struct args *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_owned; i++)
+		free(a->owned[i]);
+	free(a->owned);
+	free(a->child_argv);
+}
+
 int main(int argc, char **argv)
 {
-	struct args a;
+	/* static: what it points to stays reachable on every early return */
+	static struct args a;
 	const char *sub, *arg1;
 	int opt, idx, rc;
 	int64_t v;
@@ -794,7 +812,7 @@ int main(int argc, char **argv)
 			if (opt == XORB_OPT_PASSWORD)
 				setenv("NATS_PASSWORD", optarg, 1);
 			else if (opt != XORB_OPT_JSON && opt != XORB_OPT_CREDS)
-				keep_for_child(&a, strdup(optname), optarg);
+				keep_for_child(&a, optname, optarg);
 			else if (opt == XORB_OPT_CREDS)
 				keep_for_child(&a, "--creds", optarg);
 			continue;
@@ -855,7 +873,7 @@ int main(int argc, char **argv)
 		default:
 			return XORB_EXIT_USAGE; /* getopt printed the reason */
 		}
-		keep_for_child(&a, strdup(optname), optarg ? optarg : NULL);
+		keep_for_child(&a, optname, optarg ? optarg : NULL);
 	}
 	if (optind >= argc)
 		return xorb_cli_usage_error(&a.c, "missing command: tenant, all, list or check");
@@ -883,6 +901,7 @@ int main(int argc, char **argv)
 		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\" (use tenant, all, list or check)", sub);
 	}
 	free(a.streams);
+	free_child_args(&a);
 	nats_Close();
 	return rc;
 }

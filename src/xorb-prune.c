@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"      --grace DURATION  an archive without a sidecar (a backup that failed, or one\n"
 	"                        still being written) is removed once the archive object is\n"
 	"                        older than this, by its modification time (default 24h;\n"
-	"                        forms: 90m, 24h, 7d; at least 10m)\n"
+	"                        e.g. 90m, 24h, 7d; at least 10m)\n"
 	"      --dry-run         print the plan (\"would remove\"), change nothing\n"
 	"A backup's sidecar is removed before its archive: a removal cut short leaves an\n"
 	"archive without a sidecar, which never lists, and which a later prune removes.\n"
@@ -115,16 +115,14 @@ static void print_summary(const struct tally *t, size_t tenants, bool dry_run)
 {
 	char b[32];
 
-	if (dry_run)
-		printf("dry run, nothing changed: %zu tenant%s, %zu backups kept, %zu would be removed (%s)",
-		       tenants, tenants == 1 ? "" : "s", t->kept, t->removed,
-		       xorb_cli_bytes(t->bytes_removed, b, sizeof(b)));
-	else
-		printf("%zu tenant%s: %zu backups kept, %zu removed (%s)", tenants, tenants == 1 ? "" : "s",
-		       t->kept, t->removed, xorb_cli_bytes(t->bytes_removed, b, sizeof(b)));
+	printf("%s%zu tenant%s: %zu backup%s kept, %zu %s", dry_run ? "dry run, nothing changed: " : "",
+	       tenants, tenants == 1 ? "" : "s", t->kept, t->kept == 1 ? "" : "s", t->removed,
+	       dry_run ? "would be removed" : "removed");
 	if (t->leftovers_kept || t->leftovers_removed)
 		printf("; incomplete: %zu %s, %zu kept (may still be uploading)", t->leftovers_removed,
 		       dry_run ? "would be removed" : "removed", t->leftovers_kept);
+	printf("; %s %s", xorb_cli_bytes(t->bytes_removed, b, sizeof(b)),
+	       dry_run ? "would be freed" : "freed");
 	if (t->failed)
 		printf("; %zu removal%s FAILED", t->failed, t->failed == 1 ? "" : "s");
 	printf("\n");
@@ -175,8 +173,13 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 		xorb_error_clear(&err);
 		if (!it->keep && !dry_run) {
 			r = xorb_prune_remove(store, it, &err);
-			if (r)
+			if (r) {
+				const char *ctx = c->tenant;
+
+				c->tenant = it->tenant;
 				xorb_cli_error(c, "%s", err.msg);
+				c->tenant = ctx;
+			}
 		}
 		if (r) {
 			t.failed++;
@@ -253,8 +256,8 @@ int main(int argc, char **argv)
 		case OPT_KEEP_WEEKLY: bad = parse_count(&c, "--keep-weekly", optarg, &p.keep_weekly); break;
 		case OPT_KEEP_MONTHLY: bad = parse_count(&c, "--keep-monthly", optarg, &p.keep_monthly); break;
 		case OPT_GRACE:
-			if (xorb_prune_duration_parse(optarg, &p.grace, &err))
-				return xorb_cli_usage_error(&c, "--grace: %s", err.msg);
+			if ((p.grace = xorb_cli_parse_duration(&c, "--grace", optarg)) < 0)
+				return XORB_EXIT_USAGE;
 			if (p.grace < XORB_PRUNE_GRACE_MIN || p.grace > XORB_PRUNE_GRACE_MAX)
 				return xorb_cli_usage_error(&c, "--grace: \"%s\" is not from 10m to 3650d (an archive is stored a moment before its sidecar: a shorter grace could take the archive of a backup that is completing)",
 							    optarg);
@@ -276,6 +279,7 @@ int main(int argc, char **argv)
 		return xorb_cli_usage_error(&c, "give TENANT or --all, not both");
 	if (tenant && xorb_tenant_check(tenant, &err))
 		return xorb_cli_usage_error(&c, "%s", err.msg);
+	c.tenant = tenant; /* context of log lines */
 	if (!any_keep)
 		return xorb_cli_usage_error(&c, "no --keep-last/--keep-hourly/--keep-daily/--keep-weekly/--keep-monthly option: refusing to remove every backup but the newest; give the policy to apply (e.g. --keep-daily 7 --keep-weekly 4)");
 	return prune(&c, tenant, &p, dry_run);

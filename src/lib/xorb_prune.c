@@ -1,7 +1,6 @@
 /* Retention policy and removal of backups: see xorb_prune.h. */
 #include "xorb_prune.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -108,7 +107,7 @@ static void decide_tenant(const struct xorb_prune_policy *p, time_t now,
 				add_reason(it, "last %d/%d", kept[r], count[r]);
 				continue;
 			}
-			period_of(r, it->time, period, sizeof(period)); /* checked by the caller */
+			(void)period_of(r, it->time, period, sizeof(period)); /* checked by the caller */
 			if (!strcmp(period, last[r]))
 				continue;
 			memcpy(last[r], period, sizeof(period));
@@ -308,39 +307,7 @@ int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 	return rc;
 }
 
-/* ---- durations and text ---- */
-
-int xorb_prune_duration_parse(const char *text, int64_t *secs, struct xorb_error *err)
-{
-	int64_t v = 0, unit;
-	const char *c = text;
-
-	while (isdigit((unsigned char)*c)) {
-		if (v > (INT64_MAX - 9) / 10)
-			return xorb_error_set(err, XORB_EINVAL, "duration \"%.40s\" is too long", text);
-		v = v * 10 + (*c++ - '0');
-	}
-	if (c == text || !c[0] || c[1])
-		return xorb_error_set(err, XORB_EINVAL,
-				      "\"%.40s\" is not a duration: write a whole number and one unit of s, m, h or d (90m, 24h, 7d)",
-				      text);
-	switch (*c) {
-	case 's': unit = 1; break;
-	case 'm': unit = 60; break;
-	case 'h': unit = 3600; break;
-	case 'd': unit = 86400; break;
-	default:
-		return xorb_error_set(err, XORB_EINVAL,
-				      "duration \"%.40s\" has the unit '%c': use s, m, h or d (90m, 24h, 7d)",
-				      text, isprint((unsigned char)*c) ? *c : '?');
-	}
-	if (v == 0)
-		return xorb_error_set(err, XORB_EINVAL, "duration \"%.40s\" must be more than 0", text);
-	if (v > INT64_MAX / unit)
-		return xorb_error_set(err, XORB_EINVAL, "duration \"%.40s\" is too long", text);
-	*secs = v * unit;
-	return XORB_OK;
-}
+/* ---- text ---- */
 
 const char *xorb_prune_duration_str(int64_t secs, char *buf, size_t len)
 {

@@ -106,9 +106,6 @@ int xorb_prune_scan(struct xorb_store *s, const char *tenant, struct xorb_prune_
 int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 		      struct xorb_error *err);
 
-/* "90m", "24h", "7d", "3600s": a positive whole number and one unit. Returns
- * XORB_OK or XORB_EINVAL (err says why); *secs is unchanged then. */
-int xorb_prune_duration_parse(const char *text, int64_t *secs, struct xorb_error *err);
 /* An exact form of secs into buf: days from 2d up ("7d"), else hours ("24h"),
  * minutes ("90m") or seconds ("45s"). */
 const char *xorb_prune_duration_str(int64_t secs, char *buf, size_t len);
