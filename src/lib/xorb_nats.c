@@ -1,5 +1,6 @@
 /* NATS connection and JetStream API requests: see xorb_nats.h. */
 #include "xorb_nats.h"
+#include "xorb_nkeys.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -37,6 +38,31 @@ static int status_error(struct xorb_error *err, natsStatus s, const char *what, 
 			      last && *last ? last : natsStatus_GetText(s), hint);
 }
 
+static natsStatus jwt_cb(char **jwt, char **errtxt, void *closure)
+{
+	const struct xorb_conn_opts *o = closure;
+
+	*jwt = strdup(o->user_jwt);
+	return *jwt ? NATS_OK : NATS_NO_MEMORY;
+}
+
+static natsStatus sig_cb(char **errtxt, unsigned char **sig, int *siglen, const char *nonce, void *closure)
+{
+	const struct xorb_conn_opts *o = closure;
+
+	*sig = malloc(XORB_NKEY_SIG_LEN);
+	if (!*sig)
+		return NATS_NO_MEMORY;
+	if (xorb_nkey_sign(o->user_key, nonce, strlen(nonce), *sig, NULL)) {
+		free(*sig);
+		*sig = NULL;
+		*errtxt = strdup("cannot sign the server's nonce");
+		return NATS_ERR;
+	}
+	*siglen = XORB_NKEY_SIG_LEN;
+	return NATS_OK;
+}
+
 int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struct xorb_error *err)
 {
 	const char *url = o->url && *o->url ? o->url : "nats://127.0.0.1:4222";
@@ -61,12 +87,14 @@ int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struc
 	if (s == NATS_OK)
 		s = natsOptions_SetName(opts, "xorb-dr " XORB_VERSION);
 	if (s == NATS_OK)
-		s = natsOptions_SetAllowReconnect(opts, false);
+		s = natsOptions_SetAllowReconnect(opts, o->allow_reconnect != 0);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(opts, 5000);
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxPendingMsgs(opts, 1 << 20);
-	if (s == NATS_OK && o->creds && *o->creds)
+	if (s == NATS_OK && o->user_jwt && o->user_key)
+		s = natsOptions_SetUserCredentialsCallbacks(opts, jwt_cb, (void *)o, sig_cb, (void *)o);
+	else if (s == NATS_OK && o->creds && *o->creds)
 		s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds, NULL);
 	if (s == NATS_OK && o->user && *o->user)
 		s = natsOptions_SetUserInfo(opts, o->user, o->password ? o->password : "");

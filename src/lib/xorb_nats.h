@@ -20,7 +20,14 @@ struct xorb_conn_opts {
 	const char *user, *password;
 	const char *tlscert, *tlskey, *tlsca;
 	int timeout_ms;       /* API request timeout; 0 = 10000 */
+	/* in-memory credentials (instead of a .creds file): the user JWT and
+	 * the user's nkey, which signs the server's nonce; both borrowed */
+	const char *user_jwt;
+	const struct xorb_nkey *user_key;
+	int allow_reconnect;
 };
+
+struct xorb_nkey;
 
 /* Connects (no reconnects: a connection lost mid-operation fails it cleanly).
  * *nc is owned by the caller: xorb_nats_close(). */

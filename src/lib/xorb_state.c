@@ -1,0 +1,1035 @@
+/* Tenant accounts as code: see xorb_state.h. */
+#include "xorb_state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xorb_buf.h"
+#include "xorb_json.h"
+#include "xorb_jwt.h"
+#include "xorb_names.h"
+#include "xorb_nats.h"
+#include "xorb_sys.h"
+#include "xorb_tenancy.h"
+
+#define STATE_FORMAT "xorb-state"
+#define STATE_VERSION 1
+
+__attribute__((format(printf, 3, 4))) static void say(struct xorb_state_ctx *c, enum xorb_note_level l,
+						      const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (!c->note)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->note(c->note_arg, l, NULL, msg);
+}
+
+int xorb_state_account_connect(struct xorb_state_ctx *c, const char *tenant, natsConnection **nc,
+			       struct xorb_error *err)
+{
+	struct xorb_nkey *acct = NULL, *user = NULL;
+	struct xorb_conn_opts o;
+	char *jwt = NULL;
+	int rc;
+
+	*nc = NULL;
+	rc = xorb_keys_account(c->keys, tenant, 0, &acct, err);
+	if (!rc)
+		rc = xorb_nkey_generate(XORB_NKEY_USER, &user, err);
+	if (!rc)
+		rc = xorb_keys_user_jwt(acct, "xorb-state-admin", user, NULL, &jwt, err);
+	if (rc)
+		goto out;
+	memset(&o, 0, sizeof(o));
+	o.url = c->url;
+	o.tlsca = c->tlsca;
+	o.tlscert = c->tlscert;
+	o.tlskey = c->tlskey;
+	o.user_jwt = jwt;
+	o.user_key = user;
+	rc = xorb_nats_connect(&o, nc, err);
+	if (rc)
+		xorb_error_prefix(err, "tenant %s: as the account's administrator: ", tenant);
+out:
+	free(jwt);
+	xorb_nkey_free(acct);
+	xorb_nkey_free(user);
+	return rc;
+}
+
+/* ---- comparing the desired with the live ---- */
+
+/* Names the first member of want whose value differs in have ("" when none). */
+static void first_difference(const cJSON *want, const cJSON *have, char *out, size_t len)
+{
+	const cJSON *it;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(it, want) {
+		const cJSON *h = cJSON_GetObjectItemCaseSensitive(have, it->string);
+
+		if (h && cJSON_Compare(it, h, 1))
+			continue;
+		if (!h && cJSON_IsFalse(it))
+			continue; /* a false flag the server omits */
+		{
+			struct xorb_buf a, b;
+
+			xorb_buf_init(&a);
+			xorb_buf_init(&b);
+			xorb_json_print(h, &a);
+			xorb_json_print(it, &b);
+			snprintf(out, len, "%s %s -> %s", it->string, h ? a.data : "(unset)", b.data);
+			xorb_buf_release(&a);
+			xorb_buf_release(&b);
+		}
+		return;
+	}
+}
+
+/* ---- users and their creds files ---- */
+
+static void creds_path(struct xorb_state_ctx *c, const char *user, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s.creds", c->creds_dir, user);
+}
+
+/* Whether the creds file at path holds a user of account_pub with exactly perms. */
+static int creds_current(const char *path, const char *account_pub, const cJSON *perms,
+			 struct xorb_nkey **seed_out, char *why, size_t whylen)
+{
+	char *text = NULL, *jwt = NULL;
+	struct xorb_nkey *seed = NULL;
+	cJSON *claims = NULL, *nats, *it;
+	size_t len = 0;
+	int current = 0;
+
+	*seed_out = NULL;
+	snprintf(why, whylen, "new");
+	if (xorb_read_file(path, XORB_CREDS_MAX, &text, &len, NULL))
+		return 0;
+	if (xorb_creds_parse(text, len, &jwt, &seed, NULL) || xorb_jwt_decode(jwt, &claims, NULL)) {
+		snprintf(why, whylen, "unreadable creds file, re-issued with a new key");
+		goto out;
+	}
+	*seed_out = seed;
+	seed = NULL;
+	if (strcmp(xorb_json_str(claims, "iss", ""), account_pub)) {
+		snprintf(why, whylen, "issued by another account key");
+		goto out;
+	}
+	nats = cJSON_GetObjectItemCaseSensitive(claims, "nats");
+	current = 1;
+	cJSON_ArrayForEach(it, perms) {
+		if (!cJSON_Compare(it, cJSON_GetObjectItemCaseSensitive(nats, it->string), 1)) {
+			snprintf(why, whylen, "%s permissions changed", it->string);
+			current = 0;
+		}
+	}
+out:
+	if (text) {
+		explicit_bzero(text, len);
+		free(text);
+	}
+	free(jwt);
+	xorb_nkey_free(seed);
+	cJSON_Delete(claims);
+	return current;
+}
+
+static int write_creds(struct xorb_state_ctx *c, const struct xorb_nkey *acct, const char *user,
+		       const cJSON *perms, struct xorb_nkey *seed, const char *path, struct xorb_error *err)
+{
+	struct xorb_nkey *fresh = NULL;
+	char *jwt = NULL, *creds = NULL;
+	int rc = XORB_OK;
+
+	if (!seed) {
+		rc = xorb_nkey_generate(XORB_NKEY_USER, &fresh, err);
+		seed = fresh;
+	}
+	if (!rc)
+		rc = xorb_keys_user_jwt(acct, user, seed, perms, &jwt, err);
+	if (!rc)
+		rc = xorb_creds_format(jwt, seed, &creds, err);
+	if (!rc)
+		rc = xorb_secret_write(path, creds, strlen(creds), 1, err);
+	if (creds) {
+		explicit_bzero(creds, strlen(creds));
+		free(creds);
+	}
+	free(jwt);
+	xorb_nkey_free(fresh);
+	return rc;
+}
+
+/* ---- apply ---- */
+
+static int account_changes(struct xorb_state_ctx *c, const struct xorb_tenant_plan *p, const char *acct_pub,
+			   bool new_key, bool dry, struct xorb_state_counts *n, bool *exists,
+			   struct xorb_error *err)
+{
+	char *live = NULL, diff[512];
+	cJSON *claims = NULL;
+	int rc;
+
+	*exists = false;
+	if (new_key) {
+		rc = XORB_ENOTFOUND;
+	} else {
+		rc = xorb_sys_claims_lookup(c->sys, acct_pub, &live, err);
+		if (rc && rc != XORB_ENOTFOUND)
+			return rc;
+	}
+	if (rc == XORB_OK) {
+		rc = xorb_jwt_decode(live, &claims, err);
+		free(live);
+		if (rc)
+			return xorb_error_prefix(err, "the server's JWT of account %s: ", p->account_name);
+		*exists = true;
+		first_difference(p->limits, cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(claims, "nats"),
+									   "limits"), diff, sizeof(diff));
+		if (!diff[0] && strcmp(xorb_json_str(claims, "name", ""), p->account_name))
+			snprintf(diff, sizeof(diff), "name \"%s\" -> \"%s\"", xorb_json_str(claims, "name", ""),
+				 p->account_name);
+		cJSON_Delete(claims);
+		if (!diff[0]) {
+			n->unchanged++;
+			say(c, XORB_NOTE_INFO, "= account %s (%s)", p->account_name, acct_pub);
+			return XORB_OK;
+		}
+		n->update++;
+		say(c, XORB_NOTE_INFO, "~ account %s: %s", p->account_name, diff);
+	} else {
+		n->create++;
+		say(c, XORB_NOTE_INFO, "+ account %s (%s): disk %" PRId64 " B, streams %" PRId64 ", consumers %" PRId64
+		    ", connections %" PRId64, p->account_name, new_key ? "new key" : acct_pub,
+		    xorb_json_int(p->limits, "disk_storage", 0), xorb_json_int(p->limits, "streams", 0),
+		    xorb_json_int(p->limits, "consumer", 0), xorb_json_int(p->limits, "conn", -1));
+	}
+	if (dry)
+		return XORB_OK;
+	{
+		char *jwt = NULL;
+		int servers = 0;
+
+		rc = xorb_keys_account_jwt(c->keys, acct_pub, p->account_name, p->limits, &jwt, err);
+		if (!rc)
+			rc = xorb_sys_claims_update(c->sys, acct_pub, jwt, &servers, err);
+		free(jwt);
+		if (!rc)
+			*exists = true;
+		return rc;
+	}
+}
+
+static int user_changes(struct xorb_state_ctx *c, const struct xorb_tenant_plan *p, const struct xorb_nkey *acct,
+			const char *acct_pub, bool dry, struct xorb_state_counts *n, struct xorb_error *err)
+{
+	const cJSON *perms[2] = { p->user_perms, p->backup_perms };
+	const char *suffix[2] = { "user", "backup" };
+	int i, rc = XORB_OK;
+
+	for (i = 0; i < 2 && !rc; i++) {
+		char user[128], path[4400], why[128];
+		struct xorb_nkey *seed = NULL;
+
+		snprintf(user, sizeof(user), "xorb-%s-%s", p->tenant, suffix[i]);
+		creds_path(c, user, path, sizeof(path));
+		if (creds_current(path, acct_pub, perms[i], &seed, why, sizeof(why))) {
+			n->unchanged++;
+			say(c, XORB_NOTE_INFO, "= user %s (%s)", user, path);
+		} else {
+			if (!strcmp(why, "new")) {
+				n->create++;
+				say(c, XORB_NOTE_INFO, "+ user %s -> %s", user, path);
+			} else {
+				n->update++;
+				say(c, XORB_NOTE_INFO, "~ user %s: %s", user, why);
+			}
+			if (!dry)
+				rc = write_creds(c, acct, user, perms[i], seed, path, err);
+		}
+		xorb_nkey_free(seed);
+	}
+	return rc;
+}
+
+static int js(natsConnection *nc, int timeout, const char *body, cJSON **reply, struct xorb_error *err,
+	      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static int js(natsConnection *nc, int timeout, const char *body, cJSON **reply, struct xorb_error *err,
+	      const char *fmt, ...)
+{
+	char subj[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(subj, sizeof(subj), fmt, ap);
+	va_end(ap);
+	return xorb_js_request(nc, subj, body, timeout, reply, NULL, NULL, err);
+}
+
+static int stream_changes(struct xorb_state_ctx *c, natsConnection *nc, const struct xorb_tenant_plan *p,
+			  bool dry, struct xorb_state_counts *n, struct xorb_error *err)
+{
+	struct xorb_buf body;
+	int i, rc = XORB_OK;
+
+	xorb_buf_init(&body);
+	for (i = 0; i < XORB_TENANT_STREAMS && !rc; i++) {
+		const struct xorb_stream_plan *s = &p->streams[i];
+		cJSON *info = NULL, *live;
+		char diff[512];
+
+		rc = nc ? xorb_js_stream_info(nc, s->name, c->timeout_ms, &info, err) : XORB_ENOTFOUND;
+		if (rc == XORB_ENOTFOUND) {
+			rc = XORB_OK;
+			n->create++;
+			say(c, XORB_NOTE_INFO, "+ stream %s: max_bytes %" PRId64 ", max_msgs %" PRId64 ", max_age %" PRId64
+			    " d, replicas %" PRId64, s->name, xorb_json_int(s->config, "max_bytes", 0),
+			    xorb_json_int(s->config, "max_msgs", 0), (int64_t)(xorb_json_int(s->config, "max_age", 0) / XORB_NS_PER_DAY),
+			    xorb_json_int(s->config, "num_replicas", 1));
+			if (dry)
+				continue;
+			xorb_buf_reset(&body);
+			xorb_json_print(s->config, &body);
+			rc = js(nc, c->timeout_ms, body.data, NULL, err, "$JS.API.STREAM.CREATE.%s", s->name);
+			if (rc)
+				xorb_error_prefix(err, "creating stream %s: ", s->name);
+			continue;
+		}
+		if (rc)
+			break;
+		live = cJSON_GetObjectItemCaseSensitive(info, "config");
+		first_difference(s->config, live, diff, sizeof(diff));
+		if (!diff[0]) {
+			n->unchanged++;
+			say(c, XORB_NOTE_INFO, "= stream %s", s->name);
+		} else {
+			n->update++;
+			say(c, XORB_NOTE_INFO, "~ stream %s: %s", s->name, diff);
+			if (!dry) {
+				const cJSON *it;
+
+				/* the server wants the whole config: live, with ours on top */
+				cJSON_ArrayForEach(it, s->config) {
+					cJSON_DeleteItemFromObjectCaseSensitive(live, it->string);
+					cJSON_AddItemToObject(live, it->string, cJSON_Duplicate(it, 1));
+				}
+				xorb_buf_reset(&body);
+				xorb_json_print(live, &body);
+				rc = js(nc, c->timeout_ms, body.data, NULL, err, "$JS.API.STREAM.UPDATE.%s", s->name);
+				if (rc)
+					xorb_error_prefix(err, "updating stream %s: ", s->name);
+			}
+		}
+		cJSON_Delete(info);
+	}
+	for (i = 0; i < XORB_TENANT_CONSUMERS && !rc; i++) {
+		const struct xorb_consumer_plan *k = &p->consumers[i];
+		cJSON *info = NULL, *req;
+		char diff[512];
+
+		rc = nc ? js(nc, c->timeout_ms, NULL, &info, err, "$JS.API.CONSUMER.INFO.%s.%s", k->stream, k->name)
+			: XORB_ENOTFOUND;
+		if (rc == XORB_ENOTFOUND || (rc && dry && !nc)) {
+			rc = XORB_OK;
+			n->create++;
+			say(c, XORB_NOTE_INFO, "+ consumer %s on %s (ack_wait 30s, max_ack_pending 1024, flow control, "
+			    "heartbeat 5s, deliver last, 1 MiB/s)", k->name, k->stream);
+			diff[0] = '+';
+		} else if (rc) {
+			break;
+		} else {
+			first_difference(k->config, cJSON_GetObjectItemCaseSensitive(info, "config"), diff, sizeof(diff));
+			if (!diff[0]) {
+				n->unchanged++;
+				say(c, XORB_NOTE_INFO, "= consumer %s", k->name);
+			} else {
+				n->update++;
+				say(c, XORB_NOTE_INFO, "~ consumer %s: %s", k->name, diff);
+			}
+		}
+		cJSON_Delete(info);
+		if (dry || !diff[0])
+			continue;
+		req = cJSON_CreateObject();
+		cJSON_AddStringToObject(req, "stream_name", k->stream);
+		cJSON_AddItemToObject(req, "config", cJSON_Duplicate(k->config, 1));
+		xorb_buf_reset(&body);
+		xorb_json_print(req, &body);
+		cJSON_Delete(req);
+		rc = js(nc, c->timeout_ms, body.data, NULL, err, "$JS.API.CONSUMER.DURABLE.CREATE.%s.%s", k->stream, k->name);
+		if (rc)
+			xorb_error_prefix(err, "creating consumer %s: ", k->name);
+	}
+	xorb_buf_release(&body);
+	return rc;
+}
+
+static int tenant_apply(struct xorb_state_ctx *c, const struct xorb_env *env, const struct xorb_env_tenant *t,
+			bool dry, struct xorb_state_counts *n, struct xorb_error *err)
+{
+	struct xorb_tenant_plan p;
+	struct xorb_nkey *acct = NULL;
+	natsConnection *nc = NULL;
+	char acct_pub[XORB_NKEY_PUBLIC_LEN + 1] = "";
+	bool new_key = false, exists = false;
+	int rc;
+
+	rc = xorb_tenant_plan(env, t, c->replicas, &p, err);
+	if (rc)
+		return rc;
+	rc = xorb_keys_account(c->keys, t->name, 0, &acct, err);
+	if (rc == XORB_ENOTFOUND) {
+		new_key = true;
+		rc = dry ? XORB_OK : xorb_keys_account(c->keys, t->name, 1, &acct, err);
+	}
+	if (rc)
+		goto out;
+	if (acct)
+		xorb_nkey_public(acct, acct_pub);
+	rc = account_changes(c, &p, acct_pub, new_key, dry, n, &exists, err);
+	if (!rc && acct)
+		rc = user_changes(c, &p, acct, acct_pub, dry, n, err);
+	else if (!rc) {
+		n->create += 2;
+		say(c, XORB_NOTE_INFO, "+ user xorb-%s-user, xorb-%s-backup (creds in %s)", t->name, t->name, c->creds_dir);
+	}
+	if (rc)
+		goto out;
+	if (exists) {
+		/* the server applies a pushed JWT at once; give a cluster a moment */
+		int tries;
+
+		for (tries = 0; tries < 20; tries++) {
+			rc = xorb_state_account_connect(c, t->name, &nc, err);
+			if (!rc) {
+				cJSON *info = NULL;
+
+				rc = xorb_js_request(nc, "$JS.API.INFO", NULL, c->timeout_ms, &info, NULL, NULL, err);
+				cJSON_Delete(info);
+				if (!rc)
+					break;
+				xorb_nats_close(nc);
+				nc = NULL;
+			}
+			nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+		}
+		if (rc)
+			goto out;
+	}
+	rc = stream_changes(c, nc, &p, dry, n, err);
+out:
+	if (rc)
+		xorb_error_prefix(err, "tenant %s: ", t->name);
+	xorb_nats_close(nc);
+	xorb_nkey_free(acct);
+	xorb_tenant_plan_release(&p);
+	return rc;
+}
+
+/* Accounts named xorb-* on the server that the environment does not hold. */
+static void strays(struct xorb_state_ctx *c, const struct xorb_env *env, struct xorb_state_counts *n)
+{
+	char **accts = NULL;
+	size_t na = 0, i;
+
+	if (xorb_sys_claims_list(c->sys, &accts, &na, NULL))
+		return;
+	for (i = 0; i < na; i++) {
+		char *jwt = NULL;
+		cJSON *claims = NULL;
+		const char *name;
+
+		if (!strcmp(accts[i], c->keys->sys_account_pub) ||
+		    xorb_sys_claims_lookup(c->sys, accts[i], &jwt, NULL) || xorb_jwt_decode(jwt, &claims, NULL)) {
+			free(jwt);
+			continue;
+		}
+		name = xorb_json_str(claims, "name", "");
+		if (!strncmp(name, "xorb-", 5) && !xorb_env_tenant(env, name + 5)) {
+			n->remove++;
+			say(c, XORB_NOTE_INFO, "! account %s (%s) is on the server but not in %s: apply leaves it; "
+			    "xorb-state destroy --tenant %s removes it", name, accts[i], env->path, name + 5);
+		}
+		cJSON_Delete(claims);
+		free(jwt);
+	}
+	xorb_strv_free(accts, na);
+}
+
+int xorb_state_apply(struct xorb_state_ctx *c, const struct xorb_env *env, bool dry_run,
+		     struct xorb_state_counts *counts, struct xorb_error *err)
+{
+	size_t i;
+	int rc;
+
+	memset(counts, 0, sizeof(*counts));
+	/* check every tenant's plan before changing anything */
+	for (i = 0; i < env->n_tenants; i++) {
+		struct xorb_tenant_plan p;
+
+		rc = xorb_tenant_plan(env, &env->tenants[i], c->replicas, &p, err);
+		if (rc)
+			return xorb_error_prefix(err, "environment %s cannot be met: ", env->path);
+		xorb_tenant_plan_release(&p);
+	}
+	for (i = 0; i < env->n_tenants; i++) {
+		rc = tenant_apply(c, env, &env->tenants[i], dry_run, counts, err);
+		if (rc)
+			return rc;
+	}
+	strays(c, env, counts);
+	return XORB_OK;
+}
+
+int xorb_state_creds(struct xorb_state_ctx *c, const struct xorb_env *env, const char *tenant,
+		     const char *user, char *path_out, size_t path_len, struct xorb_error *err)
+{
+	const struct xorb_env_tenant *t = env ? xorb_env_tenant(env, tenant) : NULL;
+	struct xorb_env_tenant dflt = { (char *)tenant, NULL, 8, 4, 1LL << 30, 1000000, 30, -1 };
+	struct xorb_env e1 = { NULL };
+	struct xorb_tenant_plan p;
+	struct xorb_nkey *acct = NULL, *seed = NULL;
+	char name[160], why[128];
+	const cJSON *perms;
+	int rc;
+
+	/* the permissions do not depend on the budgets: any tenant record will do */
+	e1.num_replicas = 1;
+	rc = xorb_tenant_plan(env ? env : &e1, t ? t : &dflt, 1, &p, err);
+	if (rc)
+		return rc;
+	snprintf(name, sizeof(name), "%s", user ? user : "");
+	if (!user)
+		snprintf(name, sizeof(name), "xorb-%s-user", tenant);
+	perms = strstr(name, "-backup") && !strcmp(name + strlen(name) - 7, "-backup") ? p.backup_perms : p.user_perms;
+	rc = xorb_keys_account(c->keys, tenant, 0, &acct, err);
+	if (rc) {
+		xorb_error_prefix(err, "cannot issue credentials (run xorb-state apply first): ");
+		goto out;
+	}
+	creds_path(c, name, path_out, path_len);
+	{
+		char pub[XORB_NKEY_PUBLIC_LEN + 1];
+
+		xorb_nkey_public(acct, pub);
+		creds_current(path_out, pub, perms, &seed, why, sizeof(why));
+	}
+	rc = write_creds(c, acct, name, perms, seed, path_out, err);
+out:
+	xorb_nkey_free(seed);
+	xorb_nkey_free(acct);
+	xorb_tenant_plan_release(&p);
+	return rc;
+}
+
+/* ---- export ---- */
+
+static void add_raw(cJSON *obj, const char *key, const char *raw, size_t len)
+{
+	char *copy = strndup(raw, len);
+
+	if (copy) {
+		cJSON_AddItemToObject(obj, key, cJSON_CreateRaw(copy));
+		free(copy);
+	}
+}
+
+/* Streams and consumers of the tenant in the account nc reaches: configs verbatim. */
+static int export_streams(natsConnection *nc, const char *tenant, int timeout, cJSON *arr, struct xorb_error *err)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int rc = xorb_js_stream_names(nc, timeout, &names, &n, err);
+
+	for (i = 0; !rc && i < n; i++) {
+		char subj[512], *raw = NULL, **cons = NULL;
+		const char *span;
+		size_t sl, nc2 = 0, k;
+		cJSON *s, *carr;
+
+		if (!xorb_stream_of_tenant(names[i], tenant))
+			continue;
+		snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", names[i]);
+		rc = xorb_js_request(nc, subj, NULL, timeout, NULL, &raw, NULL, err);
+		if (rc)
+			break;
+		s = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, s);
+		if (!xorb_json_member_span(raw, strlen(raw), "config", &span, &sl))
+			add_raw(s, "config", span, sl);
+		free(raw);
+		carr = cJSON_AddArrayToObject(s, "consumers");
+		rc = xorb_js_consumer_names(nc, names[i], timeout, &cons, &nc2, err);
+		for (k = 0; !rc && k < nc2; k++) {
+			snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.%s", names[i], cons[k]);
+			rc = xorb_js_request(nc, subj, NULL, timeout, NULL, &raw, NULL, err);
+			if (!rc && !xorb_json_member_span(raw, strlen(raw), "config", &span, &sl)) {
+				cJSON *co = cJSON_CreateObject();
+
+				add_raw(co, "config", span, sl);
+				cJSON_AddItemToArray(carr, co);
+			}
+			free(raw);
+		}
+		xorb_strv_free(cons, nc2);
+	}
+	xorb_strv_free(names, n);
+	return rc;
+}
+
+static cJSON *account_doc(const char *pub, const char *jwt)
+{
+	cJSON *a = cJSON_CreateObject(), *claims = NULL;
+
+	cJSON_AddStringToObject(a, "public_key", pub);
+	cJSON_AddStringToObject(a, "jwt", jwt);
+	if (xorb_jwt_decode(jwt, &claims, NULL) == XORB_OK)
+		cJSON_AddItemToObject(a, "claims", claims);
+	return a;
+}
+
+static cJSON *user_doc(const char *path)
+{
+	char *text = NULL, *jwt = NULL;
+	struct xorb_nkey *seed = NULL;
+	cJSON *u = NULL, *claims = NULL;
+	size_t len = 0;
+
+	if (xorb_read_file(path, XORB_CREDS_MAX, &text, &len, NULL))
+		return NULL;
+	if (!xorb_creds_parse(text, len, &jwt, &seed, NULL) && !xorb_jwt_decode(jwt, &claims, NULL)) {
+		/* public claims only: never the seed */
+		u = cJSON_CreateObject();
+		cJSON_AddStringToObject(u, "name", xorb_json_str(claims, "name", ""));
+		cJSON_AddStringToObject(u, "public_key", xorb_json_str(claims, "sub", ""));
+		cJSON_AddStringToObject(u, "jwt", jwt);
+		cJSON_AddItemToObject(u, "claims", claims);
+		claims = NULL;
+	}
+	explicit_bzero(text, len);
+	free(text);
+	free(jwt);
+	xorb_nkey_free(seed);
+	cJSON_Delete(claims);
+	return u;
+}
+
+static char **tenants_with_keys(const struct xorb_keys *k, size_t *n)
+{
+	char dir[4200], **v = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*n = 0;
+	snprintf(dir, sizeof(dir), "%s/accounts", k->dir);
+	d = opendir(dir);
+	if (!d)
+		return NULL;
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 4 || strcmp(de->d_name + l - 3, ".nk"))
+			continue;
+		if (*n == cap) {
+			char **nv = realloc(v, (cap ? cap * 2 : 8) * sizeof(char *));
+
+			if (!nv)
+				break;
+			v = nv;
+			cap = cap ? cap * 2 : 8;
+		}
+		v[*n] = strndup(de->d_name, l - 3);
+		if (v[*n] && !xorb_tenant_check(v[*n], NULL))
+			(*n)++;
+		else
+			free(v[*n]);
+	}
+	closedir(d);
+	return v;
+}
+
+int xorb_state_export(struct xorb_state_ctx *c, const char *const *tenants, size_t n, char **json,
+		      struct xorb_error *err)
+{
+	char **found = NULL, when[32];
+	size_t nf = 0, i;
+	cJSON *root = cJSON_CreateObject(), *arr;
+	struct xorb_buf b;
+	int rc = XORB_OK;
+
+	*json = NULL;
+	if (!n) {
+		found = tenants_with_keys(c->keys, &nf);
+		tenants = (const char *const *)found;
+		n = nf;
+	}
+	cJSON_AddStringToObject(root, "format", STATE_FORMAT);
+	xorb_json_add_int(root, "format_version", STATE_VERSION);
+	cJSON_AddStringToObject(root, "operator", c->keys->operator_pub);
+	cJSON_AddStringToObject(root, "operator_signing_key", c->keys->signing_pub);
+	xorb_time_rfc3339(time(NULL), when);
+	cJSON_AddStringToObject(root, "exported", when);
+	arr = cJSON_AddArrayToObject(root, "tenants");
+	for (i = 0; i < n && !rc; i++) {
+		struct xorb_nkey *acct = NULL;
+		char pub[XORB_NKEY_PUBLIC_LEN + 1], *jwt = NULL, path[4400], user[160];
+		natsConnection *nc = NULL;
+		cJSON *t, *users, *u;
+		int k;
+
+		rc = xorb_keys_account(c->keys, tenants[i], 0, &acct, err);
+		if (rc)
+			break;
+		xorb_nkey_public(acct, pub);
+		xorb_nkey_free(acct);
+		rc = xorb_sys_claims_lookup(c->sys, pub, &jwt, err);
+		if (rc) {
+			xorb_error_prefix(err, "tenant %s: ", tenants[i]);
+			break;
+		}
+		t = cJSON_CreateObject();
+		cJSON_AddItemToArray(arr, t);
+		cJSON_AddStringToObject(t, "tenant", tenants[i]);
+		cJSON_AddItemToObject(t, "account", account_doc(pub, jwt));
+		free(jwt);
+		users = cJSON_AddArrayToObject(t, "users");
+		for (k = 0; k < 2; k++) {
+			snprintf(user, sizeof(user), "xorb-%s-%s", tenants[i], k ? "backup" : "user");
+			creds_path(c, user, path, sizeof(path));
+			if ((u = user_doc(path)))
+				cJSON_AddItemToArray(users, u);
+		}
+		rc = xorb_state_account_connect(c, tenants[i], &nc, err);
+		if (!rc)
+			rc = export_streams(nc, tenants[i], c->timeout_ms, cJSON_AddArrayToObject(t, "streams"), err);
+		xorb_nats_close(nc);
+	}
+	xorb_strv_free(found, nf);
+	xorb_buf_init(&b);
+	if (!rc && (xorb_json_print(root, &b) || xorb_buf_puts(&b, "\n")))
+		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	cJSON_Delete(root);
+	if (rc) {
+		xorb_buf_release(&b);
+		return rc;
+	}
+	*json = xorb_buf_detach(&b);
+	return XORB_OK;
+}
+
+int xorb_state_export_account(natsConnection *sys, const char *tenant, char **json, struct xorb_error *err)
+{
+	char **accts = NULL, want[80], when[32];
+	size_t na = 0, i;
+	cJSON *root = NULL;
+	struct xorb_buf b;
+	int rc;
+
+	*json = NULL;
+	snprintf(want, sizeof(want), "xorb-%s", tenant);
+	rc = xorb_sys_claims_list(sys, &accts, &na, err);
+	if (rc)
+		return rc;
+	for (i = 0; i < na && !root; i++) {
+		char *jwt = NULL;
+		cJSON *claims = NULL;
+
+		if (!xorb_sys_claims_lookup(sys, accts[i], &jwt, NULL) && !xorb_jwt_decode(jwt, &claims, NULL) &&
+		    !strcmp(xorb_json_str(claims, "name", ""), want)) {
+			cJSON *t, *arr;
+
+			root = cJSON_CreateObject();
+			cJSON_AddStringToObject(root, "format", STATE_FORMAT);
+			xorb_json_add_int(root, "format_version", STATE_VERSION);
+			cJSON_AddStringToObject(root, "operator", xorb_json_str(claims, "iss", ""));
+			xorb_time_rfc3339(time(NULL), when);
+			cJSON_AddStringToObject(root, "exported", when);
+			arr = cJSON_AddArrayToObject(root, "tenants");
+			t = cJSON_CreateObject();
+			cJSON_AddItemToArray(arr, t);
+			cJSON_AddStringToObject(t, "tenant", tenant);
+			cJSON_AddItemToObject(t, "account", account_doc(accts[i], jwt));
+		}
+		cJSON_Delete(claims);
+		free(jwt);
+	}
+	xorb_strv_free(accts, na);
+	if (!root)
+		return xorb_error_set(err, XORB_ENOTFOUND, "the server holds no account named %s", want);
+	xorb_buf_init(&b);
+	rc = xorb_json_print(root, &b) ? xorb_error_set(err, XORB_ENOMEM, "out of memory") : XORB_OK;
+	cJSON_Delete(root);
+	if (rc) {
+		xorb_buf_release(&b);
+		return rc;
+	}
+	*json = xorb_buf_detach(&b);
+	return XORB_OK;
+}
+
+/* ---- import ---- */
+
+static int create_from_state(struct xorb_state_ctx *c, natsConnection *nc, const cJSON *streams,
+			     struct xorb_state_counts *n, struct xorb_error *err)
+{
+	const cJSON *s, *k;
+	struct xorb_buf b;
+	int rc = XORB_OK;
+
+	xorb_buf_init(&b);
+	cJSON_ArrayForEach(s, streams) {
+		const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(s, "config");
+		const char *name = xorb_json_str(cfg, "name", "");
+		cJSON *info = NULL;
+
+		if (!xorb_stream_name_valid(name)) {
+			rc = xorb_error_set(err, XORB_ECORRUPT, "the state names an invalid stream \"%.100s\"", name);
+			break;
+		}
+		if (xorb_js_stream_info(nc, name, c->timeout_ms, &info, NULL) == XORB_OK) {
+			cJSON_Delete(info);
+			n->unchanged++;
+			say(c, XORB_NOTE_INFO, "= stream %s exists", name);
+		} else {
+			xorb_buf_reset(&b);
+			xorb_json_print(cfg, &b);
+			rc = js(nc, c->timeout_ms, b.data, NULL, err, "$JS.API.STREAM.CREATE.%s", name);
+			if (rc)
+				break;
+			n->create++;
+			say(c, XORB_NOTE_INFO, "+ stream %s (empty)", name);
+		}
+		cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(s, "consumers")) {
+			const cJSON *kc = cJSON_GetObjectItemCaseSensitive(k, "config");
+			const char *cn = xorb_json_str(kc, "durable_name", xorb_json_str(kc, "name", ""));
+			cJSON *req;
+
+			if (!*cn || strpbrk(cn, ".*> "))
+				continue;
+			if (js(nc, c->timeout_ms, NULL, &info, NULL, "$JS.API.CONSUMER.INFO.%s.%s", name, cn) == XORB_OK) {
+				cJSON_Delete(info);
+				continue;
+			}
+			req = cJSON_CreateObject();
+			cJSON_AddStringToObject(req, "stream_name", name);
+			cJSON_AddItemToObject(req, "config", cJSON_Duplicate(kc, 1));
+			xorb_buf_reset(&b);
+			xorb_json_print(req, &b);
+			cJSON_Delete(req);
+			rc = js(nc, c->timeout_ms, b.data, NULL, err, "$JS.API.CONSUMER.DURABLE.CREATE.%s.%s", name, cn);
+			if (rc)
+				break;
+			n->create++;
+			say(c, XORB_NOTE_INFO, "+ consumer %s on %s", cn, name);
+		}
+		if (rc)
+			break;
+	}
+	xorb_buf_release(&b);
+	return rc;
+}
+
+int xorb_state_import(struct xorb_state_ctx *c, const char *json, size_t len, bool with_streams,
+		      struct xorb_state_counts *n, struct xorb_error *err)
+{
+	const cJSON *tenants, *t;
+	cJSON *root = NULL;
+	int rc;
+
+	memset(n, 0, sizeof(*n));
+	rc = xorb_json_parse(json, len, "the state file", &root, err);
+	if (rc)
+		return rc;
+	if (strcmp(xorb_json_str(root, "format", ""), STATE_FORMAT) || xorb_json_int(root, "format_version", 0) != STATE_VERSION) {
+		cJSON_Delete(root);
+		return xorb_error_set(err, XORB_ECORRUPT, "the state file is not an xorb-state version %d document", STATE_VERSION);
+	}
+	tenants = cJSON_GetObjectItemCaseSensitive(root, "tenants");
+	if (!cJSON_IsArray(tenants)) {
+		cJSON_Delete(root);
+		return xorb_error_set(err, XORB_ECORRUPT, "the state file has no \"tenants\" array");
+	}
+	cJSON_ArrayForEach(t, tenants) {
+		const cJSON *acct = cJSON_GetObjectItemCaseSensitive(t, "account");
+		const char *tenant = xorb_json_str(t, "tenant", ""), *pub = xorb_json_str(acct, "public_key", "");
+		const char *jwt = xorb_json_str(acct, "jwt", "");
+		cJSON *claims = NULL, *fresh;
+		char *signed_jwt = NULL, **names = NULL;
+		natsConnection *nc = NULL;
+		size_t nn = 0, i, kept = 0;
+		struct xorb_nkey *key = NULL;
+		bool present;
+
+		rc = xorb_tenant_check(tenant, err);
+		if (!rc)
+			rc = xorb_jwt_decode(jwt, &claims, err);
+		if (rc) {
+			xorb_error_prefix(err, "the state's tenant \"%.80s\": ", tenant);
+			break;
+		}
+		/* trust: only an account of THIS operator may be pushed (the server
+		 * would store another operator's JWT, answer 200, and then refuse
+		 * every login) */
+		if (strcmp(xorb_json_str(claims, "iss", ""), c->keys->signing_pub) &&
+		    strcmp(xorb_json_str(claims, "iss", ""), c->keys->operator_pub)) {
+			rc = xorb_error_set(err, XORB_EAUTH,
+					    "tenant %s: the account JWT in the state was issued by %s, not by this operator (%s) or its signing key: refusing to push it",
+					    tenant, xorb_json_str(claims, "iss", "?"), c->keys->operator_pub);
+			cJSON_Delete(claims);
+			break;
+		}
+		if (strcmp(xorb_json_str(claims, "sub", ""), pub)) {
+			rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the account JWT's subject is not %s", tenant, pub);
+			cJSON_Delete(claims);
+			break;
+		}
+		/* same key, same claims, a fresh iat: the server ignores a
+		 * byte-identical JWT pushed again after a delete */
+		fresh = cJSON_Duplicate(claims, 1);
+		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "iat");
+		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "jti");
+		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "iss");
+		cJSON_Delete(claims);
+		rc = xorb_jwt_encode(fresh, c->keys->signing, (int64_t)time(NULL), &signed_jwt, err);
+		cJSON_Delete(fresh);
+		{
+			char *had = NULL;
+
+			present = xorb_sys_claims_lookup(c->sys, pub, &had, NULL) == XORB_OK;
+			free(had);
+		}
+		if (!rc)
+			rc = xorb_sys_claims_update(c->sys, pub, signed_jwt, NULL, err);
+		free(signed_jwt);
+		if (rc) {
+			xorb_error_prefix(err, "tenant %s: ", tenant);
+			break;
+		}
+		if (present) {
+			n->unchanged++;
+			say(c, XORB_NOTE_INFO, "= account xorb-%s (%s) was on the server: its JWT was pushed again", tenant, pub);
+		} else {
+			n->create++;
+			say(c, XORB_NOTE_INFO, "+ account xorb-%s (%s) re-provisioned with its own key: existing credentials work again",
+			    tenant, pub);
+		}
+		/* with the account key we can look inside; without it we cannot */
+		if (xorb_keys_account(c->keys, tenant, 0, &key, NULL)) {
+			say(c, XORB_NOTE_WARN, "tenant %s: no account key in %s/accounts: cannot check or create streams", tenant,
+			    c->keys->dir);
+			continue;
+		}
+		{
+			char kp[XORB_NKEY_PUBLIC_LEN + 1];
+
+			xorb_nkey_public(key, kp);
+			xorb_nkey_free(key);
+			if (strcmp(kp, pub)) {
+				rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the account key in %s/accounts is %s, the state says %s",
+						    tenant, c->keys->dir, kp, pub);
+				break;
+			}
+		}
+		for (i = 0; i < 20; i++) {
+			rc = xorb_state_account_connect(c, tenant, &nc, err);
+			if (!rc && !(rc = xorb_js_stream_names(nc, c->timeout_ms, &names, &nn, err)))
+				break;
+			xorb_nats_close(nc);
+			nc = NULL;
+			nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+		}
+		if (rc)
+			break;
+		for (i = 0; i < nn; i++)
+			kept += xorb_stream_of_tenant(names[i], tenant);
+		xorb_strv_free(names, nn);
+		if (kept && !present)
+			say(c, XORB_NOTE_INFO, "  tenant %s: the server kept the account's JetStream data: %zu streams re-attached "
+			    "(restore only what is missing; xorb-restore refuses existing streams)", tenant, kept);
+		if (with_streams)
+			rc = create_from_state(c, nc, cJSON_GetObjectItemCaseSensitive(t, "streams"), n, err);
+		xorb_nats_close(nc);
+		if (rc)
+			break;
+	}
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* ---- destroy ---- */
+
+int xorb_state_destroy(struct xorb_state_ctx *c, const char *const *tenants, size_t n, bool keep_streams,
+		       struct xorb_state_counts *counts, struct xorb_error *err)
+{
+	size_t i;
+	int rc = XORB_OK;
+
+	memset(counts, 0, sizeof(*counts));
+	for (i = 0; i < n && !rc; i++) {
+		struct xorb_nkey *acct = NULL;
+		char pub[XORB_NKEY_PUBLIC_LEN + 1], *jwt = NULL, **names = NULL;
+		const char *list[1];
+		natsConnection *nc = NULL;
+		size_t nn = 0, k;
+
+		rc = xorb_keys_account(c->keys, tenants[i], 0, &acct, err);
+		if (rc)
+			break;
+		xorb_nkey_public(acct, pub);
+		xorb_nkey_free(acct);
+		if (xorb_sys_claims_lookup(c->sys, pub, &jwt, NULL) == XORB_ENOTFOUND) {
+			say(c, XORB_NOTE_INFO, "= account xorb-%s is not on the server", tenants[i]);
+			counts->unchanged++;
+			continue;
+		}
+		free(jwt);
+		jwt = NULL;
+		if (!keep_streams) {
+			rc = xorb_state_account_connect(c, tenants[i], &nc, err);
+			if (!rc)
+				rc = xorb_js_stream_names(nc, c->timeout_ms, &names, &nn, err);
+			for (k = 0; !rc && k < nn; k++) {
+				if (!xorb_stream_of_tenant(names[k], tenants[i]))
+					continue;
+				rc = xorb_js_stream_delete(nc, names[k], c->timeout_ms, err);
+				if (!rc) {
+					counts->remove++;
+					say(c, XORB_NOTE_INFO, "- stream %s", names[k]);
+				}
+			}
+			xorb_strv_free(names, nn);
+			xorb_nats_close(nc);
+			if (rc)
+				break;
+		}
+		list[0] = pub;
+		rc = xorb_keys_delete_jwt(c->keys, list, 1, &jwt, err);
+		if (!rc)
+			rc = xorb_sys_claims_delete(c->sys, jwt, NULL, err);
+		free(jwt);
+		if (!rc) {
+			counts->remove++;
+			say(c, XORB_NOTE_INFO, "- account xorb-%s (%s)%s; its key stays in %s/accounts for xorb-state import",
+			    tenants[i], pub, keep_streams ? ", streams kept on the server" : "", c->keys->dir);
+		}
+	}
+	return rc;
+}

@@ -1,0 +1,413 @@
+/*
+ * xorb-state: the tenants' NATS accounts as code (operator/JWT mode).
+ *
+ *   xorb-state init --keys DIR
+ *   xorb-state plan ENV | apply ENV
+ *   xorb-state creds TENANT [--user NAME] [--env ENV]
+ *   xorb-state export [--tenant T]... [-o FILE]
+ *   xorb-state import FILE [--with-streams]
+ *   xorb-state destroy (--tenant T... | ENV) --yes [--keep-streams]
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xorb_cli.h"
+#include "xorb_env.h"
+#include "xorb_jwt.h"
+#include "xorb_keys.h"
+#include "xorb_names.h"
+#include "xorb_state.h"
+
+static const char usage_text[] =
+	"Usage: xorb-state init --keys DIR\n"
+	"       xorb-state plan ENV            what apply would change, against the live server\n"
+	"       xorb-state apply ENV           make the server match the environment (idempotent)\n"
+	"       xorb-state creds TENANT [--user NAME]   write a user's .creds file\n"
+	"       xorb-state export [--tenant T]... [-o FILE]\n"
+	"       xorb-state import FILE [--with-streams]\n"
+	"       xorb-state destroy (--tenant T... | ENV) --yes [--keep-streams]\n"
+	"\n"
+	"ENV is an environment file: environments/ENV.tfvars.json (Terraform's JSON variable\n"
+	"format), or a path. One NATS account per tenant, xorb-<tenant>, with JetStream limits,\n"
+	"users xorb-<tenant>-user and xorb-<tenant>-backup, 8 streams and 4 tuned consumers.\n"
+	"\n"
+	"Options:\n"
+	"      --keys DIR           the operator's keys (env XORB_KEYS; made by init)\n"
+	"      --system-creds FILE  the system user (default DIR/sys.creds)\n"
+	"      --creds-dir DIR      where users' .creds files go (default <keys>/creds)\n"
+	"      --operator NAME      operator name for init (default xorb)\n"
+	"      --replicas N         num_replicas of the streams (default: the environment's)\n"
+	"      --tenant T           (export, destroy) this tenant; repeatable\n"
+	"      --user NAME          (creds) the user, default xorb-<tenant>-user\n"
+	"      --with-streams       (import) create the streams and consumers empty from the state\n"
+	"      --keep-streams       (destroy) delete the account only, keep its streams on disk\n"
+	"      --yes                (destroy) really do it\n"
+	"  -o, --output FILE        (export) write to FILE (0600) instead of stdout\n"
+	"The server is the environment's nats_url unless --server or NATS_URL is given.\n"
+	"\n";
+
+enum {
+	OPT_KEYS = XORB_OPT_FIRST_COMMAND_OPT,
+	OPT_SYS,
+	OPT_CREDS_DIR,
+	OPT_OPERATOR,
+	OPT_REPLICAS,
+	OPT_TENANT,
+	OPT_USER,
+	OPT_WITH_STREAMS,
+	OPT_KEEP_STREAMS,
+	OPT_YES,
+	OPT_ENV,
+};
+
+static const struct option longopts[] = {
+	XORB_CLI_COMMON_LONGOPTS,
+	{ "keys", required_argument, NULL, OPT_KEYS },
+	{ "system-creds", required_argument, NULL, OPT_SYS },
+	{ "creds-dir", required_argument, NULL, OPT_CREDS_DIR },
+	{ "operator", required_argument, NULL, OPT_OPERATOR },
+	{ "replicas", required_argument, NULL, OPT_REPLICAS },
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "with-streams", no_argument, NULL, OPT_WITH_STREAMS },
+	{ "keep-streams", no_argument, NULL, OPT_KEEP_STREAMS },
+	{ "yes", no_argument, NULL, OPT_YES },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "output", required_argument, NULL, 'o' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	struct xorb_cli c;
+	const char *keys, *sys_creds, *creds_dir, *operator_name, *user, *output, *env;
+	const char **tenants;
+	size_t n_tenants;
+	int replicas;
+	bool with_streams, keep_streams, yes, server_given;
+	char creds_dir_buf[4200], sys_buf[4200];
+};
+
+static void note_out(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg)
+{
+	struct args *a = arg;
+
+	if (lvl == XORB_NOTE_WARN) {
+		xorb_cli_warn(&a->c, "%s", msg);
+		return;
+	}
+	if (!a->c.quiet)
+		printf("%s\n", msg);
+	fflush(stdout);
+}
+
+static int load_env(struct args *a, const char *name, struct xorb_env **env)
+{
+	struct xorb_error err = { 0, "" };
+	char path[4200];
+
+	xorb_env_path(name, path, sizeof(path));
+	if (xorb_env_load(path, env, &err))
+		return xorb_cli_fail(&a->c, &err);
+	return 0;
+}
+
+/* Keys, system connection and the context every command but init needs. */
+static int open_ctx(struct args *a, const struct xorb_env *env, struct xorb_state_ctx *ctx, struct xorb_error *err)
+{
+	struct xorb_conn_opts so;
+	int rc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	if (!a->keys)
+		return xorb_error_set(err, XORB_EINVAL, "no keys directory: give --keys DIR or set XORB_KEYS (xorb-state init makes one)");
+	rc = xorb_keys_open(a->keys, &ctx->keys, err);
+	if (rc)
+		return rc;
+	if (!a->sys_creds) {
+		snprintf(a->sys_buf, sizeof(a->sys_buf), "%s/sys.creds", ctx->keys->dir);
+		a->sys_creds = a->sys_buf;
+	}
+	if (!a->creds_dir) {
+		snprintf(a->creds_dir_buf, sizeof(a->creds_dir_buf), "%s/creds", ctx->keys->dir);
+		a->creds_dir = a->creds_dir_buf;
+	}
+	ctx->url = a->server_given || !env ? a->c.conn.url : env->nats_url;
+	ctx->tlsca = a->c.conn.tlsca;
+	ctx->tlscert = a->c.conn.tlscert;
+	ctx->tlskey = a->c.conn.tlskey;
+	ctx->creds_dir = a->creds_dir;
+	ctx->timeout_ms = a->c.conn.timeout_ms;
+	ctx->replicas = a->replicas;
+	ctx->note = note_out;
+	ctx->note_arg = a;
+	so = a->c.conn;
+	so.url = ctx->url;
+	so.creds = a->sys_creds;
+	so.user = so.password = NULL;
+	rc = xorb_nats_connect(&so, &ctx->sys, err);
+	if (rc)
+		xorb_error_prefix(err, "as the system user (%s): ", a->sys_creds);
+	return rc;
+}
+
+static void close_ctx(struct xorb_state_ctx *ctx)
+{
+	xorb_nats_close(ctx->sys);
+	xorb_keys_free(ctx->keys);
+}
+
+static int cmd_init(struct args *a)
+{
+	struct xorb_error err = { 0, "" };
+	char path[4300];
+
+	if (!a->keys)
+		return xorb_cli_usage_error(&a->c, "init: give --keys DIR (or XORB_KEYS)");
+	if (xorb_keys_init(a->keys, a->operator_name ? a->operator_name : "xorb", &err))
+		return xorb_cli_fail(&a->c, &err);
+	if (!a->c.quiet) {
+		char real[4096];
+
+		if (!realpath(a->keys, real))
+			snprintf(real, sizeof(real), "%s", a->keys);
+		snprintf(path, sizeof(path), "%s/resolver.conf", real);
+		printf("operator keys written to %s (seeds 0600, never printed)\n", real);
+		printf("server configuration: copy %s next to the server's config file and add\n"
+		       "  include resolver.conf\n"
+		       "(nats-server resolves include paths relative to the including file), or paste it in.\n",
+		       path);
+		printf("system user credentials:               %s/sys.creds\n", real);
+	}
+	return XORB_EXIT_OK;
+}
+
+static int cmd_apply(struct args *a, const char *envname, bool dry)
+{
+	struct xorb_state_ctx ctx;
+	struct xorb_state_counts n;
+	struct xorb_error err = { 0, "" };
+	struct xorb_env *env = NULL;
+	int rc;
+
+	rc = load_env(a, envname, &env);
+	if (rc)
+		return rc;
+	rc = open_ctx(a, env, &ctx, &err);
+	if (!rc)
+		rc = xorb_state_apply(&ctx, env, dry, &n, &err);
+	close_ctx(&ctx);
+	xorb_env_free(env);
+	if (rc)
+		return xorb_cli_fail(&a->c, &err);
+	if (!a->c.quiet)
+		printf("%s: %u to create, %u to update, %u unchanged%s\n", dry ? "Plan" : "Applied", n.create,
+		       n.update, n.unchanged, n.remove ? " (see ! lines: not in the environment)" : "");
+	return XORB_EXIT_OK;
+}
+
+static int cmd_creds(struct args *a, const char *tenant)
+{
+	struct xorb_state_ctx ctx;
+	struct xorb_error err = { 0, "" };
+	struct xorb_env *env = NULL;
+	char path[4400];
+	int rc;
+
+	if (xorb_tenant_check(tenant, &err))
+		return xorb_cli_usage_error(&a->c, "%s", err.msg);
+	if (a->env && (rc = load_env(a, a->env, &env)))
+		return rc;
+	memset(&ctx, 0, sizeof(ctx));
+	rc = a->keys ? xorb_keys_open(a->keys, &ctx.keys, &err)
+		     : xorb_error_set(&err, XORB_EINVAL, "no keys directory: give --keys DIR or set XORB_KEYS");
+	if (!rc) {
+		if (!a->creds_dir) {
+			snprintf(a->creds_dir_buf, sizeof(a->creds_dir_buf), "%s/creds", ctx.keys->dir);
+			a->creds_dir = a->creds_dir_buf;
+		}
+		ctx.creds_dir = a->creds_dir;
+		rc = xorb_state_creds(&ctx, env, tenant, a->user, path, sizeof(path), &err);
+	}
+	xorb_keys_free(ctx.keys);
+	xorb_env_free(env);
+	if (rc)
+		return xorb_cli_fail(&a->c, &err);
+	if (!a->c.quiet)
+		printf("wrote %s (0600)\n", path);
+	return XORB_EXIT_OK;
+}
+
+static int cmd_export(struct args *a)
+{
+	struct xorb_state_ctx ctx;
+	struct xorb_error err = { 0, "" };
+	char *json = NULL;
+	int rc;
+
+	rc = open_ctx(a, NULL, &ctx, &err);
+	if (!rc)
+		rc = xorb_state_export(&ctx, a->tenants, a->n_tenants, &json, &err);
+	close_ctx(&ctx);
+	if (!rc && a->output)
+		rc = xorb_secret_write(a->output, json, strlen(json), 1, &err);
+	else if (!rc)
+		fputs(json, stdout);
+	free(json);
+	if (rc)
+		return xorb_cli_fail(&a->c, &err);
+	if (a->output && !a->c.quiet)
+		fprintf(stderr, "xorb-state: state written to %s\n", a->output);
+	return XORB_EXIT_OK;
+}
+
+static int cmd_import(struct args *a, const char *file)
+{
+	struct xorb_state_ctx ctx;
+	struct xorb_state_counts n;
+	struct xorb_error err = { 0, "" };
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = xorb_read_file(file, 64u << 20, &text, &len, &err);
+	if (!rc)
+		rc = open_ctx(a, NULL, &ctx, &err);
+	else
+		memset(&ctx, 0, sizeof(ctx));
+	if (!rc)
+		rc = xorb_state_import(&ctx, text, len, a->with_streams, &n, &err);
+	close_ctx(&ctx);
+	free(text);
+	if (rc)
+		return xorb_cli_fail(&a->c, &err);
+	if (!a->c.quiet)
+		printf("Imported: %u created, %u unchanged\n", n.create, n.unchanged);
+	return XORB_EXIT_OK;
+}
+
+static int cmd_destroy(struct args *a, const char *envname)
+{
+	struct xorb_state_ctx ctx;
+	struct xorb_state_counts n;
+	struct xorb_error err = { 0, "" };
+	struct xorb_env *env = NULL;
+	const char **list = a->tenants;
+	size_t nl = a->n_tenants, i;
+	int rc;
+
+	if (!envname == !a->tenants)
+		return xorb_cli_usage_error(&a->c, "destroy: give --tenant T (repeatable) or an environment, not both");
+	if (!a->yes)
+		return xorb_cli_usage_error(&a->c, "destroy deletes tenants' streams and accounts: add --yes to do it");
+	if (envname) {
+		rc = load_env(a, envname, &env);
+		if (rc)
+			return rc;
+		list = calloc(env->n_tenants + 1, sizeof(char *));
+		for (i = 0; list && i < env->n_tenants; i++)
+			list[i] = env->tenants[i].name;
+		nl = env->n_tenants;
+	}
+	rc = open_ctx(a, env, &ctx, &err);
+	if (!rc)
+		rc = xorb_state_destroy(&ctx, list, nl, a->keep_streams, &n, &err);
+	close_ctx(&ctx);
+	if (envname)
+		free(list);
+	xorb_env_free(env);
+	if (rc)
+		return xorb_cli_fail(&a->c, &err);
+	if (!a->c.quiet)
+		printf("Destroyed: %u removed, %u already absent\n", n.remove, n.unchanged);
+	return XORB_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static struct args a;
+	const char *sub;
+	int opt, rc, nargs;
+	int64_t v;
+
+	xorb_cli_init(&a.c, "xorb-state");
+	a.keys = getenv("XORB_KEYS") && *getenv("XORB_KEYS") ? getenv("XORB_KEYS") : NULL;
+	a.server_given = getenv("NATS_URL") && *getenv("NATS_URL");
+	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts, NULL)) != -1) {
+		int h = xorb_cli_common_opt(&a.c, opt, optarg);
+
+		if (h < 0)
+			return XORB_EXIT_USAGE;
+		if (opt == 's')
+			a.server_given = true;
+		if (h)
+			continue;
+		switch (opt) {
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(xorb_cli_common_help, stdout);
+			return XORB_EXIT_OK;
+		case XORB_OPT_VERSION: xorb_cli_version(&a.c); return XORB_EXIT_OK;
+		case OPT_KEYS: a.keys = optarg; break;
+		case OPT_SYS: a.sys_creds = optarg; break;
+		case OPT_CREDS_DIR: a.creds_dir = optarg; break;
+		case OPT_OPERATOR: a.operator_name = optarg; break;
+		case OPT_REPLICAS:
+			if ((v = xorb_cli_parse_int(&a.c, "--replicas", optarg, 1, 5, false)) < 0)
+				return XORB_EXIT_USAGE;
+			a.replicas = (int)v;
+			break;
+		case OPT_TENANT: {
+			struct xorb_error err;
+
+			if (xorb_tenant_check(optarg, &err))
+				return xorb_cli_usage_error(&a.c, "%s", err.msg);
+			if (xorb_cli_list_add(&a.tenants, &a.n_tenants, optarg))
+				return XORB_EXIT_FAIL;
+			break;
+		}
+		case OPT_USER: a.user = optarg; break;
+		case OPT_WITH_STREAMS: a.with_streams = true; break;
+		case OPT_KEEP_STREAMS: a.keep_streams = true; break;
+		case OPT_YES: a.yes = true; break;
+		case OPT_ENV: a.env = optarg; break;
+		case 'o': a.output = optarg; break;
+		default: return XORB_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return xorb_cli_usage_error(&a.c, "missing command: init, plan, apply, creds, export, import or destroy");
+	sub = argv[optind];
+	nargs = argc - optind - 1;
+#define ARGS(min, max, what)                                                                         \
+	do {                                                                                         \
+		if (nargs < (min) || nargs > (max))                                                  \
+			return xorb_cli_usage_error(&a.c, "%s: expected %s", sub, what);             \
+	} while (0)
+	if (!strcmp(sub, "init")) {
+		ARGS(0, 0, "no arguments");
+		rc = cmd_init(&a);
+	} else if (!strcmp(sub, "plan") || !strcmp(sub, "apply")) {
+		ARGS(1, 1, "an environment (dev, prod or a path)");
+		rc = cmd_apply(&a, argv[optind + 1], !strcmp(sub, "plan"));
+	} else if (!strcmp(sub, "creds")) {
+		ARGS(1, 1, "TENANT");
+		rc = cmd_creds(&a, argv[optind + 1]);
+	} else if (!strcmp(sub, "export")) {
+		ARGS(0, 0, "no arguments (use --tenant)");
+		rc = cmd_export(&a);
+	} else if (!strcmp(sub, "import")) {
+		ARGS(1, 1, "a state FILE");
+		rc = cmd_import(&a, argv[optind + 1]);
+	} else if (!strcmp(sub, "destroy")) {
+		ARGS(0, 1, "--tenant T... or an environment");
+		rc = cmd_destroy(&a, nargs ? argv[optind + 1] : NULL);
+	} else {
+		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\"", sub);
+	}
+	free(a.tenants);
+	nats_Close();
+	return rc;
+}
