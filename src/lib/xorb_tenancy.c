@@ -142,6 +142,10 @@ int xorb_tenant_plan(const struct xorb_env *env, const struct xorb_env_tenant *t
 		xorb_json_add_int(cfg, "num_replicas", r);
 		cJSON_AddBoolToObject(cfg, "deny_delete", 1);
 		cJSON_AddBoolToObject(cfg, "deny_purge", 1);
+		/* WORM-like: a full replay stream refuses new events rather than
+		 * silently dropping old evidence */
+		cJSON_DeleteItemFromObjectCaseSensitive(cfg, "discard");
+		cJSON_AddStringToObject(cfg, "discard", "new");
 
 		/* the seed's tuned push consumer on the live stream */
 		snprintf(c->stream, sizeof(c->stream), "%s", live->name);

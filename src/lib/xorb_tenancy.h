@@ -14,6 +14,10 @@
  * class sizes are in that ratio), each capped by its class size, so that
  * the tenant's streams together never exceed its limits (nats-server
  * reserves a stream's max_bytes from the account's storage).
+ *
+ * Replay streams are WORM-like: deny_delete, deny_purge, and discard "new"
+ * (a full replay stream refuses new events instead of dropping old ones);
+ * live streams discard the oldest events.
  */
 #ifndef XORB_TENANCY_H
 #define XORB_TENANCY_H

@@ -431,11 +431,10 @@ static void fail_start(struct xt_server *s, int slot, const char *fmt, ...)
 	s->pid = 0;
 	if (slot >= 0)
 		servers[slot].pid = 0;
-	if (keep_dirs()) {
+	if (keep_dirs())
 		fprintf(stderr, "xt: kept %s\n", s->dir);
-		return;
-	}
-	xt_rmtree(s->dir);
+	else
+		xt_rmtree(s->dir);
 	if (slot >= 0)
 		servers[slot].dir[0] = '\0';
 	s->dir[0] = '\0';
@@ -540,13 +539,12 @@ void xt_server_stop(struct xt_server *s)
 		servers[slot].pid = 0;
 	if (!s->dir[0])
 		return;
-	if (keep_dirs()) {
+	if (keep_dirs())
 		fprintf(stderr, "xt: kept %s\n", s->dir);
-	} else {
+	else
 		xt_rmtree(s->dir);
-		if (slot >= 0)
-			servers[slot].dir[0] = '\0';
-	}
+	if (slot >= 0)
+		servers[slot].dir[0] = '\0';
 	s->dir[0] = '\0';
 }
 

@@ -1,0 +1,540 @@
+/*
+ * Tenant accounts as code against a real operator-mode nats-server (full
+ * account resolver): plan/apply idempotence, a limit changed live, the seed's
+ * isolation tests (permissions, schema, quotas), the DR drill (apply ->
+ * publish -> backup -> destroy -> import -> restore -> the old creds work and
+ * every message and consumer is back), the seed's dev and prod environments,
+ * bad environment and state files, and the issuer check on import.
+ */
+#include "xt_harness.h"
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+static char *work, keys[4200], envf[4200], store_env[4300], keys_env[4300];
+static struct xt_server srv;
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = calloc(1, 1 << 20);
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int run(struct xt_result *r, const char *const *argv)
+{
+	const char *env[] = { store_env, keys_env, NULL };
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(xt_run(argv, env, 300, r), 0);
+	if (r->status)
+		fprintf(stderr, "--- %s %s: exit %d\n%s%s", argv[0], argv[1] ? argv[1] : "", r->status, r->out, r->err);
+	return r->status;
+}
+
+static void write_env(const char *path, const char *tenants_json)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "{\"environment\":\"test\",\"nats_url\":\"%s\",\"num_replicas\":1,\"tenants\":{%s}}\n", srv.url,
+		tenants_json);
+	fclose(f);
+}
+
+#define T_QA "\"t-qa\":{\"name\":\"t-qa\",\"display_name\":\"QA\",\"max_streams\":25,\"max_consumers\":50,\"max_bytes\":536870912,\"max_messages\":500000,\"retention_days\":7}"
+#define T_B "\"t-bee\":{\"name\":\"t-bee\",\"max_streams\":10,\"max_consumers\":20,\"max_bytes\":268435456,\"max_messages\":250000,\"retention_days\":3}"
+#define T_QUOTA "\"t-quota\":{\"name\":\"t-quota\",\"max_streams\":8,\"max_consumers\":4,\"max_bytes\":25165824,\"max_messages\":1200,\"retention_days\":1}"
+
+static int setup(void **state)
+{
+	struct xt_server_opts o = { 1, NULL, NULL, 0 };
+	char path[4400], *conf;
+	struct xt_result r;
+
+	work = xt_tempdir("xorb-state");
+	snprintf(keys, sizeof(keys), "%s/keys", work);
+	snprintf(envf, sizeof(envf), "%s/test.tfvars.json", work);
+	snprintf(store_env, sizeof(store_env), "XORB_STORE=%s/store", work);
+	snprintf(keys_env, sizeof(keys_env), "XORB_KEYS=%s", keys);
+	const char *init[] = { xt_bin("xorb-state"), "init", "--keys", keys, NULL };
+	assert_int_equal(xt_run(init, NULL, 60, &r), 0);
+	assert_int_equal(r.status, 0);
+	xt_result_release(&r);
+	/* the fragment init wrote, pasted into the server's configuration */
+	snprintf(path, sizeof(path), "%s/resolver.conf", keys);
+	conf = slurp(path);
+	o.extra_conf = conf;
+	assert_int_equal(xt_server_start(&srv, &o), 0);
+	free(conf);
+	write_env(envf, T_QA "," T_B "," T_QUOTA);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	xt_server_stop(&srv);
+	xt_rmtree(work);
+	free(work);
+	return 0;
+}
+
+static void creds(const char *user, char *out, size_t len)
+{
+	snprintf(out, len, "%s/creds/%s.creds", keys, user);
+}
+
+static natsStatus connect_as(const char *user, natsConnection **nc, natsErrHandler eh, void *closure)
+{
+	natsOptions *o = NULL;
+	char path[4400];
+	natsStatus s;
+
+	creds(user, path, sizeof(path));
+	natsOptions_Create(&o);
+	natsOptions_SetURL(o, srv.url);
+	natsOptions_SetUserCredentialsFromFiles(o, path, NULL);
+	natsOptions_SetAllowReconnect(o, false);
+	if (eh)
+		natsOptions_SetErrorHandler(o, eh, closure);
+	s = natsConnection_Connect(nc, o);
+	natsOptions_Destroy(o);
+	if (s != NATS_OK)
+		fprintf(stderr, "connect as %s: %s\n", user, nats_GetLastError(NULL));
+	return s;
+}
+
+static void test_init_files_are_private(void **state)
+{
+	struct stat sb;
+	char p[4400];
+	const char *secret[] = { "operator.nk", "operator-signing.nk", "sys-account.nk", "sys.creds" };
+	size_t i;
+
+	assert_int_equal(stat(keys, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	for (i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/%s", keys, secret[i]);
+		assert_int_equal(stat(p, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+	}
+	/* init refuses to overwrite */
+	struct xt_result r;
+	const char *again[] = { xt_bin("xorb-state"), "init", "--keys", keys, NULL };
+	assert_int_equal(run(&r, again), 2);
+	assert_non_null(strstr(r.err, "refusing to overwrite"));
+	xt_result_release(&r);
+}
+
+static void test_plan_apply_idempotent(void **state)
+{
+	struct xt_result r;
+
+	const char *plan[] = { xt_bin("xorb-state"), "plan", envf, NULL };
+	assert_int_equal(run(&r, plan), 0);
+	assert_non_null(strstr(r.out, "+ account xorb-t-qa"));
+	assert_non_null(strstr(r.out, "+ stream xorb-t-qa-scan-live"));
+	assert_non_null(strstr(r.out, "+ consumer xorb-t-qa-scan-live-consumer"));
+	assert_non_null(strstr(r.out, "Plan: 45 to create, 0 to update, 0 unchanged"));
+	xt_result_release(&r);
+
+	const char *apply[] = { xt_bin("xorb-state"), "apply", envf, NULL };
+	assert_int_equal(run(&r, apply), 0);
+	assert_non_null(strstr(r.out, "Applied: 45 to create, 0 to update, 0 unchanged"));
+	xt_result_release(&r);
+	assert_int_equal(run(&r, apply), 0);
+	assert_non_null(strstr(r.out, "Applied: 0 to create, 0 to update, 45 unchanged"));
+	xt_result_release(&r);
+	assert_int_equal(run(&r, plan), 0);
+	assert_null(strstr(r.out, "\n+ "));
+	assert_null(strstr(r.out, "\n~ "));
+	xt_result_release(&r);
+}
+
+static int64_t account_limit(const char *user, const char *key)
+{
+	natsConnection *nc = NULL;
+	natsMsg *m = NULL;
+	cJSON *j;
+	int64_t v;
+
+	assert_int_equal(connect_as(user, &nc, NULL, NULL), NATS_OK);
+	assert_int_equal(natsConnection_RequestString(&m, nc, "$JS.API.INFO", "", 5000), NATS_OK);
+	j = cJSON_Parse(natsMsg_GetData(m));
+	v = (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(j, "limits"), key)->valuedouble;
+	cJSON_Delete(j);
+	natsMsg_Destroy(m);
+	natsConnection_Destroy(nc);
+	return v;
+}
+
+static void test_limit_change_applied_live(void **state)
+{
+	struct xt_result r;
+
+	assert_int_equal(account_limit("xorb-t-bee-user", "max_streams"), 10);
+	write_env(envf, T_QA ",\"t-bee\":{\"name\":\"t-bee\",\"max_streams\":12,\"max_consumers\":20,\"max_bytes\":268435456,"
+		  "\"max_messages\":250000,\"retention_days\":3}," T_QUOTA);
+	const char *plan[] = { xt_bin("xorb-state"), "plan", envf, NULL };
+	assert_int_equal(run(&r, plan), 0);
+	assert_non_null(strstr(r.out, "~ account xorb-t-bee: streams 10 -> 12"));
+	assert_non_null(strstr(r.out, "Plan: 0 to create, 1 to update"));
+	xt_result_release(&r);
+	const char *apply[] = { xt_bin("xorb-state"), "apply", envf, NULL };
+	assert_int_equal(run(&r, apply), 0);
+	xt_result_release(&r);
+	/* the running server enforces the new limit at once, no restart */
+	assert_int_equal(account_limit("xorb-t-bee-user", "max_streams"), 12);
+	write_env(envf, T_QA "," T_B "," T_QUOTA);
+	assert_int_equal(run(&r, apply), 0);
+	xt_result_release(&r);
+}
+
+static int violations;
+static char last_violation[512];
+
+static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
+{
+	violations++;
+	snprintf(last_violation, sizeof(last_violation), "%s", nats_GetLastError(NULL) ?: "");
+}
+
+static void test_isolation(void **state)
+{
+	natsConnection *nc = NULL;
+	natsSubscription *sub = NULL;
+	natsMsg *m = NULL;
+	struct xt_result r;
+	char subj[200];
+	int i, before;
+
+	assert_int_equal(connect_as("xorb-t-qa-user", &nc, on_error, NULL), NATS_OK);
+	/* 1. tenant A cannot publish to tenant B's subjects, nor subscribe */
+	before = violations;
+	assert_int_equal(natsConnection_PublishString(nc, "xorb.t-bee.scan.nmap.created", "test"), NATS_OK);
+	natsConnection_Flush(nc);
+	usleep(300 * 1000);
+	assert_true(violations > before);
+	before = violations;
+	assert_int_equal(natsConnection_SubscribeSync(&sub, nc, "xorb.t-bee.>"), NATS_OK);
+	natsConnection_Flush(nc);
+	usleep(300 * 1000);
+	assert_true(violations > before);
+	natsSubscription_Destroy(sub);
+	/* its own subjects are stored */
+	assert_int_equal(natsConnection_RequestString(&m, nc, "xorb.t-qa.scan.nmap.created", "ok", 5000), NATS_OK);
+	assert_non_null(strstr(natsMsg_GetData(m), "\"stream\":\"xorb-t-qa-scan-live\""));
+	natsMsg_Destroy(m);
+	/* 2. a subject outside the schema is not stored by any stream, and the linter flags it */
+	assert_int_equal(natsConnection_RequestString(&m, nc, "xorb.t-qa.invalid-domain.service.created", "x", 2000),
+			 NATS_NO_RESPONDERS);
+	const char *lint[] = { xt_bin("xorb-subject-lint"), "xorb.t-qa.invalid-domain.service.created", NULL };
+	assert_int_equal(run(&r, lint), 1);
+	assert_non_null(strstr(r.out, "invalid-domain"));
+	xt_result_release(&r);
+	natsConnection_Destroy(nc);
+
+	/* 3. quotas: the replay stream refuses events past its share of max_messages */
+	assert_int_equal(connect_as("xorb-t-quota-user", &nc, NULL, NULL), NATS_OK);
+	for (i = 0; i < 201; i++) {
+		snprintf(subj, sizeof(subj), "xorb.t-quota.evidence.svc.replay");
+		assert_int_equal(natsConnection_RequestString(&m, nc, subj, "e", 5000), NATS_OK);
+		if (i < 200)
+			assert_null(strstr(natsMsg_GetData(m), "\"error\""));
+		else
+			assert_non_null(strstr(natsMsg_GetData(m), "maximum messages"));
+		natsMsg_Destroy(m);
+	}
+	/* stream and consumer counts are enforced: max_streams 8 are in use */
+	assert_int_equal(natsConnection_RequestString(&m, nc, "$JS.API.STREAM.CREATE.xorb-t-quota-extra-live",
+						      "{\"name\":\"xorb-t-quota-extra-live\",\"subjects\":[\"xorb.t-quota.extra.>\"],\"max_bytes\":1024}",
+						      5000), NATS_OK);
+	assert_non_null(strstr(natsMsg_GetData(m), "10027"));
+	natsMsg_Destroy(m);
+	/* nats-server 2.9 applies the account's max_consumers (4 here) to each
+	 * stream: scan-live has its tuned consumer, 3 more fit, the 5th fails */
+	for (i = 1; i <= 4; i++) {
+		char body[300];
+
+		snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.DURABLE.CREATE.xorb-t-quota-scan-live.extra%d", i);
+		snprintf(body, sizeof(body), "{\"stream_name\":\"xorb-t-quota-scan-live\",\"config\":{\"durable_name\":\"extra%d\","
+			 "\"ack_policy\":\"explicit\"}}", i);
+		assert_int_equal(natsConnection_RequestString(&m, nc, subj, body, 5000), NATS_OK);
+		if (i < 4)
+			assert_null(strstr(natsMsg_GetData(m), "\"error\""));
+		else
+			assert_non_null(strstr(natsMsg_GetData(m), "10026"));
+		natsMsg_Destroy(m);
+	}
+	natsConnection_Destroy(nc);
+
+	/* 4. the backup user has no data subjects */
+	assert_int_equal(connect_as("xorb-t-qa-backup", &nc, on_error, NULL), NATS_OK);
+	before = violations;
+	natsConnection_PublishString(nc, "xorb.t-qa.scan.nmap.created", "x");
+	natsConnection_Flush(nc);
+	usleep(300 * 1000);
+	assert_true(violations > before);
+	natsConnection_Destroy(nc);
+}
+
+/* Every message of a stream as "seq subject data time" lines. */
+static char *dump(natsConnection *nc, const char *stream)
+{
+	char subj[300], body[64];
+	natsMsg *m = NULL;
+	size_t cap = 1 << 16, len = 0;
+	char *out = calloc(1, cap);
+	cJSON *info;
+	int64_t first, last, seq;
+
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", stream);
+	assert_int_equal(natsConnection_RequestString(&m, nc, subj, "", 5000), NATS_OK);
+	info = cJSON_Parse(natsMsg_GetData(m));
+	first = (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(info, "state"), "first_seq")->valuedouble;
+	last = (int64_t)cJSON_GetObjectItem(cJSON_GetObjectItem(info, "state"), "last_seq")->valuedouble;
+	len += (size_t)snprintf(out + len, cap - len, "state %lld..%lld consumers %d\n", (long long)first, (long long)last,
+				cJSON_GetObjectItem(cJSON_GetObjectItem(info, "state"), "consumer_count")->valueint);
+	cJSON_Delete(info);
+	natsMsg_Destroy(m);
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.MSG.GET.%s", stream);
+	for (seq = first; seq && seq <= last; seq++) {
+		snprintf(body, sizeof(body), "{\"seq\":%lld}", (long long)seq);
+		assert_int_equal(natsConnection_RequestString(&m, nc, subj, body, 5000), NATS_OK);
+		if (len + (size_t)natsMsg_GetDataLength(m) + 2 > cap) {
+			cap = cap * 2 + (size_t)natsMsg_GetDataLength(m);
+			out = realloc(out, cap);
+		}
+		len += (size_t)snprintf(out + len, cap - len, "%s\n", natsMsg_GetData(m));
+		natsMsg_Destroy(m);
+	}
+	return out;
+}
+
+/* Whether text holds an nkey seed: "S" + type letter + 56 more base32 characters. */
+static int has_seed(const char *text)
+{
+	const char *p;
+
+	for (p = text; (p = strchr(p, 'S')); p++) {
+		size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+
+		if ((p == text || !strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abcdefghijklmnopqrstuvwxyz0123456789-_", p[-1])) &&
+		    n == 58 && strchr("UAO", p[1]))
+			return 1;
+	}
+	return 0;
+}
+
+static void test_dr_drill(void **state)
+{
+	static const char *streams[] = { "xorb-t-qa-scan-live", "xorb-t-qa-evidence-replay", "xorb-t-qa-control-live" };
+	char *before[3], *after[3], statef[4400], bk[4400];
+	natsConnection *nc = NULL;
+	natsMsg *m = NULL;
+	struct xt_result r;
+	int i;
+
+	/* publish with the tenant's own credentials */
+	assert_int_equal(connect_as("xorb-t-qa-user", &nc, NULL, NULL), NATS_OK);
+	for (i = 0; i < 120; i++) {
+		char subj[200], data[64];
+
+		snprintf(subj, sizeof(subj), i % 3 == 0 ? "xorb.t-qa.scan.nmap.created" :
+					     i % 3 == 1 ? "xorb.t-qa.evidence.collector.replay" : "xorb.t-qa.control.api.updated");
+		snprintf(data, sizeof(data), "event %d", i);
+		assert_int_equal(natsConnection_RequestString(&m, nc, subj, data, 5000), NATS_OK);
+		assert_null(strstr(natsMsg_GetData(m), "\"error\""));
+		natsMsg_Destroy(m);
+	}
+	for (i = 0; i < 3; i++)
+		before[i] = dump(nc, streams[i]);
+	natsConnection_Destroy(nc);
+
+	creds("xorb-t-qa-backup", bk, sizeof(bk));
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", srv.url, "--creds", bk, "tenant", "t-qa", NULL };
+	assert_int_equal(run(&r, backup), 0);
+	xt_result_release(&r);
+	snprintf(statef, sizeof(statef), "%s/state.json", work);
+	const char *exp[] = { xt_bin("xorb-state"), "-s", srv.url, "export", "-o", statef, NULL };
+	assert_int_equal(run(&r, exp), 0);
+	xt_result_release(&r);
+	{
+		char *st = slurp(statef);
+
+		/* public claims only: never a seed */
+		assert_false(has_seed(st));
+		assert_non_null(strstr(st, "xorb-t-qa-user"));
+		free(st);
+	}
+
+	const char *destroy[] = { xt_bin("xorb-state"), "-s", srv.url, "destroy", "--tenant", "t-qa", NULL };
+	assert_int_equal(run(&r, destroy), 64); /* --yes is required */
+	xt_result_release(&r);
+	const char *destroy_yes[] = { xt_bin("xorb-state"), "-s", srv.url, "destroy", "--tenant", "t-qa", "--yes", NULL };
+	assert_int_equal(run(&r, destroy_yes), 0);
+	assert_non_null(strstr(r.out, "- account xorb-t-qa"));
+	xt_result_release(&r);
+	/* the tenant is gone: its credentials no longer log in */
+	assert_int_not_equal(connect_as("xorb-t-qa-user", &nc, NULL, NULL), NATS_OK);
+
+	const char *import[] = { xt_bin("xorb-state"), "-s", srv.url, "import", statef, NULL };
+	assert_int_equal(run(&r, import), 0);
+	assert_non_null(strstr(r.out, "+ account xorb-t-qa"));
+	xt_result_release(&r);
+	const char *restore[] = { xt_bin("xorb-restore"), "-s", srv.url, "--creds", bk, "t-qa", NULL };
+	assert_int_equal(run(&r, restore), 0);
+	xt_result_release(&r);
+
+	/* the pre-existing creds connect, and every message and consumer is back */
+	assert_int_equal(connect_as("xorb-t-qa-user", &nc, NULL, NULL), NATS_OK);
+	for (i = 0; i < 3; i++) {
+		after[i] = dump(nc, streams[i]);
+		if (strcmp(before[i], after[i]))
+			fprintf(stderr, "%s differs:\n--- before\n%.2000s\n--- after\n%.2000s\n", streams[i], before[i], after[i]);
+		assert_string_equal(before[i], after[i]);
+		assert_true(strlen(before[i]) > 200);
+		free(before[i]);
+		free(after[i]);
+	}
+	assert_int_equal(natsConnection_RequestString(&m, nc, "$JS.API.CONSUMER.INFO.xorb-t-qa-scan-live.xorb-t-qa-scan-live-consumer",
+						      "", 5000), NATS_OK);
+	assert_null(strstr(natsMsg_GetData(m), "\"error\""));
+	assert_non_null(strstr(natsMsg_GetData(m), "\"rate_limit_bps\":1048576"));
+	natsMsg_Destroy(m);
+	natsConnection_Destroy(nc);
+
+	/* a state file from another operator is refused before anything is pushed */
+	{
+		char keys2[4400];
+
+		snprintf(keys2, sizeof(keys2), "%s/keys2", work);
+		const char *init2[] = { xt_bin("xorb-state"), "init", "--keys", keys2, NULL };
+		assert_int_equal(run(&r, init2), 0);
+		xt_result_release(&r);
+		const char *imp2[] = { xt_bin("xorb-state"), "-s", srv.url, "import", statef, "--keys", keys2,
+				       "--system-creds", NULL, NULL };
+		char sysc[4400];
+
+		snprintf(sysc, sizeof(sysc), "%s/sys.creds", keys);
+		imp2[8] = sysc;
+		assert_int_equal(run(&r, imp2), 2);
+		assert_non_null(strstr(r.err, "not by this operator"));
+		xt_result_release(&r);
+	}
+}
+
+static void test_seed_environments_apply(void **state)
+{
+	char src[4400], path[4400];
+	struct xt_result r;
+	const char *env_names[] = { "dev", "prod" };
+	size_t i;
+
+	snprintf(src, sizeof(src), "%s/environments", getenv("XORB_SOURCE_DIR"));
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s.tfvars.json", src, env_names[i]);
+		/* a single test server: one replica whatever the environment says */
+		const char *apply[] = { xt_bin("xorb-state"), "-s", srv.url, "apply", path, "--replicas", "1", NULL };
+		assert_int_equal(run(&r, apply), 0);
+		xt_result_release(&r);
+		assert_int_equal(run(&r, apply), 0);
+		assert_non_null(strstr(r.out, "0 to create, 0 to update"));
+		xt_result_release(&r);
+	}
+}
+
+static void test_bad_inputs(void **state)
+{
+	static const struct {
+		const char *json, *expect;
+	} cases[] = {
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{},\"colour\":1}", "colour: unknown key" },
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\":{\"name\":\"t-qa\",\"max_streams\":\"25\","
+		  "\"max_consumers\":5,\"max_bytes\":1,\"max_messages\":1,\"retention_days\":1}}}", "tenants.t-qa.max_streams: must be a whole number" },
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"-bad-\":{}}}", "must not start or end with a hyphen" },
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\":{\"name\":\"t-qa\",\"max_streams\":5,"
+		  "\"max_consumers\":50,\"max_bytes\":536870912,\"max_messages\":500000,\"retention_days\":7}}}", "max_streams 5 is below the 8 streams" },
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\":{\"name\":\"t-qa\",\"max_streams\":25,"
+		  "\"max_consumers\":50,\"max_bytes\":99999999999999999999,\"max_messages\":500000,\"retention_days\":7}}}", "max_bytes: must be a whole number" },
+		{ "{\"environment\":", "not valid JSON" },
+	};
+	char path[4400];
+	struct xt_result r;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/bad.tfvars.json", work);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		FILE *f = fopen(path, "w");
+
+		fputs(cases[i].json, f);
+		fclose(f);
+		const char *plan[] = { xt_bin("xorb-state"), "-s", srv.url, "plan", path, NULL };
+		assert_int_equal(xt_run(plan, (const char *const[]){ keys_env, NULL }, 60, &r), 0);
+		if (r.status != 2 || !strstr(r.err, cases[i].expect))
+			fprintf(stderr, "case %zu: exit %d: %s", i, r.status, r.err);
+		assert_int_equal(r.status, 2);
+		assert_non_null(strstr(r.err, cases[i].expect));
+		assert_non_null(strstr(r.err, path));
+		xt_result_release(&r);
+	}
+	/* a state file that is not one */
+	FILE *f = fopen(path, "w");
+	fputs("{\"format\":\"something-else\"}", f);
+	fclose(f);
+	const char *imp[] = { xt_bin("xorb-state"), "-s", srv.url, "import", path, NULL };
+	assert_int_equal(run(&r, imp), 2);
+	assert_non_null(strstr(r.err, "not an xorb-state"));
+	xt_result_release(&r);
+}
+
+static void test_creds_command(void **state)
+{
+	struct xt_result r;
+	char path[4400];
+	struct stat sb;
+	natsConnection *nc = NULL;
+
+	creds("xorb-t-bee-user", path, sizeof(path));
+	unlink(path);
+	const char *cmd[] = { xt_bin("xorb-state"), "creds", "t-bee", NULL };
+	assert_int_equal(run(&r, cmd), 0);
+	xt_result_release(&r);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(connect_as("xorb-t-bee-user", &nc, NULL, NULL), NATS_OK);
+	natsConnection_Destroy(nc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_init_files_are_private),
+		cmocka_unit_test(test_plan_apply_idempotent),
+		cmocka_unit_test(test_limit_change_applied_live),
+		cmocka_unit_test(test_isolation),
+		cmocka_unit_test(test_dr_drill),
+		cmocka_unit_test(test_seed_environments_apply),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_creds_command),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
