@@ -26,6 +26,7 @@
 #include "xorb_manifest.h"
 #include "xorb_metrics.h"
 #include "xorb_names.h"
+#include "xorb_state.h"
 
 static const char usage_text[] =
 	"Usage: xorb-backup tenant TENANT [options]   back up every stream of a tenant\n"
@@ -45,6 +46,8 @@ static const char usage_text[] =
 	"      --idle-timeout SEC fail a snapshot that sends nothing for SEC seconds (default 30)\n"
 	"      --zstd-level N     zstd level -7..19 (default -1: fast; snapshots are compressed already)\n"
 	"      --part-size N      split snapshots larger than N into parts (default 8M)\n"
+	"      --system-creds F   also save the tenant's account (JWT and claims, as the server\n"
+	"                         holds it) as account/state.json, read with the system user F\n"
 	"      --metrics-file F   update Prometheus textfile metrics in F (atomic)\n"
 	"      --pre-hook CMD     run CMD (sh -c) before the backup; a failure aborts the tenant\n"
 	"      --post-hook CMD    run CMD after the backup (XORB_RESULT=ok|warning|failed)\n"
@@ -79,6 +82,7 @@ enum {
 	OPT_PARALLEL,
 	OPT_MAX_AGE,
 	OPT_WARN_AGE,
+	OPT_SYSTEM_CREDS,
 };
 
 static const struct option longopts[] = {
@@ -98,6 +102,7 @@ static const struct option longopts[] = {
 	{ "parallel", required_argument, NULL, OPT_PARALLEL },
 	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 	{ "warn-age", required_argument, NULL, OPT_WARN_AGE },
+	{ "system-creds", required_argument, NULL, OPT_SYSTEM_CREDS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -106,7 +111,7 @@ struct args {
 	struct xorb_backup_opts o;
 	const char **streams;
 	size_t n_streams;
-	const char *metrics, *pre_hook, *post_hook;
+	const char *metrics, *pre_hook, *post_hook, *system_creds;
 	const char *env, *tenants, *creds_dir;
 	int parallel;
 	int64_t max_age, warn_age;
@@ -159,7 +164,7 @@ static int cmd_tenant(struct args *a, const char *tenant)
 	struct xorb_store *store = NULL;
 	natsConnection *nc = NULL;
 	struct xorb_error err = { 0, "" };
-	char b1[32], b2[32], b3[32], path[4200], id[32];
+	char b1[32], b2[32], b3[32], path[4200], id[32], *account_state = NULL;
 	const char *result;
 	double t0 = xorb_now();
 	int rc, hook;
@@ -195,10 +200,26 @@ static int cmd_tenant(struct args *a, const char *tenant)
 		}
 	}
 	rc = xorb_cli_open_store(c, &store, &err);
+	if (!rc && a->system_creds) {
+		struct xorb_conn_opts so = c->conn;
+		natsConnection *sys = NULL;
+
+		so.creds = a->system_creds;
+		so.user = so.password = NULL;
+		rc = xorb_nats_connect(&so, &sys, &err);
+		if (!rc)
+			rc = xorb_state_export_account(sys, tenant, &account_state, &err);
+		if (rc)
+			xorb_error_prefix(&err, "reading the account with the system user (%s): ", a->system_creds);
+		xorb_nats_close(sys);
+		a->o.account_state = account_state;
+	}
 	if (!rc)
 		rc = xorb_cli_connect(c, &nc, &err);
 	if (!rc)
 		rc = xorb_backup_tenant(nc, store, &a->o, &res, &err);
+	free(account_state);
+	a->o.account_state = NULL;
 	xorb_cli_progress_end(c);
 	xorb_nats_close(nc);
 	result = rc ? "failed" : res.warnings ? "warning" : "ok";
@@ -852,6 +873,7 @@ int main(int argc, char **argv)
 			a.o.archive.part_size = (size_t)v;
 			break;
 		case OPT_METRICS: a.metrics = optarg; break;
+		case OPT_SYSTEM_CREDS: a.system_creds = optarg; break;
 		case OPT_PRE_HOOK: a.pre_hook = optarg; break;
 		case OPT_POST_HOOK: a.post_hook = optarg; break;
 		case OPT_ENV: a.env = optarg; continue;

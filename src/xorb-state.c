@@ -26,6 +26,7 @@ static const char usage_text[] =
 	"       xorb-state plan ENV            what apply would change, against the live server\n"
 	"       xorb-state apply ENV           make the server match the environment (idempotent)\n"
 	"       xorb-state creds TENANT [--user NAME]   write a user's .creds file\n"
+	"       xorb-state creds --env ENV     both users' .creds of every tenant\n"
 	"       xorb-state export [--tenant T]... [-o FILE]\n"
 	"       xorb-state import FILE [--with-streams]\n"
 	"       xorb-state destroy (--tenant T... | ENV) --yes [--keep-streams]\n"
@@ -240,6 +241,33 @@ static int cmd_creds(struct args *a, const char *tenant)
 	return XORB_EXIT_OK;
 }
 
+/* Both users of every tenant of --env (the seed's make nats-generate-creds). */
+static int cmd_creds_all(struct args *a)
+{
+	struct xorb_env *env = NULL;
+	size_t i;
+	int rc, worst = 0;
+
+	rc = load_env(a, a->env, &env);
+	if (rc)
+		return rc;
+	for (i = 0; i < env->n_tenants; i++) {
+		char user[160];
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			snprintf(user, sizeof(user), "xorb-%s-%s", env->tenants[i].name, k ? "backup" : "user");
+			a->user = user;
+			rc = cmd_creds(a, env->tenants[i].name);
+			if (rc > worst)
+				worst = rc;
+		}
+	}
+	a->user = NULL;
+	xorb_env_free(env);
+	return worst;
+}
+
 static int cmd_export(struct args *a)
 {
 	struct xorb_state_ctx ctx;
@@ -393,8 +421,13 @@ int main(int argc, char **argv)
 		ARGS(1, 1, "an environment (dev, prod or a path)");
 		rc = cmd_apply(&a, argv[optind + 1], !strcmp(sub, "plan"));
 	} else if (!strcmp(sub, "creds")) {
-		ARGS(1, 1, "TENANT");
-		rc = cmd_creds(&a, argv[optind + 1]);
+		ARGS(0, 1, "TENANT (or --env ENV for every tenant's users)");
+		if (nargs)
+			rc = cmd_creds(&a, argv[optind + 1]);
+		else if (!a.env)
+			rc = xorb_cli_usage_error(&a.c, "creds: give TENANT, or --env ENV for every tenant");
+		else
+			rc = cmd_creds_all(&a);
 	} else if (!strcmp(sub, "export")) {
 		ARGS(0, 0, "no arguments (use --tenant)");
 		rc = cmd_export(&a);

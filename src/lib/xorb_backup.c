@@ -353,6 +353,8 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 		goto out;
 	}
 	rc = xorb_aw_add(aw, "account/jetstream.json", jsinfo, strlen(jsinfo), err);
+	if (!rc && o->account_state)
+		rc = xorb_aw_add(aw, "account/state.json", o->account_state, strlen(o->account_state), err);
 	if (rc)
 		goto out;
 

@@ -36,6 +36,9 @@ struct xorb_backup_opts {
 	 * (an estimate of the snapshot size). */
 	void (*progress)(void *arg, const char *stream, uint64_t done, uint64_t total);
 	const char *backup_id; /* use this id (from xorb_backup_id_new); NULL: a new one */
+	/* account/state.json: the tenant's account as the server holds it
+	 * (xorb_state_export_account), or NULL to leave it out */
+	const char *account_state;
 };
 
 struct xorb_backup_result {
