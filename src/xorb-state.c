@@ -72,7 +72,6 @@ static const struct option longopts[] = {
 	{ "operator", required_argument, NULL, OPT_OPERATOR },
 	{ "replicas", required_argument, NULL, OPT_REPLICAS },
 	{ "tenant", required_argument, NULL, OPT_TENANT },
-	{ "user", required_argument, NULL, OPT_USER },
 	{ "with-streams", no_argument, NULL, OPT_WITH_STREAMS },
 	{ "keep-streams", no_argument, NULL, OPT_KEEP_STREAMS },
 	{ "yes", no_argument, NULL, OPT_YES },
@@ -364,8 +363,15 @@ int main(int argc, char **argv)
 	a.keys = getenv("XORB_KEYS") && *getenv("XORB_KEYS") ? getenv("XORB_KEYS") : NULL;
 	a.server_given = getenv("NATS_URL") && *getenv("NATS_URL");
 	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts, NULL)) != -1) {
-		int h = xorb_cli_common_opt(&a.c, opt, optarg);
+		int h;
 
+		/* --user names the user of `creds` here: xorb-state never logs in
+		 * with a user name and password */
+		if (opt == XORB_OPT_USER) {
+			a.user = optarg;
+			continue;
+		}
+		h = xorb_cli_common_opt(&a.c, opt, optarg);
 		if (h < 0)
 			return XORB_EXIT_USAGE;
 		if (opt == 's')
@@ -396,7 +402,6 @@ int main(int argc, char **argv)
 				return XORB_EXIT_FAIL;
 			break;
 		}
-		case OPT_USER: a.user = optarg; break;
 		case OPT_WITH_STREAMS: a.with_streams = true; break;
 		case OPT_KEEP_STREAMS: a.keep_streams = true; break;
 		case OPT_YES: a.yes = true; break;

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +97,14 @@ static int go_json_string(const char *s, struct xorb_buf *b)
 	return rc ? rc : xorb_buf_append(b, "\"", 1);
 }
 
+/* An integral number that fits int64_t (no libm: floor needs -lm at -O0). */
+static int is_int64(const cJSON *v)
+{
+	return cJSON_IsNumber(v) && v->valuedouble >= -9223372036854775808.0 &&
+	       v->valuedouble < 9223372036854775808.0 &&
+	       v->valuedouble == (double)(int64_t)v->valuedouble;
+}
+
 static int is_int_field(const char *k)
 {
 	return !strcmp(k, "exp") || !strcmp(k, "iat") || !strcmp(k, "nbf");
@@ -122,7 +129,7 @@ int xorb_jwt_id(const cJSON *claims, char out[XORB_JWT_ID_LEN + 1])
 		if (is_int_field(k)) {
 			int64_t n;
 
-			if (!cJSON_IsNumber(v) || (n = (int64_t)v->valuedouble) == 0)
+			if (!is_int64(v) || (n = (int64_t)v->valuedouble) == 0)
 				continue; /* omitempty */
 			rc = xorb_buf_printf(&b, "%s\"%s\":%" PRId64, first ? "" : ",", k, n);
 		} else {
@@ -142,6 +149,105 @@ int xorb_jwt_id(const cJSON *claims, char out[XORB_JWT_ID_LEN + 1])
 		return -1;
 	xorb_base32_encode(md, sizeof(md), out);
 	return 0;
+}
+
+/* ---- who may issue what ---- */
+
+static const char *key_article(int t)
+{
+	return t == XORB_NKEY_OPERATOR ? "an operator" : t == XORB_NKEY_ACCOUNT ? "an account" : "a user";
+}
+
+/* The key kinds nats-io/jwt expects for a claim type (ExpectedPrefixes and
+ * the subject checks of its Encode/Validate); -1 where any key will do. */
+static void expected_kinds(const char *type, int *issuer, int *subject)
+{
+	*issuer = *subject = -1;
+	if (!strcmp(type, "operator")) {
+		*issuer = XORB_NKEY_OPERATOR;
+		*subject = XORB_NKEY_OPERATOR;
+	} else if (!strcmp(type, "account")) {
+		*issuer = XORB_NKEY_OPERATOR;
+		*subject = XORB_NKEY_ACCOUNT;
+	} else if (!strcmp(type, "user")) {
+		*issuer = XORB_NKEY_ACCOUNT;
+		*subject = XORB_NKEY_USER;
+	} else if (!strcmp(type, "activation")) {
+		*issuer = XORB_NKEY_ACCOUNT;
+	}
+}
+
+/* XORB_OK, or code when issuer or subject is of the wrong kind for type. */
+static int check_kinds(const char *type, int issuer, const char *iss, const char *sub, int code,
+		       struct xorb_error *err)
+{
+	int want_iss, want_sub;
+
+	expected_kinds(type, &want_iss, &want_sub);
+	if (want_iss >= 0 && issuer != want_iss)
+		return xorb_error_set(err, code, "%s JWT issued by %s key (%s), expected %s key", type,
+				      key_article(issuer), iss, key_article(want_iss));
+	if (want_sub >= 0 && !xorb_nkey_public_valid(sub, (enum xorb_nkey_type)want_sub))
+		return xorb_error_set(err, code, "%s JWT has the subject \"%.60s\", expected %s public key",
+				      type, sub, key_article(want_sub));
+	return XORB_OK;
+}
+
+/* ---- duplicate member names ---- */
+
+static int cmp_member_name(const void *a, const void *b)
+{
+	const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+
+	return strcmp(x->string ? x->string : "", y->string ? y->string : "");
+}
+
+/*
+ * The first member name found twice in one object, at any depth, or NULL.
+ * cJSON reads the first of two equal names, Go's encoding/json (nats-server)
+ * the last: claims with a repeated name would mean one thing here and
+ * another to the server, so they are refused both ways. Sorted, not
+ * compared pairwise: a 1 MiB object may have 100k members. *oom is set when
+ * memory runs out.
+ */
+static const char *duplicate_member(const cJSON *item, int *oom)
+{
+	const cJSON **v, *c;
+	const char *dup = NULL;
+	size_t n = 0, i;
+
+	for (c = item ? item->child : NULL; c; c = c->next) {
+		n++;
+		if ((dup = duplicate_member(c, oom)) || *oom)
+			return dup;
+	}
+	if (!cJSON_IsObject(item) || n < 2)
+		return NULL;
+	v = malloc(n * sizeof(*v));
+	if (!v) {
+		*oom = 1;
+		return NULL;
+	}
+	for (c = item->child, i = 0; c; c = c->next)
+		v[i++] = c;
+	qsort(v, n, sizeof(*v), cmp_member_name);
+	for (i = 1; i < n && !dup; i++)
+		if (!cmp_member_name(&v[i - 1], &v[i]))
+			dup = v[i]->string ? v[i]->string : "";
+	free(v);
+	return dup;
+}
+
+static int check_duplicates(const cJSON *j, const char *what, int code, struct xorb_error *err)
+{
+	int oom = 0;
+	const char *dup = duplicate_member(j, &oom);
+
+	if (oom)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory checking %s", what);
+	if (dup)
+		return xorb_error_set(err, code, "%s: member \"%.80s\" appears twice", what, dup);
+	return XORB_OK;
 }
 
 /* ---- encode ---- */
@@ -169,21 +275,25 @@ static int replace_member(cJSON *obj, const char *key, cJSON *v)
 	return 0;
 }
 
-/* Moves the standard claim fields to the front in nats-io/jwt's order. */
+/* Moves the standard claim fields to the front in nats-io/jwt's order, the
+ * other members keeping theirs. Without memory for the scratch object the
+ * order stays as it was (still valid, only less like nsc's output). */
 static void order_claims(cJSON *claims)
 {
-	int at = 0;
+	cJSON *rest = cJSON_CreateObject(), *v;
 	size_t i;
 
-	for (i = 0; i < sizeof(claim_fields) / sizeof(claim_fields[0]); i++) {
-		cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(claims, claim_fields[i]);
-
-		if (!v)
-			continue;
-		if (!cJSON_InsertItemInArray(claims, at, v))
-			cJSON_AddItemToObject(claims, claim_fields[i], v);
-		at++;
-	}
+	if (!rest)
+		return;
+	/* cJSON_AddItemToArray keeps an item's key: usable on objects */
+	while (claims->child)
+		cJSON_AddItemToArray(rest, cJSON_DetachItemViaPointer(claims, claims->child));
+	for (i = 0; i < sizeof(claim_fields) / sizeof(claim_fields[0]); i++)
+		if ((v = cJSON_DetachItemFromObjectCaseSensitive(rest, claim_fields[i])))
+			cJSON_AddItemToArray(claims, v);
+	while (rest->child)
+		cJSON_AddItemToArray(claims, cJSON_DetachItemViaPointer(rest, rest->child));
+	cJSON_Delete(rest);
 }
 
 static int check_claim_types(const cJSON *claims, struct xorb_error *err)
@@ -196,8 +306,7 @@ static int check_claim_types(const cJSON *claims, struct xorb_error *err)
 
 		if (!v || !strcmp(k, "jti") || !strcmp(k, "iat") || !strcmp(k, "iss"))
 			continue;
-		if (is_int_field(k) ? !cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)
-				    : !cJSON_IsString(v))
+		if (is_int_field(k) ? !is_int64(v) : !cJSON_IsString(v))
 			return xorb_error_set(err, XORB_EINVAL, "JWT claim \"%s\" must be %s", k,
 					      is_int_field(k) ? "an integer" : "a string");
 	}
@@ -221,6 +330,7 @@ int xorb_jwt_encode(cJSON *claims, const struct xorb_nkey *issuer, int64_t iat, 
 	if (!cJSON_IsString(sub) || !sub->valuestring || !*sub->valuestring)
 		return xorb_error_set(err, XORB_EINVAL, "JWT claims have no \"sub\" (the subject's public key)");
 	rc = check_claim_types(claims, err);
+	rc = rc ? rc : check_duplicates(claims, "JWT claims", XORB_EINVAL, err);
 	if (rc)
 		return rc;
 	nats = cJSON_GetObjectItemCaseSensitive(claims, "nats");
@@ -239,6 +349,10 @@ int xorb_jwt_encode(cJSON *claims, const struct xorb_nkey *issuer, int64_t iat, 
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory for JWT claims");
 
 	xorb_nkey_public(issuer, iss);
+	rc = check_kinds(xorb_json_str(nats, "type", ""), (int)xorb_nkey_type(issuer), iss,
+			 sub->valuestring, XORB_EINVAL, err);
+	if (rc)
+		return rc;
 	if (iat <= 0)
 		iat = (int64_t)time(NULL);
 	cJSON_DeleteItemFromObjectCaseSensitive(claims, "jti");
@@ -278,6 +392,7 @@ out:
 
 /* ---- decode ---- */
 
+
 /* Decodes one base64url part into a fresh NUL-terminated buffer. */
 static int b64_part(const char *s, size_t len, const char *what, unsigned char **out, size_t *n,
 		    struct xorb_error *err)
@@ -303,8 +418,11 @@ static int check_header(const unsigned char *h, size_t n, struct xorb_error *err
 	int rc;
 
 	rc = xorb_json_parse((const char *)h, n, "JWT header", &j, err);
-	if (rc)
+	rc = rc ? rc : check_duplicates(j, "JWT header", XORB_ECORRUPT, err);
+	if (rc) {
+		cJSON_Delete(j);
 		return rc;
+	}
 	typ = xorb_json_str(j, "typ", NULL);
 	alg = xorb_json_str(j, "alg", NULL);
 	if (!cJSON_IsObject(j) || !typ || strcasecmp(typ, "JWT"))
@@ -351,6 +469,9 @@ int xorb_jwt_decode(const char *jwt, cJSON **claims, struct xorb_error *err)
 		rc = xorb_error_set(err, XORB_ECORRUPT, "JWT claims are not a JSON object");
 		goto out;
 	}
+	rc = check_duplicates(c, "JWT claims", XORB_ECORRUPT, err);
+	if (rc)
+		goto out;
 	if (sn != XORB_NKEY_SIG_LEN) {
 		rc = xorb_error_set(err, XORB_ECORRUPT, "JWT signature is %zu bytes, Ed25519 has %d", sn,
 				    XORB_NKEY_SIG_LEN);
@@ -373,12 +494,9 @@ int xorb_jwt_decode(const char *jwt, cJSON **claims, struct xorb_error *err)
 		goto out;
 	}
 	type = xorb_json_str(nats, "type", "");
-	if (((!strcmp(type, "operator") || !strcmp(type, "account")) && it != XORB_NKEY_OPERATOR) ||
-	    ((!strcmp(type, "user") || !strcmp(type, "activation")) && it != XORB_NKEY_ACCOUNT)) {
-		rc = xorb_error_set(err, XORB_ECORRUPT, "%s JWT issued by a %s key (%s)", type,
-				    xorb_nkey_type_name(it), iss);
+	rc = check_kinds(type, (int)it, iss, xorb_json_str(c, "sub", ""), XORB_ECORRUPT, err);
+	if (rc)
 		goto out;
-	}
 	*claims = c;
 	c = NULL;
 out:

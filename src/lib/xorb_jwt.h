@@ -30,6 +30,11 @@
  * current time; "iss" = the issuer's public key; "jti" = the nats-io/jwt id
  * (xorb_jwt_id). The claim fields are moved to the front in nats-io/jwt's
  * order (aud, exp, jti, iat, iss, name, nbf, sub), the rest keeps its order.
+ * Claims with a member name twice in one object are refused (XORB_EINVAL):
+ * cJSON reads the first, nats-server (Go) the last. So are keys of the wrong
+ * kind for nats.type, as nats-io/jwt refuses them: operator JWTs are issued
+ * by operator keys for an operator, account JWTs by operator keys for an
+ * account, user JWTs by account keys for a user.
  */
 int xorb_jwt_encode(cJSON *claims, const struct xorb_nkey *issuer, int64_t iat, char **out,
 		    struct xorb_error *err);
@@ -49,9 +54,11 @@ int xorb_jwt_id(const cJSON *claims, char out[XORB_JWT_ID_LEN + 1]);
  * three base64url parts; the header's typ is "JWT" and alg "ed25519-nkey"
  * (case-insensitive, as nats-io/jwt; v1 "ed25519" tokens are refused); the
  * claims are an object whose "iss" is an operator, account or user public
- * key; the signature verifies against it; an operator or account JWT is
- * issued by an operator key, a user JWT by an account key; nats.version is
- * at most 2. exp and nbf are NOT enforced (backups must read old tokens):
+ * key; the signature verifies against it; the issuer and subject are keys
+ * of the kinds nats.type needs (as xorb_jwt_encode); nats.version is
+ * 2; no object in the header or claims has a member name twice
+ * (the server would read the last, cJSON the first). exp and nbf are NOT
+ * enforced (backups must read old tokens):
  * the caller checks them when it matters. *claims is owned by the caller
  * (cJSON_Delete); numbers above 2^53 lose precision in cJSON.
  * XORB_ECORRUPT for malformed tokens, XORB_EAUTH for a bad signature.

@@ -26,14 +26,14 @@
 /*
  * XORB_OK when subject follows schema v1; otherwise XORB_EINVAL and err->msg
  * names every problem found, in token order, separated by "; " - e.g. for
- * "xorb.t.scan.nmap.started": tenant name "t" must be 3 to 63 characters
+ * xorb.t.scan.nmap.started: tenant name "t" must be 3 to 63 characters
  * long; event "started" is not one of created, updated, completed, failed,
  * replay. The message does not repeat the subject: callers prefix it.
  * allow_wildcards != 0 checks a PATTERN (subscriptions, permissions,
  * stream subjects): "*" may stand for any whole token after "xorb", and ">"
  * may be the last token when it still matches schema subjects (it stands
- * for one or more tokens, so "xorb.t-qa.>" passes and "xorb.a.b.c.d.>"
- * does not). Wildcards inside a token ("nmap*") are always refused.
+ * for one or more tokens, so xorb.t-qa.> passes and xorb.a.b.c.d.> does
+ * not). Wildcards inside a token ("nmap*") are always refused.
  */
 int xorb_subject_check(const char *subject, int allow_wildcards, struct xorb_error *err);
 

@@ -181,6 +181,23 @@ static char *rebuild(const char *header, const char *claims, const char *sig_par
 	return xorb_buf_detach(&b);
 }
 
+/* A JWT of claims text signed by k, whatever the claims say (forgeries and
+ * tokens xorb_jwt_encode refuses to make). */
+static char *signed_token(const char *claims, const struct xorb_nkey *k)
+{
+	static const char hdr[] = "{\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}";
+	unsigned char sig[XORB_NKEY_SIG_LEN];
+	char sigtxt[100], *jwt, *tosign;
+
+	jwt = rebuild(hdr, claims, "");
+	tosign = strndup(jwt, strlen(jwt) - 1); /* without the final dot */
+	assert_int_equal(xorb_nkey_sign(k, tosign, strlen(tosign), sig, NULL), XORB_OK);
+	xorb_base64url_encode(sig, sizeof(sig), sigtxt);
+	free(jwt);
+	free(tosign);
+	return rebuild(hdr, claims, sigtxt);
+}
+
 /* ---- known answers ---- */
 
 static void test_encode_matches_independent_vector(void **state)
@@ -484,25 +501,47 @@ static void test_header_checked(void **state)
 	free(text);
 }
 
-static void test_issuer_kind_checked(void **state)
+static void test_key_kinds_checked(void **state)
 {
 	struct xorb_nkey *op = seq_key(XORB_NKEY_OPERATOR), *acc = seed_key(ACC_SEED);
+	struct xorb_error err = { 0, "" };
+	char *jwt = NULL;
 	cJSON *c;
-	char *jwt;
 
-	/* a user JWT signed by an operator key */
-	c = xorb_jwt_user_claims("u", GO_USER_PUB, NULL);
-	jwt = encode_ok(c, op, 0);
+	/* decode: a user JWT signed by an operator key */
+	jwt = signed_token("{\"iss\":\"" OP_PUB "\",\"sub\":\"" GO_USER_PUB "\","
+			   "\"nats\":{\"type\":\"user\",\"version\":2}}", op);
 	decode_bad(jwt, XORB_ECORRUPT,
 		   "user JWT issued by an operator key (" OP_PUB "), expected an account key");
 	free(jwt);
-	cJSON_Delete(c);
 	/* an account JWT signed by an account key */
-	c = xorb_jwt_account_claims("a", GO_ACCOUNT_PUB);
-	jwt = encode_ok(c, acc, 0);
+	jwt = signed_token("{\"iss\":\"" ACC_PUB "\",\"sub\":\"" GO_ACCOUNT_PUB "\","
+			   "\"nats\":{\"type\":\"account\",\"version\":2}}", acc);
 	decode_bad(jwt, XORB_ECORRUPT,
 		   "account JWT issued by an account key (" ACC_PUB "), expected an operator key");
 	free(jwt);
+	/* an account JWT whose subject is a user key */
+	jwt = signed_token("{\"iss\":\"" OP_PUB "\",\"sub\":\"" GO_USER_PUB "\","
+			   "\"nats\":{\"type\":\"account\",\"version\":2}}", op);
+	decode_bad(jwt, XORB_ECORRUPT,
+		   "account JWT has the subject \"" GO_USER_PUB "\", expected an account public key");
+	free(jwt);
+	/* a claim type nats-server does not check: any keys */
+	jwt = signed_token("{\"iss\":\"" ACC_PUB "\",\"sub\":\"whatever\","
+			   "\"nats\":{\"type\":\"generic\",\"version\":2}}", acc);
+	c = decode_ok(jwt);
+	cJSON_Delete(c);
+	free(jwt);
+
+	/* encode refuses the same */
+	c = xorb_jwt_user_claims("u", GO_USER_PUB, NULL);
+	assert_int_equal(xorb_jwt_encode(c, op, 0, &jwt, &err), XORB_EINVAL);
+	assert_string_equal(err.msg, "user JWT issued by an operator key (" OP_PUB "), expected an account key");
+	assert_null(jwt);
+	cJSON_Delete(c);
+	c = cJSON_Parse("{\"sub\":\"" OP_PUB "\",\"nats\":{\"type\":\"account\"}}");
+	assert_int_equal(xorb_jwt_encode(c, op, 0, &jwt, &err), XORB_EINVAL);
+	assert_string_equal(err.msg, "account JWT has the subject \"" OP_PUB "\", expected an account public key");
 	cJSON_Delete(c);
 	xorb_nkey_free(op);
 	xorb_nkey_free(acc);
@@ -532,21 +571,67 @@ static void test_malformed(void **state)
 static void test_version_checked(void **state)
 {
 	struct xorb_nkey *op = seq_key(XORB_NKEY_OPERATOR);
-	unsigned char sig[XORB_NKEY_SIG_LEN];
-	char sigtxt[100], *jwt, *tosign;
-	const char *claims = "{\"iss\":\"" OP_PUB "\",\"sub\":\"" OP_PUB "\",\"nats\":{\"type\":\"operator\",\"version\":3}}";
+	char *jwt;
 
-	/* signed properly, but a newer claims version */
-	jwt = rebuild("{\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}", claims, "");
-	tosign = strndup(jwt, strlen(jwt) - 1);
-	assert_int_equal(xorb_nkey_sign(op, tosign, strlen(tosign), sig, NULL), XORB_OK);
-	xorb_base64url_encode(sig, sizeof(sig), sigtxt);
-	free(jwt);
-	jwt = rebuild("{\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\"}", claims, sigtxt);
+	/* signed properly, but a newer claims version; and none (v1) */
+	jwt = signed_token("{\"iss\":\"" OP_PUB "\",\"sub\":\"" OP_PUB "\","
+			   "\"nats\":{\"type\":\"operator\",\"version\":3}}", op);
 	decode_bad(jwt, XORB_ECORRUPT, "JWT claims have nats.version 3, expected 2");
 	free(jwt);
-	free(tosign);
+	jwt = signed_token("{\"iss\":\"" OP_PUB "\",\"sub\":\"" OP_PUB "\",\"type\":\"operator\"}", op);
+	decode_bad(jwt, XORB_ECORRUPT, "JWT claims have nats.version 0, expected 2");
+	free(jwt);
 	xorb_nkey_free(op);
+}
+
+/* cJSON reads the first of two equal names, nats-server (Go) the last:
+ * such claims must not pass either way. */
+static void test_duplicate_members_refused(void **state)
+{
+	struct xorb_nkey *op = seq_key(XORB_NKEY_OPERATOR), *acc = seed_key(ACC_SEED);
+	struct xorb_error err = { 0, "" };
+	char *jwt = NULL;
+	const char *claims =
+		"{\"iss\":\"" OP_PUB "\",\"sub\":\"" ACC_PUB "\",\"iss\":\"" ACC_PUB "\","
+		"\"nats\":{\"type\":\"account\",\"version\":2}}";
+	const char *nested =
+		"{\"iss\":\"" OP_PUB "\",\"sub\":\"" ACC_PUB "\","
+		"\"nats\":{\"limits\":{\"conn\":1,\"conn\":-1},\"type\":\"account\",\"version\":2}}";
+	const char *const texts[] = { claims, nested };
+	const char *const names[] = { "iss", "conn" };
+	cJSON *c;
+	size_t i;
+
+	/* decode: properly signed by the key of the first "iss" */
+	for (i = 0; i < 2; i++) {
+		char want[128];
+
+		jwt = signed_token(texts[i], op);
+		snprintf(want, sizeof(want), "JWT claims: member \"%s\" appears twice", names[i]);
+		decode_bad(jwt, XORB_ECORRUPT, want);
+		free(jwt);
+	}
+	/* a header with "alg" twice */
+	{
+		char *text = payload_text(EXPECT_ACCOUNT_JWT);
+
+		jwt = rebuild("{\"typ\":\"JWT\",\"alg\":\"ed25519-nkey\",\"alg\":\"HS256\"}", text, "AAAA");
+		decode_bad(jwt, XORB_ECORRUPT, "JWT header: member \"alg\" appears twice");
+		free(jwt);
+		free(text);
+	}
+	/* encode */
+	c = cJSON_Parse("{\"sub\":\"" ACC_PUB "\",\"name\":\"a\",\"name\":\"b\"}");
+	assert_int_equal(xorb_jwt_encode(c, op, 0, &jwt, &err), XORB_EINVAL);
+	assert_string_equal(err.msg, "JWT claims: member \"name\" appears twice");
+	assert_null(jwt);
+	cJSON_Delete(c);
+	/* an "iss" given twice is refused, not half replaced */
+	c = cJSON_Parse("{\"sub\":\"" ACC_PUB "\",\"iss\":\"x\",\"iss\":\"y\"}");
+	assert_int_equal(xorb_jwt_encode(c, acc, 0, &jwt, &err), XORB_EINVAL);
+	cJSON_Delete(c);
+	xorb_nkey_free(op);
+	xorb_nkey_free(acc);
 }
 
 /* ---- .creds ---- */
@@ -677,11 +762,13 @@ static void test_creds_round_trip(void **state)
 
 static char *tempdir(void)
 {
-	char tmpl[] = "/tmp/xorb-jwt-test-XXXXXX";
-	char *d = mkdtemp(tmpl);
+	const char *root = getenv("TMPDIR");
+	char tmpl[4096];
 
-	assert_non_null(d);
-	return strdup(d);
+	snprintf(tmpl, sizeof(tmpl), "%s/xorb-jwt-test-XXXXXX", root && *root ? root : "/tmp");
+	assert_non_null(mkdtemp(tmpl));
+	assert_null(strchr(tmpl, '\'')); /* goes into a shell command */
+	return strdup(tmpl);
 }
 
 static void rm_rf(const char *dir)
@@ -781,9 +868,10 @@ int main(void)
 		cmocka_unit_test(test_claims_helpers_refuse_wrong_keys),
 		cmocka_unit_test(test_tampering_rejected),
 		cmocka_unit_test(test_header_checked),
-		cmocka_unit_test(test_issuer_kind_checked),
+		cmocka_unit_test(test_key_kinds_checked),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_version_checked),
+		cmocka_unit_test(test_duplicate_members_refused),
 		cmocka_unit_test(test_creds_format_is_nsc_format),
 		cmocka_unit_test(test_creds_format_refuses),
 		cmocka_unit_test(test_creds_parse),
