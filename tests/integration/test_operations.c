@@ -391,7 +391,7 @@ static void test_schedules(void **state)
 	f = fopen(envfile, "w");
 	assert_non_null(f);
 	fprintf(f, "NATS_URL=%s\nXORB_STORE=%s\nXORB_TENANTS=t-ops,t-demo\nXORB_PARALLEL=2\n"
-		   "XORB_PRUNE_FLAGS=--keep-last 2\nXORB_METRICS_FILE=%s/sched.prom\nXORB_BIN_DIR=%s\n"
+		   "XORB_PRUNE_FLAGS=\"--keep-last 2\"\nXORB_METRICS_FILE=%s/sched.prom\nXORB_BIN_DIR=%s\n"
 		   "XORB_LOCK_DIR=%s/locks\n", srv.url, store, work, getenv("XORB_BIN_DIR"), work);
 	fclose(f);
 
