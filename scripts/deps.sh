@@ -7,8 +7,10 @@ PKGS=(
 	build-essential cmake pkg-config
 	libnats-dev libarchive-dev libzstd-dev libcjson-dev libcurl4-openssl-dev libssl-dev
 	libcmocka-dev
+	clang libclang-rt-14-dev llvm-14
 	nats-server zstd openssl python3
-	prometheus systemd bsdutils util-linux
+	prometheus systemd bsdutils util-linux valgrind
+	swift swift-proxy swift-account swift-container swift-object python3-swift memcached awscli
 )
 
 missing=()

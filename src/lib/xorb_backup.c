@@ -322,9 +322,9 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 			     "skipped: memory storage streams cannot be snapshotted by nats-server; this stream is NOT in the backup");
 			continue;
 		}
-		cJSON_Delete(si);
 		m.streams[m.n_streams].name = strdup(names[i]);
 		m.streams[m.n_streams].storage = strdup(storage);
+		cJSON_Delete(si); /* storage pointed into it */
 		if (!m.streams[m.n_streams].name || !m.streams[m.n_streams].storage) {
 			m.n_streams++;
 			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
