@@ -924,6 +924,6 @@ int main(int argc, char **argv)
 	}
 	free(a.streams);
 	free_child_args(&a);
-	nats_Close();
+	nats_CloseAndWait(5000); /* frees what the library still holds: no leak reports */
 	return rc;
 }

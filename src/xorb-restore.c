@@ -273,6 +273,6 @@ out:
 	xorb_manifest_free(m);
 	xorb_store_free(store);
 	free(streams);
-	nats_Close();
+	nats_CloseAndWait(5000); /* frees what the library still holds: no leak reports */
 	return rc;
 }

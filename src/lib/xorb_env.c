@@ -2,6 +2,7 @@
 #include "xorb_env.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,8 @@ static int64_t num(struct ectx *c, const cJSON *o, const char *key, const char *
 			bad(c, kp, "missing (a whole number is required)");
 		return dflt;
 	}
-	if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble) {
+	/* range-check before converting: casting 1e20 to int64_t is undefined */
+	if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) < 9.2e18) || v->valuedouble != floor(v->valuedouble)) {
 		bad(c, kp, "must be a whole number");
 		return dflt;
 	}
