@@ -118,6 +118,15 @@ int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struc
 	return XORB_OK;
 }
 
+void xorb_nats_sub_free(natsConnection *nc, natsSubscription *sub)
+{
+	if (!sub)
+		return;
+	natsSubscription_Unsubscribe(sub);
+	natsConnection_FlushTimeout(nc, 2000);
+	natsSubscription_Destroy(sub);
+}
+
 void xorb_nats_close(natsConnection *nc)
 {
 	if (nc) {

@@ -34,6 +34,12 @@ struct xorb_nkey;
 int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struct xorb_error *err);
 void xorb_nats_close(natsConnection *nc);
 
+/* Unsubscribes and frees a subscription safely while the server may still be
+ * sending to it: the flush is a round trip, so the connection's reader thread
+ * has handled every message of that subscription before it is freed (nats.c
+ * 3.4.1 can otherwise use a freed subscription). NULL-safe. */
+void xorb_nats_sub_free(natsConnection *nc, natsSubscription *sub);
+
 /* JetStream API error codes the toolkit reacts to. */
 #define XORB_JS_STREAM_NOT_FOUND 10059
 #define XORB_JS_CONSUMER_NOT_FOUND 10014

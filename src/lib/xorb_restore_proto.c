@@ -25,10 +25,7 @@ static void free_restorer(struct xorb_restorer *r)
 {
 	if (!r)
 		return;
-	if (r->sub) {
-		natsSubscription_Unsubscribe(r->sub);
-		natsSubscription_Destroy(r->sub);
-	}
+	xorb_nats_sub_free(r->nc, r->sub);
 	free(r->chunk);
 	free(r);
 }

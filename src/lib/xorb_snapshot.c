@@ -178,10 +178,7 @@ end:
 		rc = xorb_error_set(err, XORB_EIO, "stream \"%s\": %" PRId64 " snapshot chunks were dropped; retry",
 				    stream, dropped);
 out:
-	if (sub) {
-		natsSubscription_Unsubscribe(sub);
-		natsSubscription_Destroy(sub);
-	}
+	xorb_nats_sub_free(nc, sub);
 	natsInbox_Destroy(ib);
 	free(raw);
 	xorb_buf_release(&meta);

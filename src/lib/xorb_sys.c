@@ -46,10 +46,7 @@ static int gather(natsConnection *nc, const char *subject, const char *body, int
 		natsMsg_Destroy(m);
 	}
 out:
-	if (sub) {
-		natsSubscription_Unsubscribe(sub);
-		natsSubscription_Destroy(sub);
-	}
+	xorb_nats_sub_free(nc, sub);
 	natsInbox_Destroy(inbox);
 	if (count)
 		*count = n;
