@@ -6,6 +6,7 @@
 # Prints a table and writes bench/RESULTS.md. Not part of the tests.
 #   BENCH_RUNS=3 (runs per measurement; the best is reported)
 #   BENCH_SETS="small large" (which streams)
+#   BENCH_S3=1 (also S3 upload/download through local Swift against `aws s3 cp`; 0 to skip)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -17,6 +18,7 @@ sets=${BENCH_SETS:-small large}
 work=$(mktemp -d /tmp/xorb-bench.XXXXXX)
 pids=()
 cleanup() {
+	[ -d "$work/swift" ] && scripts/swift-harness.sh stop "$work/swift" >/dev/null 2>&1
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	rm -rf "$work"
@@ -40,6 +42,39 @@ time_rss() {
 best() { sort -n | head -1; }
 delete_stream() {
 	"$B/xorb-fixture" delete -s "$1" --stream "$2" >/dev/null 2>&1 || true
+}
+
+# S3: xorb-backup streaming into local Swift against `aws s3 cp` of the same archive file,
+# and the download (xorb-verify reads and checks the whole archive) against `aws s3 cp` to a file.
+bench_s3() {
+	local stream=$1 swift=$work/swift aws=/usr/bin/aws
+	scripts/swift-harness.sh start "$swift" >&2
+	# shellcheck disable=SC1091
+	set -a; . "$swift/env"; set +a
+	export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+	"$aws" --endpoint-url "$S3_ENDPOINT" s3 mb s3://xorb-bench >&2
+	local store="s3://xorb-bench/xorb" xu=() xd=() au=() ad=() xu_rss=0 xd_rss=0 t m
+	for i in $(seq "$runs"); do
+		read -r t m < <(time_rss "$B/xorb-backup" -q -s "$SRC" --store "$store" --s3-endpoint "$S3_ENDPOINT" \
+			--s3-path-style tenant bench --stream "$stream")
+		xu+=("$t"); xu_rss=$((m > xu_rss ? m : xu_rss))
+		read -r t m < <(time_rss "$B/xorb-verify" -q --store "$store" --s3-endpoint "$S3_ENDPOINT" --s3-path-style bench)
+		xd+=("$t"); xd_rss=$((m > xd_rss ? m : xd_rss))
+		local arch; arch=$(find "$work/store" -name '*.tar.zst' | head -1)
+		read -r t m < <(time_rss "$aws" --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors "$arch" s3://xorb-bench/awscli/a.tar.zst)
+		au+=("$t")
+		read -r t m < <(time_rss "$aws" --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors s3://xorb-bench/awscli/a.tar.zst "$work/dl.tar.zst")
+		ad+=("$t"); rm -f "$work/dl.tar.zst"
+	done
+	local size; size=$(find "$work/store" -name '*.tar.zst' -printf '%s\n' | head -1)
+	local bxu bxd bau bad
+	bxu=$(printf '%s\n' "${xu[@]}" | best); bxd=$(printf '%s\n' "${xd[@]}" | best)
+	bau=$(printf '%s\n' "${au[@]}" | best); bad=$(printf '%s\n' "${ad[@]}" | best)
+	rows+=("$(printf '| S3 upload (%d MiB archive; xorb = snapshot + archive + upload) | aws s3 cp %s s | xorb-backup %s s | %.2fx (target < 1) | %d MiB |' \
+		$((size / 1048576)) "$bau" "$bxu" "$(echo "$bxu / $bau" | bc -l)" $((xu_rss / 1024)))")
+	rows+=("$(printf '| S3 download (xorb = download + full verify) | aws s3 cp %s s | xorb-verify %s s | %.2fx (target < 1) | %d MiB |' \
+		"$bad" "$bxd" "$(echo "$bxd / $bad" | bc -l)" $((xd_rss / 1024)))")
+	scripts/swift-harness.sh stop "$swift" >&2
 }
 
 SRC=$(start_server src)
@@ -79,6 +114,9 @@ for set in $sets; do
 		"$(echo "$xrb / $rr" | bc -l)" $((xr_rss / 1024)))")
 	rows+=("$(printf '| %s sizes | snapshot %d B | archive %d B | %.3f | |' "$set" "$snap" "$arch" \
 		"$(echo "$arch / $snap" | bc -l)")")
+	if [ "$set" = small ] && [ "${BENCH_S3:-1}" = 1 ]; then
+		bench_s3 "$stream"
+	fi
 	delete_stream "$SRC" "$stream"
 	delete_stream "$DST" "$stream"
 done

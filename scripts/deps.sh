@@ -9,7 +9,7 @@ PKGS=(
 	libcmocka-dev
 	clang libclang-rt-14-dev llvm-14
 	nats-server zstd openssl python3
-	prometheus systemd bsdutils util-linux valgrind
+	prometheus systemd bsdutils util-linux valgrind bc
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached awscli
 )
 
