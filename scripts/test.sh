@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, configures, builds with warnings
-# as errors, runs ctest (unit + integration against real servers), then the
-# same suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# as errors, runs ctest (unit + integration against real servers, valgrind
+# memcheck of every command), short libFuzzer runs of every parser, then the
+# same ctest suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 #   XORB_TEST_SKIP_ASAN=1  skip the sanitizer pass (local iteration only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,9 @@ cmake --build build -j"$jobs"
 
 echo "== tests"
 (cd build && ctest --output-on-failure -j2 --timeout 900)
+
+echo "== fuzz smoke runs (libFuzzer, ${XORB_FUZZ_SECONDS:-20} s per target; long runs: fuzz/README.md)"
+scripts/fuzz.sh "${XORB_FUZZ_SECONDS:-20}"
 
 if [ "${XORB_TEST_SKIP_ASAN:-0}" != 1 ]; then
 	echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"

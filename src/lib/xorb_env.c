@@ -145,7 +145,7 @@ int xorb_env_parse(const char *text, size_t len, const char *path, struct xorb_e
 	if (len > XORB_ENV_MAX_BYTES)
 		return xorb_error_set(err, XORB_EINVAL, "%s is larger than %u bytes", what, XORB_ENV_MAX_BYTES);
 	if (xorb_json_parse(text, len, what, &root, err))
-		return XORB_EINVAL;
+		return xorb_error_set(err, XORB_EINVAL, "%s", err ? err->msg : "invalid JSON");
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->path = strdup(path))) {
 		free(e);

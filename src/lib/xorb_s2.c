@@ -234,7 +234,7 @@ static int decode_block(uint8_t *dst, size_t dlen, const uint8_t *src,
 			size_t slen, struct blk_err *e)
 {
 	const uint8_t *s = src, *const send = src + slen, *tag;
-	uint8_t *d = dst, *const dend = dst + dlen;
+	uint8_t *d = dst, *const dend = dlen ? dst + dlen : dst; /* dst may be NULL when dlen is 0 */
 	size_t length, offset, i, last = 0; /* last copy offset, 0 = none */
 	unsigned c, n;
 
@@ -330,15 +330,18 @@ static int decode_block(uint8_t *dst, size_t dlen, const uint8_t *src,
 		if (length <= FAST_SLACK && dend - d >= FAST_SLACK) {
 			/* a step of n bytes with offset >= n reads only bytes
 			 * already written; steps may run past length */
+			const uint8_t *from = d - offset;
+
+			/* index from below d: i - offset would wrap around */
 			if (offset >= 16) {
 				for (i = 0; i < length; i += 16)
-					memcpy(d + i, d + i - offset, 16);
+					memcpy(d + i, from + i, 16);
 			} else if (offset >= 8) {
 				for (i = 0; i < length; i += 8)
-					memcpy(d + i, d + i - offset, 8);
+					memcpy(d + i, from + i, 8);
 			} else {
 				for (i = 0; i < length; i++)
-					d[i] = d[i - offset];
+					d[i] = from[i];
 			}
 		} else if (offset >= length) {
 			memcpy(d, d - offset, length);

@@ -1,0 +1,2 @@
+nats pub xorb.$TENANT.scan.nmap.created "{}"
+nats sub `xorb.t-qa.>`
