@@ -31,7 +31,7 @@ start_server() {
 	nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/$1" >"$work/$1.log" 2>&1 &
 	pids+=($!)
 	for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-	echo "nats://127.0.0.1:$port"
+	URL="nats://127.0.0.1:$port" # not printed: $(start_server) would lose the PID in a subshell
 }
 # time_rss CMD... -> "seconds rss_kib" (wall clock of the whole process, peak RSS)
 time_rss() {
@@ -77,8 +77,8 @@ bench_s3() {
 	scripts/swift-harness.sh stop "$swift" >&2
 }
 
-SRC=$(start_server src)
-DST=$(start_server dst)
+start_server src; SRC=$URL
+start_server dst; DST=$URL
 rows=()
 for set in $sets; do
 	case $set in
@@ -92,7 +92,7 @@ for set in $sets; do
 		read -r t m < <(time_rss "$B/raw-snapshot" "$SRC" "$stream" "$work/raw.s2")
 		raw_b+=("$t"); raw_rss=$m
 		rm -rf "$work/store"
-		read -r t m < <(time_rss "$B/xorb-backup" -q -s "$SRC" --store "$work/store" tenant bench --stream "$stream")
+		read -r t m < <(time_rss "$B/xorb-backup" -q -s "$SRC" --store "$work/store" tenant bench --stream "$stream" --chunk-size 1M)
 		xb+=("$t"); xb_rss=$((m > xb_rss ? m : xb_rss))
 	done
 	for i in $(seq "$runs"); do
@@ -128,6 +128,8 @@ done
 	echo "- machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 	echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 	echo "- nats-server $(nats-server --version | awk '{print $2}'), best of $runs runs, file store on $(df -T "$work" | awk 'NR==2{print $2}')"
+	echo "- backups: xorb-backup and raw-snapshot both ask for 1 MiB snapshot chunks (xorb's default is 256 KiB, safer for slow stores)"
+	echo "- restores: xorb-restore (default window 16) against raw-restore with a window of 8 x 1 MiB chunks"
 	echo
 	echo "| what | baseline | xorb | ratio | xorb peak RSS |"
 	echo "| --- | --- | --- | --- | --- |"

@@ -29,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-start_server() { # NAME -> prints its URL; operator mode with its own resolver directory
+start_server() { # NAME -> sets URL; operator mode with its own resolver directory
 	local port; port=$(free_port)
 	mkdir -p "$work/$1/jwt"
 	{
@@ -43,15 +43,15 @@ start_server() { # NAME -> prints its URL; operator mode with its own resolver d
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
 		sleep 0.1
 	done
-	echo "nats://127.0.0.1:$port"
+	URL="nats://127.0.0.1:$port" # not printed: $(start_server) would lose the PID in a subshell
 }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 export XORB_KEYS=$work/keys
 step "1. operator keys and two servers in operator mode"
 "$B/xorb-state" init --keys "$XORB_KEYS"
-PROD=$(start_server prod)
-DR=$(start_server dr)
+start_server prod; PROD=$URL
+start_server dr; DR=$URL
 echo "production: $PROD   recovery site: $DR"
 
 step "2. xorb-state apply dev (tenants t-qa and t-demo)"

@@ -45,7 +45,7 @@ static const char usage_text[] =
 	"      --chunk-size N     snapshot chunk size asked of the server (default 256K)\n"
 	"      --idle-timeout SEC fail a snapshot that sends nothing for SEC seconds (default 30)\n"
 	"      --zstd-level N     zstd level -7..19 (default -1: fast; snapshots are compressed already)\n"
-	"      --part-size N      split snapshots larger than N into parts (default 8M)\n"
+	"      --part-size N      split snapshots larger than N into parts (default 4M)\n"
 	"      --system-creds F   also save the tenant's account (JWT and claims, as the server\n"
 	"                         holds it) as account/state.json, read with the system user F\n"
 	"      --metrics-file F   update Prometheus textfile metrics in F (atomic)\n"

@@ -30,7 +30,7 @@ static const char usage_text[] =
 	"      --replace        delete existing streams first (after verifying the whole backup)\n"
 	"      --dry-run        print what would be restored; does not connect to NATS\n"
 	"      --replicas N     override num_replicas (restoring into a cluster)\n"
-	"      --window N       restore chunks in flight (default 8)\n"
+	"      --window N       restore chunks in flight (default 16)\n"
 	"      --chunk-size N   restore chunk size (default 1M, capped by the server's max_payload)\n"
 	"      --metrics-file F update Prometheus textfile metrics in F (xorb_restore_*)\n"
 	"      --pre-hook CMD   run CMD (sh -c) before the restore; a failure aborts it\n"

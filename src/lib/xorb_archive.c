@@ -28,7 +28,6 @@ struct aw_job {
 	unsigned char *data;
 	size_t len;
 	int pooled;  /* data is a part buffer to give back to the pool */
-	int in_blob; /* hash into the blob digest too */
 	int blob_last;
 	struct aw_job *next;
 };
@@ -56,7 +55,6 @@ struct xorb_aw {
 	size_t n_entries, cap_entries;
 	unsigned char *pool[POOL_PARTS];
 	size_t pool_free, pool_allocated;
-	char blob_sha[XORB_SHA256_HEX];
 	int finished;
 
 	/* caller side: the blob being filled */
@@ -161,14 +159,6 @@ static int write_entry(struct xorb_aw *a, struct aw_job *j, struct xorb_error *e
 		return xorb_error_prefix(err, "archive entry \"%s\": ", j->path);
 	xorb_sha256_update(a->entry_hash, j->data, j->len);
 	xorb_sha256_final_hex(a->entry_hash, sha);
-	if (j->in_blob) {
-		xorb_sha256_update(a->blob_hash, j->data, j->len);
-		if (j->blob_last) {
-			pthread_mutex_lock(&a->mu);
-			xorb_sha256_final_hex(a->blob_hash, a->blob_sha);
-			pthread_mutex_unlock(&a->mu);
-		}
-	}
 	return add_entry_record(a, j->path, j->len, sha, err);
 }
 
@@ -414,7 +404,6 @@ static int flush_part(struct xorb_aw *a, int named_part, int last, struct xorb_e
 	j->data = a->part;
 	j->len = a->part_len;
 	j->pooled = 1;
-	j->in_blob = 1;
 	j->blob_last = last;
 	a->part = NULL;
 	a->part_len = 0;
@@ -427,6 +416,9 @@ int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct x
 	const unsigned char *p = data;
 	int rc;
 
+	/* the joined blob's digest is computed here, on the caller's thread,
+	 * beside the worker's per-entry digests: the two run in parallel */
+	xorb_sha256_update(a->blob_hash, data, len);
 	a->blob_size += len;
 	while (len) {
 		size_t n;
@@ -462,7 +454,7 @@ int xorb_aw_blob_end(struct xorb_aw *a, struct xorb_blob_info *info, struct xorb
 		return rc;
 	info->size = a->blob_size;
 	info->parts = a->parts_written > 1 ? a->parts_written : 0;
-	memcpy(info->sha256, a->blob_sha, XORB_SHA256_HEX);
+	xorb_sha256_final_hex(a->blob_hash, info->sha256);
 	free(a->blob_path);
 	a->blob_path = NULL;
 	return XORB_OK;
@@ -564,6 +556,7 @@ struct xorb_ar {
 	struct archive *ar;
 	xorb_ar_read_fn read;
 	void *read_arg;
+	int digest; /* hash the whole archive (xorb_ar_set_digest) */
 	struct xorb_error rerr; /* failure inside the read callback */
 	struct xorb_sha256 *in_hash, *entry_hash;
 	uint64_t in_bytes;
@@ -582,7 +575,8 @@ static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
 
 	if (a->read(a->read_arg, a->buf, AR_BUF, &got, &a->rerr))
 		return -1;
-	xorb_sha256_update(a->in_hash, a->buf, got);
+	if (a->digest)
+		xorb_sha256_update(a->in_hash, a->buf, got);
 	a->in_bytes += got;
 	*out = a->buf;
 	return (la_ssize_t)got;
@@ -609,6 +603,7 @@ int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	a->read = read;
 	a->read_arg = arg;
+	a->digest = 1;
 	a->name = strdup(name);
 	a->buf = malloc(AR_BUF);
 	a->in_hash = xorb_sha256_new();
@@ -759,11 +754,17 @@ int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 	do {
 		if (a->read(a->read_arg, a->buf, AR_BUF, &got, err))
 			return err ? err->code : XORB_EIO;
-		xorb_sha256_update(a->in_hash, a->buf, got);
+		if (a->digest)
+			xorb_sha256_update(a->in_hash, a->buf, got);
 		a->in_bytes += got;
 	} while (got);
 	xorb_sha256_final_hex(a->in_hash, a->in_sha);
 	return XORB_OK;
+}
+
+void xorb_ar_set_digest(struct xorb_ar *a, int on)
+{
+	a->digest = on;
 }
 
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a)

@@ -52,7 +52,7 @@ int xorb_restorer_begin(natsConnection *nc, const char *stream, const char *requ
 	maxp = natsConnection_GetMaxPayload(nc);
 	if (maxp > 0 && (int64_t)r->chunk_size > maxp)
 		r->chunk_size = (size_t)maxp;
-	r->window = o && o->window > 0 ? o->window : 8;
+	r->window = o && o->window > 0 ? o->window : 16;
 	r->timeout = o && o->api_timeout_ms > 0 ? o->api_timeout_ms : 10000;
 	r->commit_timeout = o && o->commit_timeout_ms > 0 ? o->commit_timeout_ms : 300000;
 	r->chunk = malloc(r->chunk_size);

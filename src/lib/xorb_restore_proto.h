@@ -19,7 +19,7 @@
 
 struct xorb_restorer_opts {
 	int chunk_size;	      /* 0: 1 MiB, capped by the server's max_payload */
-	int window;	      /* chunks in flight; 0: 8 */
+	int window;	      /* chunks in flight; 0: 16 */
 	int api_timeout_ms;   /* 0: 10 s */
 	int commit_timeout_ms; /* the final reply; 0: 300 s */
 };
