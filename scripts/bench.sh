@@ -97,7 +97,7 @@ for set in $sets; do
 	done
 	for i in $(seq "$runs"); do
 		delete_stream "$DST" "$stream"
-		read -r t m < <(time_rss "$B/raw-restore" "$DST" "$stream" "$work/raw.s2.json" "$work/raw.s2" 8)
+		read -r t m < <(time_rss "$B/raw-restore" "$DST" "$stream" "$work/raw.s2.json" "$work/raw.s2" 16)
 		raw_r+=("$t")
 		delete_stream "$DST" "$stream"
 		read -r t m < <(time_rss "$B/xorb-restore" -q -s "$DST" --store "$work/store" bench --stream "$stream")
@@ -129,7 +129,7 @@ done
 	echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
 	echo "- nats-server $(nats-server --version | awk '{print $2}'), best of $runs runs, file store on $(df -T "$work" | awk 'NR==2{print $2}')"
 	echo "- backups: xorb-backup and raw-snapshot both ask for 1 MiB snapshot chunks (xorb's default is 256 KiB, safer for slow stores)"
-	echo "- restores: xorb-restore (default window 16) against raw-restore with a window of 8 x 1 MiB chunks"
+	echo "- restores: xorb-restore (default window 16) against raw-restore with the same window of 16 x 1 MiB chunks"
 	echo
 	echo "| what | baseline | xorb | ratio | xorb peak RSS |"
 	echo "| --- | --- | --- | --- | --- |"
