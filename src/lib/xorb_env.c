@@ -144,8 +144,11 @@ int xorb_env_parse(const char *text, size_t len, const char *path, struct xorb_e
 	snprintf(what, sizeof(what), "environment file %s", path);
 	if (len > XORB_ENV_MAX_BYTES)
 		return xorb_error_set(err, XORB_EINVAL, "%s is larger than %u bytes", what, XORB_ENV_MAX_BYTES);
-	if (xorb_json_parse(text, len, what, &root, err))
-		return xorb_error_set(err, XORB_EINVAL, "%s", err ? err->msg : "invalid JSON");
+	if (xorb_json_parse(text, len, what, &root, err)) {
+		if (err)
+			err->code = XORB_EINVAL; /* an input error, like every other one here */
+		return XORB_EINVAL;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e || !(e->path = strdup(path))) {
 		free(e);

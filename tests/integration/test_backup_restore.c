@@ -424,6 +424,38 @@ static int count_visible(const char *dir, const char *needle)
 	return n;
 }
 
+/* Waits (up to 30 s) until the store holds a non-empty hidden temporary
+ * archive of tenant: the backup is mid-run. 0 when pid ended first. */
+static int wait_for_tmp(const char *root, const char *tenant, pid_t pid)
+{
+	char dir[4400];
+	int i;
+
+	snprintf(dir, sizeof(dir), "%s/%s", root, tenant);
+	for (i = 0; i < 30000; i++) {
+		struct dirent *de;
+		DIR *d = opendir(dir);
+		int found = 0;
+
+		while (d && (de = readdir(d))) {
+			char p[4700];
+			struct stat sb;
+
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			if (de->d_name[0] == '.' && strstr(de->d_name, ".tar.zst.tmp-") && !stat(p, &sb) && sb.st_size > 0)
+				found = 1;
+		}
+		if (d)
+			closedir(d);
+		if (found)
+			return 1;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return 0;
+		usleep(1000);
+	}
+	return 0;
+}
+
 /* SIGKILL in the middle of a backup leaves nothing that lists or restores. */
 static void test_killed_backup_lists_nothing(void **state)
 {
@@ -447,7 +479,8 @@ static void test_killed_backup_lists_nothing(void **state)
 		      "--chunk-size", "4096", (char *)NULL);
 		_exit(127);
 	}
-	usleep(700 * 1000);
+	/* kill it as soon as its archive is being written */
+	assert_true(wait_for_tmp(store, "t-kill", pid));
 	assert_int_equal(kill(pid, SIGKILL), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFSIGNALED(status)); /* it was still running: killed midway */
@@ -493,7 +526,8 @@ static void test_stalled_snapshot_times_out(void **state)
 		      "--chunk-size", "4096", "--idle-timeout", "2", (char *)NULL);
 		_exit(127);
 	}
-	usleep(400 * 1000);
+	/* freeze the server once the snapshot is flowing into the archive */
+	assert_true(wait_for_tmp(store, "t-stall", pid));
 	assert_int_equal(kill(src.pid, SIGSTOP), 0);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	kill(src.pid, SIGCONT);

@@ -145,6 +145,24 @@ static int hidden(const char *dir)
 	return n;
 }
 
+/* Waits (up to 30 s) for a non-empty hidden temporary archive under dir:
+ * the backup is mid-run. 0 when pid ended first. */
+static int wait_for_tmp(const char *dir, pid_t pid)
+{
+	char cmd[4400];
+	int i;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '.*.tar.zst.tmp-*' -size +0 2>/dev/null | grep -q .", dir);
+	for (i = 0; i < 3000; i++) {
+		if (system(cmd) == 0)
+			return 1;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return 0;
+		usleep(10 * 1000);
+	}
+	return 0;
+}
+
 static void restart(struct xt_server *s, const char *js)
 {
 	struct xt_server_opts o = { 1, NULL, js, s->port };
@@ -176,7 +194,8 @@ static void test_server_killed_during_backup(void **state)
 	pid_t pid = spawn(argv, store);
 	int port = src.port;
 
-	usleep(500 * 1000);
+	/* kill the server once the snapshot flows into the archive */
+	assert_true(wait_for_tmp(store, pid));
 	xt_server_kill(&src);
 	assert_int_equal(exit_code(pid), 2);
 	assert_non_null(strstr(slurp(errfile), "xorb-backup: error: "));
