@@ -133,7 +133,7 @@ static void scan_archive(const uint8_t *a, size_t len, struct scan *sc)
 		return;
 	while (xorb_ar_next(ar, &path, &size, &err) == XORB_OK) {
 		struct scanned_stream *st = scan_stream(sc, path);
-		int is_manifest = !strcmp(path, "manifest.json") && size <= (1u << 20);
+		int is_manifest = !strcmp(path, "manifest.json") && size <= (1u << 20), is_part = 0;
 		struct xorb_entry *e = NULL;
 		char sha[XORB_SHA256_HEX];
 		const void *d;
@@ -154,8 +154,9 @@ static void scan_archive(const uint8_t *a, size_t len, struct scan *sc)
 			FUZZ_CHECK(sc->manifest != NULL);
 			sc->manifest_len = 0;
 		}
+		is_part = st && path[strlen(path) - 1] != '2'; /* ".NNNNNN" suffix */
 		if (st)
-			st->parts += path[strlen(path) - 1] != '2'; /* ".NNNNNN" suffix */
+			st->parts += is_part;
 		for (;;) {
 			if (xorb_ar_read(ar, &d, &got, &err) || !got)
 				break;
@@ -165,7 +166,8 @@ static void scan_archive(const uint8_t *a, size_t len, struct scan *sc)
 			}
 			budget -= got;
 			if (st) {
-				xorb_sha256_update(st->hash, d, got);
+				if (!is_part)
+					xorb_sha256_update(st->hash, d, got);
 				st->size += got;
 			}
 			if (is_manifest && sc->manifest_len + got <= size) {
@@ -177,6 +179,9 @@ static void scan_archive(const uint8_t *a, size_t len, struct scan *sc)
 			break;
 		if (e)
 			memcpy(e->sha256, sha, sizeof(sha));
+		/* a parted snapshot's digest is over the parts' hex digests */
+		if (st && is_part)
+			xorb_sha256_update(st->hash, sha, 64);
 	}
 out:
 	xorb_ar_free(ar);

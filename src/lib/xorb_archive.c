@@ -416,9 +416,6 @@ int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct x
 	const unsigned char *p = data;
 	int rc;
 
-	/* the joined blob's digest is computed here, on the caller's thread,
-	 * beside the worker's per-entry digests: the two run in parallel */
-	xorb_sha256_update(a->blob_hash, data, len);
 	a->blob_size += len;
 	while (len) {
 		size_t n;
@@ -454,7 +451,18 @@ int xorb_aw_blob_end(struct xorb_aw *a, struct xorb_blob_info *info, struct xorb
 		return rc;
 	info->size = a->blob_size;
 	info->parts = a->parts_written > 1 ? a->parts_written : 0;
-	xorb_sha256_final_hex(a->blob_hash, info->sha256);
+	/* One entry: its digest. Parts: the digest of the parts' hex digests in
+	 * order (like S3's multipart ETag), so the data is hashed once, not
+	 * twice; each part's own digest is in the entry list. */
+	if (!info->parts) {
+		memcpy(info->sha256, a->entries[a->n_entries - 1].sha256, XORB_SHA256_HEX);
+	} else {
+		size_t i;
+
+		for (i = a->n_entries - info->parts; i < a->n_entries; i++)
+			xorb_sha256_update(a->blob_hash, a->entries[i].sha256, XORB_SHA256_HEX - 1);
+		xorb_sha256_final_hex(a->blob_hash, info->sha256);
+	}
 	free(a->blob_path);
 	a->blob_path = NULL;
 	return XORB_OK;

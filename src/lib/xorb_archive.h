@@ -34,6 +34,8 @@ struct xorb_entry {
 struct xorb_blob_info {
 	uint64_t size;
 	unsigned parts; /* 0 when stored as one entry under its own name */
+	/* parts == 0: the SHA-256 of the blob; parts > 0: the SHA-256 of the
+	 * parts' lower-case hex digests concatenated in order */
 	char sha256[XORB_SHA256_HEX];
 };
 

@@ -26,7 +26,8 @@ struct walk {
 	size_t cur_index;
 	unsigned next_part;
 	uint64_t blob_size;
-	struct xorb_sha256 *blob_hash;
+	struct xorb_sha256 *blob_hash; /* over the parts' hex digests */
+	char single_sha[XORB_SHA256_HEX];
 	int manifest_seen;
 };
 
@@ -64,9 +65,10 @@ static int end_blob(struct walk *w, struct xorb_error *err)
 	if (!ms)
 		return XORB_OK;
 	w->cur = NULL;
-	xorb_sha256_final_hex(w->blob_hash, sha);
-	if (w->cb->fast)
-		snprintf(sha, sizeof(sha), "%s", ms->snapshot.sha256); /* proven by the parts' digests */
+	if (parts)
+		xorb_sha256_final_hex(w->blob_hash, sha); /* over the parts' digests */
+	else
+		memcpy(sha, w->single_sha, XORB_SHA256_HEX);
 	if ((ms->snapshot.parts ? ms->snapshot.parts : 1) != (parts ? parts : 1))
 		return xorb_error_set(err, XORB_ECORRUPT,
 				      "stream \"%s\": the archive holds %u snapshot parts, the manifest says %u",
@@ -209,8 +211,6 @@ static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms
 			return rc;
 		if (!got)
 			break;
-		if (!w->cb->fast)
-			xorb_sha256_update(w->blob_hash, d, got);
 		w->blob_size += got;
 		if (w->cb->stream_data) {
 			rc = w->cb->stream_data(w->cb->arg, ms, d, got, err);
@@ -223,6 +223,10 @@ static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms
 	rc = xorb_ar_entry_done(w->ar, sha, err);
 	if (!rc)
 		rc = sha_check(w->m, idx, sha, err);
+	if (!rc && file[13])
+		xorb_sha256_update(w->blob_hash, sha, XORB_SHA256_HEX - 1);
+	else if (!rc)
+		memcpy(w->single_sha, sha, XORB_SHA256_HEX);
 	/* A single-entry snapshot ends here; parts end at the next entry. */
 	if (!rc && !file[13])
 		rc = end_blob(w, err);

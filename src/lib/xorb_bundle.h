@@ -4,7 +4,8 @@
  * The walker opens <tenant>/<id>.tar.zst, accepts only the entries the
  * sidecar lists (plus manifest.json), in the order format v1 writes them,
  * checks each entry's size before reading it and its SHA-256 after, joins a
- * snapshot's parts and checks the joined size and SHA-256, compares the
+ * snapshot's parts and checks the joined size and the digest of the parts'
+ * digests, compares the
  * in-archive manifest with the sidecar, and finally the archive's own size
  * and SHA-256. Stream data is handed to the callbacks while it streams;
  * stream_end is called only once every byte of that stream has been checked,
@@ -32,10 +33,9 @@ struct xorb_walk_cb {
 	/* Bytes read from the store so far (progress). */
 	void (*progress)(void *arg, uint64_t archive_bytes);
 	void *arg;
-	/* Skip the two digests that repeat what the per-entry SHA-256s already
-	 * prove (the whole archive's, the joined snapshot's): restore sets it,
-	 * verify checks everything. Sizes, part counts and every entry's
-	 * SHA-256 are checked either way. */
+	/* Skip the whole archive's SHA-256, which repeats what the per-entry
+	 * SHA-256s already prove: restore sets it, verify checks everything.
+	 * Sizes, part counts and every entry's SHA-256 are checked either way. */
 	int fast;
 };
 

@@ -1,0 +1,507 @@
+/*
+ * The S3 plugin against a misbehaving server: a real OpenStack Swift +
+ * s3api (scripts/swift-harness.sh) behind tests/s3proxy/fault_proxy.py, an
+ * HTTP proxy that answers some requests with 500 InternalError or 503
+ * SlowDown, resets connections or holds answers back. Backup, verify and
+ * restore must ride through a fraction of failures (retries with backoff),
+ * and give up with a clear message, leaving nothing visible, when every
+ * attempt fails. awscli talks to Swift directly to check what is left.
+ * Nothing is skipped: without Swift, awscli or python3 the test fails.
+ */
+#include "xt_fixture.h"
+#include "xt_harness.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define AWS "/usr/bin/aws"
+#define PYTHON "/usr/bin/python3"
+#define BUCKET "xorb-faults"
+
+static const char *const big_streams[] = { "xorb-t-big-scan-live", NULL };
+
+static struct xt_server src;
+static natsConnection *src_nc;
+static char *swift_dir, *work_dir;
+static char harness[4096], proxy_script[4096];
+static char endpoint[128], via_proxy[128];
+static char env_key[256], env_secret[256];
+static const char *s3_env[16];
+static char env_cfg[4200], env_creds[4200];
+static char control[4200], proxy_log[4200];
+static pid_t proxy;
+static char good_id[64];
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static void show(const char *what, const struct xt_result *r)
+{
+	fprintf(stderr, "--- %s: exit %d%s\n--- stdout:\n%s--- stderr:\n%s", what, r->status,
+		r->timed_out ? " (timed out)" : "", r->out ? r->out : "", r->err ? r->err : "");
+}
+
+/* Runs argv with the S3 environment; the exit status (-1: not run/timed out). */
+static int run(struct xt_result *r, const char *const *argv, int timeout)
+{
+	memset(r, 0, sizeof(*r));
+	if (xt_run(argv, s3_env, timeout, r))
+		return -1;
+	return r->status;
+}
+
+static char *must(const char *what, const char *const *argv)
+{
+	struct xt_result r;
+	char *out;
+
+	if (run(&r, argv, 180) != 0)
+		show(what, &r);
+	assert_int_equal(r.status, 0);
+	assert_false(r.timed_out);
+	out = strdup(r.out);
+	xt_result_release(&r);
+	return out;
+}
+
+/* awscli against Swift itself, never through the proxy. */
+static char *aws(const char *what, const char *const *args)
+{
+	const char *argv[24] = { AWS, "--endpoint-url", endpoint };
+	size_t i;
+
+	for (i = 0; args[i] && i < 20; i++)
+		argv[3 + i] = args[i];
+	argv[3 + i] = NULL;
+	return must(what, argv);
+}
+
+static void json_field(const char *text, const char *key, char *out, size_t len)
+{
+	cJSON *j = cJSON_Parse(text);
+	const char *v;
+
+	assert_non_null(j);
+	v = cJSON_GetStringValue(cJSON_GetObjectItem(j, key));
+	assert_non_null(v);
+	snprintf(out, len, "%s", v);
+	cJSON_Delete(j);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- the fault proxy ---------------------------------------------------- */
+
+/* Replaces the proxy's rules (it re-reads the file on every request). */
+static void set_rules(const char *rules)
+{
+	char tmp[4300];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", control);
+	f = fopen(tmp, "w");
+	assert_non_null(f);
+	fputs(rules, f);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(rename(tmp, control), 0);
+}
+
+static off_t log_size(void)
+{
+	struct stat sb;
+
+	return stat(proxy_log, &sb) ? 0 : sb.st_size;
+}
+
+/* Lines of the proxy log after byte off that contain needle. */
+static int log_count(off_t off, const char *needle)
+{
+	char line[8192];
+	int n = 0;
+	FILE *f = fopen(proxy_log, "r");
+
+	assert_non_null(f);
+	assert_int_equal(fseeko(f, off, SEEK_SET), 0);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+static int proxy_start(void)
+{
+	int out[2], logfd, got = 0, port = 0;
+	char buf[128];
+	double until;
+
+	snprintf(control, sizeof(control), "%s/rules", work_dir);
+	snprintf(proxy_log, sizeof(proxy_log), "%s/proxy.log", work_dir);
+	if (access(PYTHON, X_OK) || access(proxy_script, R_OK)) {
+		fprintf(stderr, "no %s or %s\n", PYTHON, proxy_script);
+		return -1;
+	}
+	if (pipe(out))
+		return -1;
+	logfd = open(proxy_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		return -1;
+	proxy = fork();
+	if (proxy < 0)
+		return -1;
+	if (proxy == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the test */
+		dup2(out[1], 1);
+		dup2(logfd, 2);
+		execl(PYTHON, PYTHON, proxy_script, "--upstream", endpoint, "--control", control, (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(logfd);
+	/* the first line is "PORT <n>" */
+	until = now_s() + 15;
+	while (got < (int)sizeof(buf) - 1 && !memchr(buf, '\n', (size_t)got) && now_s() < until) {
+		struct pollfd p = { out[0], POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = read(out[0], buf + got, sizeof(buf) - 1 - (size_t)got);
+		if (n <= 0)
+			break;
+		got += (int)n;
+	}
+	close(out[0]); /* later prints would get EPIPE: it prints nothing else */
+	buf[got] = '\0';
+	if (sscanf(buf, "PORT %d", &port) != 1 || port <= 0) {
+		fprintf(stderr, "fault proxy did not print its port (got \"%s\"); see %s\n", buf, proxy_log);
+		return -1;
+	}
+	snprintf(via_proxy, sizeof(via_proxy), "http://127.0.0.1:%d", port);
+	fprintf(stderr, "fault proxy pid %d at %s -> %s\n", (int)proxy, via_proxy, endpoint);
+	return 0;
+}
+
+static void proxy_stop(void)
+{
+	int status, i;
+
+	if (proxy <= 0)
+		return;
+	kill(proxy, SIGTERM);
+	for (i = 0; i < 50 && waitpid(proxy, &status, WNOHANG) == 0; i++)
+		usleep(100 * 1000);
+	if (i == 50) {
+		kill(proxy, SIGKILL);
+		waitpid(proxy, &status, 0);
+	}
+	proxy = 0;
+}
+
+/* ---- setup ------------------------------------------------------------- */
+
+static void swift_stop(void)
+{
+	if (swift_dir && *harness) {
+		const char *argv[] = { harness, "stop", swift_dir, NULL };
+		struct xt_result r;
+
+		xt_run(argv, NULL, 60, &r);
+		xt_result_release(&r);
+		if (!getenv("XT_KEEP"))
+			xt_rmtree(swift_dir);
+		free(swift_dir);
+		swift_dir = NULL;
+	}
+}
+
+static void stop_all(void)
+{
+	proxy_stop();
+	swift_stop();
+}
+
+static int read_swift_env(void)
+{
+	char path[4200], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/env", swift_dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, "S3_ENDPOINT=", 12))
+			snprintf(endpoint, sizeof(endpoint), "%s", line + 12);
+		else if (!strncmp(line, "AWS_ACCESS_KEY_ID=", 18))
+			snprintf(env_key, sizeof(env_key), "%s", line);
+		else if (!strncmp(line, "AWS_SECRET_ACCESS_KEY=", 22))
+			snprintf(env_secret, sizeof(env_secret), "%s", line);
+	}
+	fclose(f);
+	return endpoint[0] && env_key[0] && env_secret[0] ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+	const char *srcdir = getenv("XORB_SOURCE_DIR");
+	char owner[64], why[1024];
+	struct xt_result r;
+	size_t n = 0;
+
+	if (!srcdir) {
+		fprintf(stderr, "XORB_SOURCE_DIR is not set: run through ctest\n");
+		return -1;
+	}
+	snprintf(harness, sizeof(harness), "%s/scripts/swift-harness.sh", srcdir);
+	snprintf(proxy_script, sizeof(proxy_script), "%s/tests/s3proxy/fault_proxy.py", srcdir);
+	swift_dir = xt_tempdir("swift");
+	work_dir = xt_tempdir("s3faults");
+	if (!swift_dir || !work_dir)
+		return -1;
+	atexit(stop_all);
+	snprintf(owner, sizeof(owner), "SWIFT_HARNESS_OWNER=%d", (int)getpid());
+	const char *start[] = { harness, "start", swift_dir, NULL };
+	const char *start_env[] = { owner, NULL };
+	if (xt_run(start, start_env, 180, &r) || r.status != 0) {
+		show("swift-harness.sh start", &r);
+		xt_result_release(&r);
+		return -1;
+	}
+	xt_result_release(&r);
+	if (read_swift_env()) {
+		fprintf(stderr, "no usable %s/env\n", swift_dir);
+		return -1;
+	}
+
+	snprintf(env_cfg, sizeof(env_cfg), "AWS_CONFIG_FILE=%s/aws-config", work_dir);
+	snprintf(env_creds, sizeof(env_creds), "AWS_SHARED_CREDENTIALS_FILE=%s/aws-credentials", work_dir);
+	s3_env[n++] = env_key;
+	s3_env[n++] = env_secret;
+	s3_env[n++] = "AWS_REGION=us-east-1";
+	s3_env[n++] = "AWS_DEFAULT_REGION=us-east-1";
+	s3_env[n++] = "AWS_SESSION_TOKEN=";
+	s3_env[n++] = "AWS_ENDPOINT_URL=";
+	s3_env[n++] = "AWS_ENDPOINT_URL_S3=";
+	s3_env[n++] = "AWS_CA_BUNDLE=";
+	s3_env[n++] = "AWS_EC2_METADATA_DISABLED=true";
+	s3_env[n++] = "AWS_PAGER=";
+	s3_env[n++] = env_cfg;
+	s3_env[n++] = env_creds;
+	s3_env[n++] = "XORB_STORE=";
+	s3_env[n] = NULL;
+
+	free(aws("mb", (const char *const[]){ "s3", "mb", "s3://" BUCKET, NULL }));
+	if (proxy_start())
+		return -1;
+
+	if (xt_server_start(&src, NULL) || xt_server_connect(&src, &src_nc))
+		return -1;
+	/* 60,000 x 256 random bytes: an archive of 4 parts of 5 MiB */
+	if (xt_fixture_tenant(src_nc, "t-qa", 100, why, sizeof(why)) ||
+	    xt_fixture_bulk(src_nc, "xorb-t-big-scan-live", "xorb.t-big.scan.load.created", 60000, 256, why,
+			    sizeof(why))) {
+		fprintf(stderr, "fixture: %s\n", why);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	proxy_stop();
+	natsConnection_Destroy(src_nc);
+	xt_server_stop(&src);
+	swift_stop();
+	if (work_dir) {
+		if (!getenv("XT_KEEP"))
+			xt_rmtree(work_dir);
+		free(work_dir);
+		work_dir = NULL;
+	}
+	return 0;
+}
+
+/* ---- tests ------------------------------------------------------------- */
+
+/* A fraction of requests fail in every way: backup, verify and restore all
+ * succeed, and the restored stream is the original. */
+static void test_rides_through_faults(void **state)
+{
+	struct xt_server dst;
+	natsConnection *dst_nc;
+	char why[1024], *out;
+	off_t off;
+	int n500, n503, nreset, nstall;
+	double t0;
+
+	/* backup: all methods. Coprime periods: at most 4 failures in a row */
+	set_rules("every 3 500\nevery 4 503\nevery 5 reset\nevery 7 stall 2\n");
+	off = log_size();
+	t0 = now_s();
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-big", "--store", "s3://" BUCKET "/a",
+				 "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-part-size", "5M", "--s3-retries", "8",
+				 "--json", NULL };
+	out = must("backup through faults", backup);
+	json_field(out, "backup_id", good_id, sizeof(good_id));
+	free(out);
+	n500 = log_count(off, "FAULT 500");
+	n503 = log_count(off, "FAULT 503");
+	nreset = log_count(off, "FAULT reset");
+	nstall = log_count(off, "FAULT stall");
+	fprintf(stderr, "backup %s in %.1f s: %d requests, faults: %d x 500, %d x 503, %d resets, %d stalls\n", good_id,
+		now_s() - t0, log_count(off, "REQ "), n500, n503, nreset, nstall);
+	assert_true(n500 >= 1);
+	assert_true(n503 >= 1);
+	assert_true(nreset >= 1);
+	assert_true(nstall >= 1);
+	assert_true(log_count(off, "PUT ") >= 4); /* multipart: parts went through the proxy */
+	out = aws("list-multipart-uploads", (const char *const[]){ "s3api", "list-multipart-uploads", "--bucket", BUCKET,
+								   "--output", "json", NULL });
+	assert_null(strstr(out, "UploadId"));
+	free(out);
+
+	/* verify: faults on downloads */
+	set_rules("every 2 500 match GET\nevery 3 reset match GET\nevery 5 stall 1 match GET\n");
+	off = log_size();
+	const char *verify[] = { xt_bin("xorb-verify"), "t-big", good_id, "--store", "s3://" BUCKET "/a",
+				 "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-retries", "8", NULL };
+	out = must("verify through faults", verify);
+	assert_non_null(strstr(out, "is whole"));
+	free(out);
+	fprintf(stderr, "verify: %d requests, %d faults\n", log_count(off, "REQ "), log_count(off, "FAULT"));
+	assert_true(log_count(off, "FAULT 500") >= 1);
+	assert_true(log_count(off, "FAULT reset") >= 1);
+
+	/* restore: the same, into another server */
+	off = log_size();
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
+	const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-big", good_id, "--store", "s3://" BUCKET "/a",
+				  "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-retries", "8", NULL };
+	free(must("restore through faults", restore));
+	fprintf(stderr, "restore: %d requests, %d faults\n", log_count(off, "REQ "), log_count(off, "FAULT"));
+	assert_true(log_count(off, "FAULT") >= 1);
+	for (size_t i = 0; big_streams[i]; i++) {
+		int rc = xt_compare_stream(src_nc, dst_nc, big_streams[i], why, sizeof(why));
+
+		if (rc)
+			fprintf(stderr, "stream %s differs: %s\n", big_streams[i], why);
+		assert_int_equal(rc, 0);
+	}
+	natsConnection_Destroy(dst_nc);
+	xt_server_stop(&dst);
+	set_rules("");
+}
+
+/* Every upload answered 503 SlowDown: the backup gives up after 3 attempts,
+ * says so, and leaves nothing in the bucket. */
+static void test_gives_up_on_uploads(void **state)
+{
+	struct xt_result r;
+	char *out;
+	double t0, took;
+	off_t off;
+
+	set_rules("always 503 match PUT,POST\n");
+	off = log_size();
+	t0 = now_s();
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-qa", "--store", "s3://" BUCKET "/b",
+				 "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-retries", "3", NULL };
+	int rc = run(&r, backup, 120);
+	took = now_s() - t0;
+	show("backup, every upload refused", &r);
+	fprintf(stderr, "gave up in %.1f s, %d faults\n", took, log_count(off, "FAULT 503"));
+	assert_int_equal(rc, 2);
+	assert_true(took < 60);
+	assert_non_null(strstr(r.err, "xorb-backup: error: "));
+	/* the archive is small: one PutObject, tried 3 times, then given up */
+	assert_non_null(strstr(r.err, "PutObject of \"b/t-qa/"));
+	assert_non_null(strstr(r.err, "HTTP 503 SlowDown"));
+	assert_non_null(strstr(r.err, "(after 3 attempts)"));
+	assert_int_equal(log_count(off, "FAULT 503"), 3);
+	xt_result_release(&r);
+	set_rules("");
+
+	/* nothing under the prefix, and no upload left open (Swift directly) */
+	out = aws("list-objects-v2", (const char *const[]){ "s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix",
+							      "b/", "--query", "Contents[].Key", "--output", "text", NULL });
+	fprintf(stderr, "left under b/: %s", out);
+	assert_null(strstr(out, "t-qa"));
+	assert_null(strstr(out, ".json"));
+	free(out);
+	out = aws("list-multipart-uploads", (const char *const[]){ "s3api", "list-multipart-uploads", "--bucket", BUCKET,
+								   "--output", "json", NULL });
+	assert_null(strstr(out, "UploadId"));
+	free(out);
+}
+
+/* Every download answered 500: verify fails with a clear message. */
+static void test_gives_up_on_downloads(void **state)
+{
+	struct xt_result r;
+	double t0, took;
+	off_t off;
+
+	if (!good_id[0]) { /* the first test failed: make a backup to verify */
+		char *out;
+		const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-big", "--store",
+					 "s3://" BUCKET "/a", "--s3-endpoint", endpoint, "--s3-path-style",
+					 "--s3-part-size", "5M", "--json", NULL };
+		out = must("backup", backup);
+		json_field(out, "backup_id", good_id, sizeof(good_id));
+		free(out);
+	}
+	set_rules("always 500 match GET\n");
+	off = log_size();
+	t0 = now_s();
+	const char *verify[] = { xt_bin("xorb-verify"), "t-big", good_id, "--store", "s3://" BUCKET "/a",
+				 "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-retries", "3", NULL };
+	int rc = run(&r, verify, 120);
+	took = now_s() - t0;
+	show("verify, every download refused", &r);
+	assert_int_equal(rc, 2);
+	assert_true(took < 60);
+	assert_non_null(strstr(r.err, "xorb-verify: error: "));
+	/* the first download (the listing) fails 3 times; the message names it */
+	assert_non_null(strstr(r.err, "ListObjectsV2 on bucket \"" BUCKET "\""));
+	assert_non_null(strstr(r.err, "HTTP 500 InternalError"));
+	assert_non_null(strstr(r.err, "(after 3 attempts)"));
+	assert_int_equal(log_count(off, "FAULT 500"), 3);
+	xt_result_release(&r);
+	set_rules("");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rides_through_faults),
+		cmocka_unit_test(test_gives_up_on_uploads),
+		cmocka_unit_test(test_gives_up_on_downloads),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
