@@ -459,6 +459,80 @@ static void test_gives_up_on_uploads(void **state)
 	free(out);
 }
 
+/* xorb-backup SIGKILLed in the middle of a multipart upload: no backup is
+ * visible, a rerun succeeds. A killed process cannot abort its multipart
+ * upload: the upload it left open is the documented limit (a bucket
+ * lifecycle rule removes such uploads); the test checks it is the only trace
+ * and then aborts it. */
+static void test_killed_backup_on_s3(void **state)
+{
+	char *out, upload[256] = "";
+	off_t off;
+	pid_t pid;
+	int i, st = 0;
+
+	/* parts are held 1 s each by the proxy, so the run is still uploading */
+	set_rules("every 1 stall 1 match PUT\n");
+	off = log_size();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		for (i = 0; s3_env[i]; i++)
+			putenv((char *)s3_env[i]);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(xt_bin("xorb-backup"), "xorb-backup", "-s", src.url, "tenant", "t-big", "--store", "s3://" BUCKET "/k",
+		      "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-part-size", "5M", (char *)NULL);
+		_exit(127);
+	}
+	/* wait for the multipart upload to start, then kill it mid-way */
+	for (i = 0; i < 600 && log_count(off, "?uploads") == 0; i++)
+		usleep(50 * 1000);
+	usleep(500 * 1000);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	set_rules("");
+
+	const char *list[] = { xt_bin("xorb-backup"), "list", "t-big", "--store", "s3://" BUCKET "/k", "--s3-endpoint",
+			       endpoint, "--s3-path-style", NULL };
+	out = must("list after the kill", list);
+	assert_null(strstr(out, "t-big "));
+	free(out);
+	out = aws("list-objects-v2", (const char *const[]){ "s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix",
+							      "k/", "--query", "Contents[].Key", "--output", "text", NULL });
+	assert_null(strstr(out, ".json"));
+	assert_null(strstr(out, ".tar.zst"));
+	free(out);
+
+	/* a rerun succeeds and is the one complete backup */
+	const char *again[] = { xt_bin("xorb-backup"), "-q", "-s", src.url, "tenant", "t-big", "--store", "s3://" BUCKET "/k",
+				"--s3-endpoint", endpoint, "--s3-path-style", "--s3-part-size", "5M", NULL };
+	free(must("backup rerun", again));
+	out = must("list after the rerun", list);
+	assert_non_null(strstr(out, "t-big "));
+	free(out);
+
+	/* the killed run's open upload: the only trace, removed here */
+	out = aws("list-multipart-uploads", (const char *const[]){ "s3api", "list-multipart-uploads", "--bucket", BUCKET,
+								   "--prefix", "k/", "--query", "Uploads[0].UploadId",
+								   "--output", "text", NULL });
+	snprintf(upload, sizeof(upload), "%.*s", (int)strcspn(out, "\r\n"), out);
+	free(out);
+	fprintf(stderr, "multipart upload left by the killed run: %s\n", upload);
+	if (strcmp(upload, "None") && upload[0]) {
+		out = aws("list-multipart-uploads", (const char *const[]){ "s3api", "list-multipart-uploads", "--bucket",
+									   BUCKET, "--prefix", "k/", "--query", "Uploads[0].Key",
+									   "--output", "text", NULL });
+		out[strcspn(out, "\r\n")] = '\0';
+		free(aws("abort", (const char *const[]){ "s3api", "abort-multipart-upload", "--bucket", BUCKET, "--key", out,
+							 "--upload-id", upload, NULL }));
+		free(out);
+	}
+}
+
 /* Every download answered 500: verify fails with a clear message. */
 static void test_gives_up_on_downloads(void **state)
 {
@@ -501,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_rides_through_faults),
 		cmocka_unit_test(test_gives_up_on_uploads),
 		cmocka_unit_test(test_gives_up_on_downloads),
+		cmocka_unit_test(test_killed_backup_on_s3),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
