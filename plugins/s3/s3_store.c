@@ -35,9 +35,9 @@
 #include "xorb_hash.h"
 #include "xorb_storage_abi.h"
 
-/* memory: (concurrency + 1) x part size; 8 MiB x 4 keeps a backup to S3
+/* memory: (concurrency + 1) x part size; 5 MiB (the S3 minimum) x 4 keeps a backup to S3
  * within 64 MiB together with the archive writer's part buffers */
-#define DEFAULT_PART_SIZE ((size_t)8 << 20)
+#define DEFAULT_PART_SIZE ((size_t)5 << 20)
 #define DEFAULT_CONCURRENCY 3
 #define DEFAULT_RETRIES 5
 /* An abandoned multipart upload costs storage until someone aborts it: the

@@ -34,7 +34,7 @@ const char xorb_cli_common_help[] =
 	"      --s3-region NAME     region (default AWS_REGION, AWS_DEFAULT_REGION or us-east-1)\n"
 	"      --s3-path-style      path-style addressing (most self-hosted servers need it)\n"
 	"      --s3-insecure        do NOT verify the server's TLS certificate\n"
-	"      --s3-part-size N     multipart part size (default 8M, at least 5M)\n"
+	"      --s3-part-size N     multipart part size (default 5M, the S3 minimum)\n"
 	"      --s3-concurrency N   parts in flight (default 3)\n"
 	"      --s3-retries N       attempts per request (default 5)\n"
 	"Output:\n"
