@@ -114,10 +114,18 @@ static natsStatus connect_as(const char *user, natsConnection **nc, natsErrHandl
 	natsOptions_SetAllowReconnect(o, false);
 	if (eh)
 		natsOptions_SetErrorHandler(o, eh, closure);
-	s = natsConnection_Connect(nc, o);
-	natsOptions_Destroy(o);
-	if (s != NATS_OK)
+	/* nats-server 2.9.10 refused a valid user's first login now and then
+	 * (about 1 run in 5, at different points) right after xorb-state had
+	 * pushed or left the account: retry for up to 5 s like a reconnecting
+	 * client. Logins that must fail (after destroy) still fail, 5 s later. */
+	for (int attempt = 0; attempt < 25; attempt++) {
+		s = natsConnection_Connect(nc, o);
+		if (s == NATS_OK)
+			break;
 		fprintf(stderr, "connect as %s: %s\n", user, nats_GetLastError(NULL));
+		usleep(200 * 1000);
+	}
+	natsOptions_Destroy(o);
 	return s;
 }
 
@@ -403,20 +411,8 @@ static void test_dr_drill(void **state)
 	assert_int_equal(run(&r, restore), 0);
 	xt_result_release(&r);
 
-	/* the pre-existing creds connect, and every message and consumer is back.
-	 * Once in about twenty runs nats-server 2.9.10 refused this first login
-	 * right after the account came back (the backup user's restore had just
-	 * logged in fine); a client reconnects, so up to 5 s of retries. */
-	{
-		natsStatus cs = NATS_ERR;
-
-		for (i = 0; i < 25 && cs != NATS_OK; i++) {
-			cs = connect_as("xorb-t-qa-user", &nc, NULL, NULL);
-			if (cs != NATS_OK)
-				usleep(200 * 1000);
-		}
-		assert_int_equal(cs, NATS_OK);
-	}
+	/* the pre-existing creds connect, and every message and consumer is back */
+	assert_int_equal(connect_as("xorb-t-qa-user", &nc, NULL, NULL), NATS_OK);
 	for (i = 0; i < 3; i++) {
 		after[i] = dump(nc, streams[i]);
 		if (strcmp(before[i], after[i]))
