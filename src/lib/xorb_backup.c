@@ -134,6 +134,10 @@ static int save_stream(natsConnection *nc, struct xorb_aw *aw, const struct xorb
 		ms->n_consumers++;
 	}
 	*snap_bytes = stats.bytes;
+	if (stats.spooled)
+		note(o, XORB_NOTE_INFO, ms->name,
+		     "the store was slower than the snapshot: %" PRIu64 " bytes waited in a temporary file (at most %" PRIu64 " at once)",
+		     stats.spooled, stats.spool_peak);
 	note(o, XORB_NOTE_INFO, ms->name,
 	     "%" PRId64 " messages, %" PRId64 " bytes, %zu consumers, snapshot %" PRIu64 " bytes in %.2f s",
 	     ms->messages, ms->bytes, n, stats.bytes, xorb_now() - t0);

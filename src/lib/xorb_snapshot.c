@@ -2,6 +2,7 @@
 #include "xorb_snapshot.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +10,22 @@
 #include "xorb_buf.h"
 #include "xorb_json.h"
 #include "xorb_nats.h"
+#include "xorb_spool.h"
 
-/* Pending queue bound for the deliver subscription. The server keeps about
- * 8 MiB in flight while acks come back; this leaves room for its 10 ms
- * "send anyway" leak without letting a slow store grow memory unbounded. */
+/* Pending queue bound for the deliver subscription. A reader thread moves
+ * chunks from it to the spool at once, so it stays near empty; the bound is
+ * only a safety net. */
 #define SNAP_PENDING_BYTES (48 << 20)
+
+/* Chunks waiting for the store beyond this go to a temporary file: the server
+ * keeps about 8 MiB in flight while acks come back, and without acks still
+ * sends one chunk every 10 ms, so a store slower than that (a remote bucket)
+ * must not make the backup fail or grow memory (see xorb_spool.h). */
+#define SNAP_SPOOL_MEM (8u << 20)
+
+/* How often the reader looks up from the subscription to see whether the
+ * consumer gave up. */
+#define SNAP_POLL_MS 200
 
 /* Reply subjects are $JS.SNAPSHOT.ACK.<stream>.<nuid>.<len>.<index>: read the
  * last two tokens. */
@@ -52,6 +64,116 @@ static int build_backup_json(const char *raw, size_t len, struct xorb_buf *out,
 	return XORB_OK;
 }
 
+struct snap_reader {
+	natsSubscription *sub;
+	const char *stream;
+	int idle_ms;
+	struct xorb_spool *sp;
+};
+
+static void msg_release(void *m)
+{
+	natsMsg_Destroy(m);
+}
+
+/* The end-of-snapshot message: empty, no reply. Newer servers add a status
+ * header; honour it when present. */
+static int snap_end(natsMsg *m, const char *stream, struct xorb_error *err)
+{
+	const char *status = NULL, *desc = NULL;
+
+	natsMsgHeader_Get(m, "Status", &status);
+	natsMsgHeader_Get(m, "Description", &desc);
+	if (status && strcmp(status, "204") && strcmp(status, "200"))
+		return xorb_error_set(err, XORB_ENATS, "stream \"%s\": the server ended the snapshot with status %s%s%s",
+				      stream, status, desc ? ": " : "", desc ? desc : "");
+	if (natsMsg_GetDataLength(m) != 0)
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "stream \"%s\": a snapshot chunk arrived without an ack subject", stream);
+	return XORB_OK;
+}
+
+/* Reader thread: takes chunks off the subscription as fast as they come,
+ * checks their order, and queues them for the store. */
+static void *snap_read(void *arg)
+{
+	struct snap_reader *r = arg;
+	struct xorb_error err = { 0, "" };
+	uint64_t expect = 1, received = 0;
+	int64_t dropped = 0;
+	int waited = 0, rc = XORB_OK;
+
+	for (;;) {
+		natsMsg *m = NULL;
+		const char *reply;
+		uint64_t len, index;
+		natsStatus s;
+		int dlen;
+
+		if (xorb_spool_cancelled(r->sp))
+			break;
+		s = natsSubscription_NextMsg(&m, r->sub, SNAP_POLL_MS);
+		if (s == NATS_TIMEOUT) {
+			waited += SNAP_POLL_MS;
+			if (waited < r->idle_ms)
+				continue;
+			rc = xorb_error_set(&err, XORB_ETIMEOUT,
+					    "stream \"%s\": the snapshot stalled: no data for %d s after %" PRIu64
+					    " bytes (raise --idle-timeout if the server is very busy)",
+					    r->stream, r->idle_ms / 1000, received);
+			break;
+		}
+		waited = 0;
+		if (s == NATS_SLOW_CONSUMER) {
+			rc = xorb_error_set(&err, XORB_EIO,
+					    "stream \"%s\": snapshot chunks were dropped because they could not be taken off the connection fast enough; retry",
+					    r->stream);
+			break;
+		}
+		if (s != NATS_OK) {
+			rc = xorb_error_set(&err, XORB_ENATS,
+					    "stream \"%s\": the snapshot was interrupted after %" PRIu64 " bytes: %s",
+					    r->stream, received, natsStatus_GetText(s));
+			break;
+		}
+		reply = natsMsg_GetReply(m);
+		dlen = natsMsg_GetDataLength(m);
+		if (!reply || !*reply) {
+			rc = snap_end(m, r->stream, &err);
+			natsMsg_Destroy(m);
+			if (!rc && natsSubscription_GetDropped(r->sub, &dropped) == NATS_OK && dropped > 0)
+				rc = xorb_error_set(&err, XORB_EIO, "stream \"%s\": %" PRId64 " snapshot chunks were dropped; retry",
+						    r->stream, dropped);
+			break;
+		}
+		if (parse_ack_subject(reply, &len, &index) || len != (uint64_t)dlen) {
+			rc = xorb_error_set(&err, XORB_ECORRUPT,
+					    "stream \"%s\": unexpected snapshot chunk (ack subject \"%s\", %d bytes)",
+					    r->stream, reply, dlen);
+			natsMsg_Destroy(m);
+			break;
+		}
+		if (index != expect) {
+			natsMsg_Destroy(m);
+			rc = xorb_error_set(&err, XORB_EIO,
+					    "stream \"%s\": snapshot chunk %" PRIu64 " arrived where %" PRIu64
+					    " was due: chunks were lost (connection trouble); retry",
+					    r->stream, index, expect);
+			break;
+		}
+		expect++;
+		received += (uint64_t)dlen;
+		rc = xorb_spool_put(r->sp, natsMsg_GetData(m), (size_t)dlen, reply, m, msg_release, &err);
+		if (rc) {
+			xorb_error_prefix(&err, "stream \"%s\": the store is slower than the server sends the snapshot, and ",
+					  r->stream);
+			break;
+		}
+	}
+	xorb_spool_finish(r->sp, rc, &err);
+	return NULL;
+}
+
 int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 			 const struct xorb_snapshot_opts *o, const struct xorb_snapshot_cb *cb,
 			 struct xorb_snapshot_stats *stats, struct xorb_error *err)
@@ -60,11 +182,12 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 	int idle = o && o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 30000;
 	int api = o && o->api_timeout_ms > 0 ? o->api_timeout_ms : 10000;
 	char inbox[128], subj[512], body[640], *raw = NULL;
+	struct snap_reader rd = { NULL, stream, idle, NULL };
+	struct xorb_spool_stats sps;
 	natsSubscription *sub = NULL;
 	natsInbox *ib = NULL;
 	struct xorb_buf meta;
-	uint64_t expect = 1;
-	int64_t dropped = 0;
+	pthread_t reader;
 	natsStatus s;
 	int rc;
 
@@ -86,6 +209,9 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 				    stream, natsStatus_GetText(s));
 		goto out;
 	}
+	rc = xorb_spool_new(SNAP_SPOOL_MEM, NULL, &rd.sp, err);
+	if (rc)
+		goto out;
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.SNAPSHOT.%s", stream);
 	snprintf(body, sizeof(body),
 		 "{\"deliver_subject\":\"%s\",\"no_consumers\":%s,\"chunk_size\":%d,\"jsck\":false}",
@@ -101,84 +227,41 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 	if (rc)
 		goto out;
 
-	for (;;) {
-		natsMsg *m = NULL;
-		const char *reply;
-		uint64_t len, index;
-		int dlen;
-
-		s = natsSubscription_NextMsg(&m, sub, idle);
-		if (s == NATS_TIMEOUT) {
-			rc = xorb_error_set(err, XORB_ETIMEOUT,
-					    "stream \"%s\": the snapshot stalled: no data for %d s after %" PRIu64
-					    " bytes (raise --idle-timeout if the server is very busy)",
-					    stream, idle / 1000, stats->bytes);
-			goto out;
-		}
-		if (s == NATS_SLOW_CONSUMER) {
-			rc = xorb_error_set(err, XORB_EIO,
-					    "stream \"%s\": snapshot chunks were dropped because the store did not keep up (retry with a smaller --chunk-size or a faster store)",
-					    stream);
-			goto out;
-		}
-		if (s != NATS_OK) {
-			rc = xorb_error_set(err, XORB_ENATS,
-					    "stream \"%s\": the snapshot was interrupted after %" PRIu64 " bytes: %s",
-					    stream, stats->bytes, natsStatus_GetText(s));
-			goto out;
-		}
-		reply = natsMsg_GetReply(m);
-		dlen = natsMsg_GetDataLength(m);
-		if (!reply || !*reply) {
-			/* End of snapshot: empty, no reply. Newer servers add a
-			 * status header; honour it when present. */
-			const char *status = NULL, *desc = NULL;
-
-			natsMsgHeader_Get(m, "Status", &status);
-			natsMsgHeader_Get(m, "Description", &desc);
-			if (status && strcmp(status, "204") && strcmp(status, "200")) {
-				rc = xorb_error_set(err, XORB_ENATS, "stream \"%s\": the server ended the snapshot with status %s%s%s",
-						    stream, status, desc ? ": " : "", desc ? desc : "");
-			} else if (dlen != 0) {
-				rc = xorb_error_set(err, XORB_ECORRUPT,
-						    "stream \"%s\": a snapshot chunk arrived without an ack subject", stream);
-			}
-			natsMsg_Destroy(m);
-			goto end;
-		}
-		if (parse_ack_subject(reply, &len, &index) || len != (uint64_t)dlen) {
-			natsMsg_Destroy(m);
-			rc = xorb_error_set(err, XORB_ECORRUPT,
-					    "stream \"%s\": unexpected snapshot chunk (ack subject \"%s\", %d bytes)",
-					    stream, reply, dlen);
-			goto out;
-		}
-		if (index != expect) {
-			natsMsg_Destroy(m);
-			rc = xorb_error_set(err, XORB_EIO,
-					    "stream \"%s\": snapshot chunk %" PRIu64 " arrived where %" PRIu64
-					    " was due: chunks were lost (store too slow or connection trouble); retry",
-					    stream, index, expect);
-			goto out;
-		}
-		expect++;
-		rc = cb->data(cb->arg, natsMsg_GetData(m), (size_t)dlen, err);
-		/* Ack after the chunk is handled: the server's window then paces
-		 * the snapshot to the speed of the store. */
-		if (!rc)
-			natsConnection_Publish(nc, reply, NULL, 0);
-		natsMsg_Destroy(m);
-		if (rc)
-			goto out;
-		stats->bytes += (uint64_t)dlen;
-		stats->chunks++;
+	rd.sub = sub;
+	if (pthread_create(&reader, NULL, snap_read, &rd)) {
+		rc = xorb_error_set(err, XORB_ENOMEM, "cannot start a thread");
+		goto out;
 	}
-end:
-	if (!rc && natsSubscription_GetDropped(sub, &dropped) == NATS_OK && dropped > 0)
-		rc = xorb_error_set(err, XORB_EIO, "stream \"%s\": %" PRId64 " snapshot chunks were dropped; retry",
-				    stream, dropped);
+	for (;;) {
+		struct xorb_spool_item it;
+
+		rc = xorb_spool_get(rd.sp, &it, err);
+		if (rc == 1) {
+			rc = XORB_OK;
+			break;
+		}
+		if (!rc)
+			rc = cb->data(cb->arg, it.data, it.len, err);
+		/* Ack after the chunk is handled: the server's window then paces
+		 * the snapshot to the speed of the store (as far as it goes). */
+		if (!rc)
+			natsConnection_Publish(nc, it.tag, NULL, 0);
+		if (!rc) {
+			stats->bytes += it.len;
+			stats->chunks++;
+		}
+		xorb_spool_done(rd.sp, &it);
+		if (rc)
+			break;
+	}
+	xorb_spool_cancel(rd.sp);
+	pthread_join(reader, NULL);
+	xorb_spool_stats(rd.sp, &sps);
+	stats->spooled = sps.spilled_bytes;
+	stats->spool_peak = sps.peak_file;
 out:
 	xorb_nats_sub_free(nc, sub);
+	xorb_spool_free(rd.sp);
 	natsInbox_Destroy(ib);
 	free(raw);
 	xorb_buf_release(&meta);

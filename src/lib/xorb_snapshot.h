@@ -5,8 +5,10 @@
  * end-of-snapshot message. See shared notes: nats-snapshot-protocol.md.
  *
  * The caller gets the server's {"config","state"} (backup.json) before any
- * data, then every chunk in order. Nothing is kept in memory beyond the
- * subscription's bounded pending queue.
+ * data, then every chunk in order, on the calling thread. A reader thread
+ * takes chunks off the connection meanwhile; when the callbacks (the store)
+ * are slower than the server sends, at most 8 MiB wait in memory and the
+ * rest in an unlinked temporary file in $TMPDIR (xorb_spool.h).
  */
 #ifndef XORB_SNAPSHOT_H
 #define XORB_SNAPSHOT_H
@@ -36,6 +38,8 @@ struct xorb_snapshot_cb {
 struct xorb_snapshot_stats {
 	uint64_t bytes;
 	uint64_t chunks;
+	uint64_t spooled;    /* bytes that waited in the temporary file */
+	uint64_t spool_peak; /* largest backlog in that file */
 };
 
 int xorb_snapshot_stream(natsConnection *nc, const char *stream,
