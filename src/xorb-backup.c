@@ -6,6 +6,7 @@
  *   xorb-backup all (--env ENV | --tenants a,b,c) [--creds-dir DIR] [--parallel N]
  *   xorb-backup list [TENANT]
  *   xorb-backup check [--max-age 26h] [--warn-age 24h] [--env ENV] [TENANT]...
+ *   xorb-backup copy (TENANT [ID] | [TENANT] --all) --to STORE [--dry-run]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +34,8 @@ static const char usage_text[] =
 	"       xorb-backup all (--env ENV | --tenants a,b,c) [options]   every tenant\n"
 	"       xorb-backup list [TENANT] [options]   list complete backups, newest first\n"
 	"       xorb-backup check [TENANT]... [options]   health check for monitoring\n"
+	"       xorb-backup copy (TENANT [ID] | [TENANT] --all) --to STORE [options]\n"
+	"                                                 copy backups to another store (off-site)\n"
 	"\n"
 	"The tenant's streams are those named xorb-TENANT-<domain>-<class> in the account the\n"
 	"credentials reach. Each file-storage stream is saved with the server's snapshot API,\n"
@@ -64,6 +67,13 @@ static const char usage_text[] =
 	"      --warn-age D       WARNING when it is older (default 24h)\n"
 	"      --env ENV          check the environment's tenants (default: the arguments, else\n"
 	"                         every tenant found in the store)\n"
+	"Options of 'copy' (from --store to --to; the --s3-* options apply to both):\n"
+	"      --to STORE         the destination store (required)\n"
+	"      --all              every backup (of TENANT, or of every tenant) the destination lacks\n"
+	"      --dry-run          print what would be copied, copy nothing\n"
+	"  ID defaults to the newest backup. Each archive is checked against its sidecar's size\n"
+	"  and SHA-256 while it streams (a damaged source is not copied); the sidecar goes last.\n"
+	"  Backups the destination already holds are skipped. Exit 0 ok, 2 any failure.\n"
 	"\n";
 
 enum {
@@ -83,6 +93,9 @@ enum {
 	OPT_MAX_AGE,
 	OPT_WARN_AGE,
 	OPT_SYSTEM_CREDS,
+	OPT_TO,
+	OPT_ALL,
+	OPT_DRY_RUN,
 };
 
 static const struct option longopts[] = {
@@ -103,6 +116,9 @@ static const struct option longopts[] = {
 	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 	{ "warn-age", required_argument, NULL, OPT_WARN_AGE },
 	{ "system-creds", required_argument, NULL, OPT_SYSTEM_CREDS },
+	{ "to", required_argument, NULL, OPT_TO },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -113,6 +129,8 @@ struct args {
 	size_t n_streams;
 	const char *metrics, *pre_hook, *post_hook, *system_creds;
 	const char *env, *tenants, *creds_dir;
+	const char *copy_to;
+	bool copy_all, dry_run;
 	int parallel;
 	int64_t max_age, warn_age;
 	/* options replayed to the children of 'all' */
@@ -765,6 +783,128 @@ static int cmd_check(struct args *a, char **names, int count)
 	return k.worst;
 }
 
+/* ---- copy ---- */
+
+struct copy_run {
+	struct xorb_cli *c;
+	double t0;
+};
+
+static void copy_progress(void *arg, uint64_t done, uint64_t total)
+{
+	struct copy_run *r = arg;
+
+	xorb_cli_progress(r->c, "copy", done, total, r->t0);
+}
+
+/* One backup; prints its line. Returns the exit code for it. */
+static int copy_one(struct args *a, struct xorb_store *src, struct xorb_store *dst, const char *tenant,
+		    const char *id, int *first)
+{
+	double t0 = xorb_now(), took;
+	struct copy_run run = { &a->c, t0 };
+	struct xorb_copy_opts o = { a->dry_run, copy_progress, &run };
+	struct xorb_copy_result res;
+	struct xorb_error err = { 0, "" };
+	char size[32];
+	const char *what;
+	int rc;
+
+	a->c.tenant = tenant;
+	rc = xorb_bundle_copy(src, dst, tenant, id, &o, &res, &err);
+	xorb_cli_progress_end(&a->c);
+	took = xorb_now() - t0;
+	if (rc) {
+		xorb_cli_error(&a->c, "%s", err.msg);
+		what = "failed";
+	} else {
+		what = res.skipped ? "present" : a->dry_run ? "would-copy" : "copied";
+	}
+	if (a->c.json) {
+		printf("%s{\"tenant\":", *first ? "" : ",");
+		xorb_cli_json_str(tenant);
+		printf(",\"backup_id\":");
+		xorb_cli_json_str(res.backup_id[0] ? res.backup_id : id ? id : "");
+		printf(",\"result\":\"%s\",\"archive_bytes\":%" PRIu64 ",\"seconds\":%.3f", what, res.bytes, took);
+		if (rc) {
+			printf(",\"error\":");
+			xorb_cli_json_str(err.msg);
+		}
+		printf("}");
+	} else if (!rc && !a->c.quiet) {
+		if (res.skipped)
+			printf("%s/%s already in %s\n", tenant, res.backup_id, a->copy_to);
+		else if (a->dry_run)
+			printf("%s/%s would be copied (%s)\n", tenant, res.backup_id,
+			       xorb_cli_bytes(res.bytes, size, sizeof(size)));
+		else
+			printf("%s/%s copied (%s in %.2f s, %.1f MiB/s)\n", tenant, res.backup_id,
+			       xorb_cli_bytes(res.bytes, size, sizeof(size)), took,
+			       took > 0 ? (double)res.bytes / 1048576.0 / took : 0.0);
+	}
+	*first = 0;
+	return rc ? XORB_EXIT_FAIL : XORB_EXIT_OK;
+}
+
+static int cmd_copy(struct args *a, char **argv, int argc)
+{
+	struct xorb_cli *c = &a->c;
+	struct xorb_store *src = NULL, *dst = NULL;
+	struct xorb_error err = { 0, "" };
+	const char *tenant = argc > 0 ? argv[0] : NULL, *id = argc > 1 ? argv[1] : NULL;
+	char **keys = NULL;
+	size_t n = 0, i;
+	int rc = XORB_EXIT_OK, first = 1;
+
+	if (!a->copy_to)
+		return xorb_cli_usage_error(c, "copy: missing --to STORE (the destination)");
+	if (argc > 2)
+		return xorb_cli_usage_error(c, "copy: unexpected argument \"%s\"", argv[2]);
+	if (!tenant && !a->copy_all)
+		return xorb_cli_usage_error(c, "copy: missing TENANT (or --all for every tenant)");
+	if (id && a->copy_all)
+		return xorb_cli_usage_error(c, "copy: give a backup ID or --all, not both");
+	if (tenant && xorb_tenant_check(tenant, &err))
+		return xorb_cli_usage_error(c, "%s", err.msg);
+	if (c->store && !strcmp(a->copy_to, c->store))
+		return xorb_cli_usage_error(c, "copy: --to is the source store itself (%s)", c->store);
+	if (xorb_cli_open_store(c, &src, &err) || xorb_store_open_with(a->copy_to, c->params, &dst, &err)) {
+		rc = xorb_cli_fail(c, &err);
+		goto out;
+	}
+	xorb_cli_progress_setup(c);
+	if (c->json)
+		printf("[");
+	if (!a->copy_all) {
+		rc = copy_one(a, src, dst, tenant, id, &first);
+	} else if (xorb_bundle_list(src, tenant, &keys, &n, &err)) {
+		xorb_cli_error(c, "%s", err.msg);
+		rc = XORB_EXIT_FAIL;
+	} else {
+		/* oldest first: an interrupted run leaves the newest to the next */
+		for (i = n; i-- > 0;) {
+			char t[XORB_TENANT_MAX + 1], b[XORB_BACKUP_ID_LEN + 1];
+			size_t tl = strcspn(keys[i], "/");
+
+			if (tl > XORB_TENANT_MAX)
+				continue;
+			snprintf(t, sizeof(t), "%.*s", (int)tl, keys[i]);
+			snprintf(b, sizeof(b), "%.*s", XORB_BACKUP_ID_LEN, keys[i] + tl + 1);
+			if (copy_one(a, src, dst, t, b, &first))
+				rc = XORB_EXIT_FAIL;
+		}
+		if (!n && !c->json && !c->quiet)
+			printf("no backups%s%s in %s\n", tenant ? " of tenant " : "", tenant ? tenant : "", c->store);
+	}
+	if (c->json)
+		printf("]\n");
+out:
+	xorb_strv_free(keys, n);
+	xorb_store_free(src);
+	xorb_store_free(dst);
+	return rc;
+}
+
 /* Remembers an option for the children of 'all' (not those 'all' consumes).
  * name is copied (freed by free_child_args); value points into argv. */
 static int keep_for_child(struct args *a, const char *name, const char *value)
@@ -888,6 +1028,9 @@ int main(int argc, char **argv)
 			if ((a.max_age = xorb_cli_parse_duration(&a.c, "--max-age", optarg)) < 0)
 				return XORB_EXIT_USAGE;
 			continue;
+		case OPT_TO: a.copy_to = optarg; continue;
+		case OPT_ALL: a.copy_all = true; continue;
+		case OPT_DRY_RUN: a.dry_run = true; continue;
 		case OPT_WARN_AGE:
 			if ((a.warn_age = xorb_cli_parse_duration(&a.c, "--warn-age", optarg)) < 0)
 				return XORB_EXIT_USAGE;
@@ -898,7 +1041,7 @@ int main(int argc, char **argv)
 		keep_for_child(&a, optname, optarg ? optarg : NULL);
 	}
 	if (optind >= argc)
-		return xorb_cli_usage_error(&a.c, "missing command: tenant, all, list or check");
+		return xorb_cli_usage_error(&a.c, "missing command: tenant, all, list, check or copy");
 	sub = argv[optind];
 	arg1 = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (!strcmp(sub, "tenant")) {
@@ -919,8 +1062,10 @@ int main(int argc, char **argv)
 		rc = cmd_list(&a, arg1);
 	} else if (!strcmp(sub, "check")) {
 		rc = cmd_check(&a, argv + optind + 1, argc - optind - 1);
+	} else if (!strcmp(sub, "copy")) {
+		rc = cmd_copy(&a, argv + optind + 1, argc - optind - 1);
 	} else {
-		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\" (use tenant, all, list or check)", sub);
+		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\" (use tenant, all, list, check or copy)", sub);
 	}
 	free(a.streams);
 	free_child_args(&a);

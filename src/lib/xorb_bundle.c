@@ -497,3 +497,115 @@ int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *i
 	*out = m;
 	return XORB_OK;
 }
+
+/* Buffer of one read from the source store while copying. */
+#define COPY_BUF (1u << 20)
+
+static int copy_archive(struct xorb_store *src, struct xorb_store *dst, const struct xorb_manifest *m,
+			const struct xorb_copy_opts *o, uint64_t *copied, struct xorb_error *err)
+{
+	struct xorb_store_reader *r = NULL;
+	struct xorb_store_writer *w = NULL;
+	struct xorb_sha256 *h = xorb_sha256_new();
+	char *buf = malloc(COPY_BUF), sha[XORB_SHA256_HEX];
+	uint64_t total = 0;
+	int rc;
+
+	if (!h || !buf) {
+		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = xorb_store_get_open(src, m->archive_key, &r, err);
+	if (!rc)
+		rc = xorb_store_put_begin(dst, m->archive_key, &w, err);
+	while (!rc) {
+		size_t got = 0;
+
+		rc = xorb_store_get_read(r, buf, COPY_BUF, &got, err);
+		if (rc || !got)
+			break;
+		total += got;
+		if (total > m->archive_size) {
+			rc = xorb_error_set(err, XORB_ECORRUPT,
+					    "archive \"%s\" in store \"%s\" is larger than its sidecar says (%" PRIu64
+					    " bytes): not copied; run xorb-verify on the source",
+					    m->archive_key, xorb_store_url(src), m->archive_size);
+			break;
+		}
+		xorb_sha256_update(h, buf, got);
+		rc = xorb_store_put_write(w, buf, got, err);
+		if (!rc && o && o->progress)
+			o->progress(o->arg, total, m->archive_size);
+	}
+	if (rc)
+		goto out;
+	xorb_sha256_final_hex(h, sha);
+	if (total != m->archive_size || strcmp(sha, m->archive_sha256)) {
+		rc = xorb_error_set(err, XORB_ECORRUPT,
+				    "archive \"%s\" in store \"%s\" does not match its sidecar (%" PRIu64
+				    " bytes with SHA-256 %.12s…, the sidecar says %" PRIu64 " bytes, %.12s…): not copied; run xorb-verify on the source",
+				    m->archive_key, xorb_store_url(src), total, sha, m->archive_size, m->archive_sha256);
+		goto out;
+	}
+	rc = xorb_store_put_commit(w, err);
+	w = NULL;
+	*copied = total;
+out:
+	if (w)
+		xorb_store_put_abort(w);
+	if (r)
+		xorb_store_get_close(r);
+	xorb_sha256_free(h);
+	free(buf);
+	return rc;
+}
+
+int xorb_bundle_copy(struct xorb_store *src, struct xorb_store *dst, const char *tenant, const char *id,
+		     const struct xorb_copy_opts *o, struct xorb_copy_result *res, struct xorb_error *err)
+{
+	struct xorb_manifest *m = NULL;
+	char key[160], *side = NULL, *there = NULL;
+	size_t side_len = 0, there_len = 0;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = xorb_bundle_load(src, tenant, id, &m, err);
+	if (rc)
+		return rc;
+	snprintf(res->backup_id, sizeof(res->backup_id), "%s", m->backup_id);
+	snprintf(key, sizeof(key), "%s/%s.json", tenant, m->backup_id);
+	rc = xorb_store_get_all(src, key, XORB_MANIFEST_MAX, &side, &side_len, err);
+	if (rc)
+		goto out;
+	/* A backup whose sidecar is in the destination is complete there. */
+	rc = xorb_store_get_all(dst, key, XORB_MANIFEST_MAX, &there, &there_len, err);
+	if (!rc) {
+		if (there_len != side_len || memcmp(there, side, side_len))
+			rc = xorb_error_set(err, XORB_EEXIST,
+					    "backup %s of tenant \"%s\" exists in store \"%s\" with a different sidecar: not overwritten (remove it there first if it is damaged)",
+					    m->backup_id, tenant, xorb_store_url(dst));
+		else
+			res->skipped = 1;
+		goto out;
+	}
+	if (rc != XORB_ENOTFOUND)
+		goto out;
+	xorb_error_clear(err);
+	if (o && o->dry_run) {
+		res->bytes = m->archive_size;
+		rc = XORB_OK;
+		goto out;
+	}
+	rc = copy_archive(src, dst, m, o, &res->bytes, err);
+	/* the sidecar last: the copy exists only once it is complete */
+	if (!rc)
+		rc = xorb_store_put_all(dst, key, side, side_len, err);
+	if (rc && rc != XORB_ECORRUPT)
+		xorb_error_prefix(err, "copying backup %s of tenant \"%s\" to store \"%s\": ", m->backup_id, tenant,
+				  xorb_store_url(dst));
+out:
+	free(side);
+	free(there);
+	xorb_manifest_free(m);
+	return rc;
+}

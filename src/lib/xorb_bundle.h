@@ -52,4 +52,29 @@ int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *i
 int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
 		     struct xorb_error *err);
 
+struct xorb_copy_opts {
+	int dry_run; /* decide and report, copy nothing */
+	/* Bytes of the archive copied so far, of total. */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *arg;
+};
+
+struct xorb_copy_result {
+	char backup_id[32]; /* the id copied (resolves "latest") */
+	int skipped;	    /* the destination has it already, identical */
+	uint64_t bytes;	    /* archive bytes copied (dry run: would copy) */
+};
+
+/*
+ * Copies backup id (NULL or "latest": the newest) of tenant from src to dst
+ * for an off-site copy: the archive byte for byte under the same key, its
+ * size and SHA-256 checked against the sidecar while it streams (a mismatch
+ * aborts the upload: nothing damaged is copied), then the sidecar as it is,
+ * last, so the copy exists only once complete. A backup whose sidecar dst
+ * already holds, identical, is skipped; a different one there is an error
+ * (XORB_EEXIST). Memory: one 1 MiB buffer plus what the stores use.
+ */
+int xorb_bundle_copy(struct xorb_store *src, struct xorb_store *dst, const char *tenant, const char *id,
+		     const struct xorb_copy_opts *o, struct xorb_copy_result *res, struct xorb_error *err);
+
 #endif
