@@ -564,7 +564,6 @@ struct xorb_ar {
 	struct archive *ar;
 	xorb_ar_read_fn read;
 	void *read_arg;
-	int digest; /* hash the whole archive (xorb_ar_set_digest) */
 	struct xorb_error rerr; /* failure inside the read callback */
 	struct xorb_sha256 *in_hash, *entry_hash;
 	uint64_t in_bytes;
@@ -583,8 +582,7 @@ static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
 
 	if (a->read(a->read_arg, a->buf, AR_BUF, &got, &a->rerr))
 		return -1;
-	if (a->digest)
-		xorb_sha256_update(a->in_hash, a->buf, got);
+	xorb_sha256_update(a->in_hash, a->buf, got);
 	a->in_bytes += got;
 	*out = a->buf;
 	return (la_ssize_t)got;
@@ -611,7 +609,6 @@ int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	a->read = read;
 	a->read_arg = arg;
-	a->digest = 1;
 	a->name = strdup(name);
 	a->buf = malloc(AR_BUF);
 	a->in_hash = xorb_sha256_new();
@@ -762,17 +759,11 @@ int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 	do {
 		if (a->read(a->read_arg, a->buf, AR_BUF, &got, err))
 			return err ? err->code : XORB_EIO;
-		if (a->digest)
-			xorb_sha256_update(a->in_hash, a->buf, got);
+		xorb_sha256_update(a->in_hash, a->buf, got);
 		a->in_bytes += got;
 	} while (got);
 	xorb_sha256_final_hex(a->in_hash, a->in_sha);
 	return XORB_OK;
-}
-
-void xorb_ar_set_digest(struct xorb_ar *a, int on)
-{
-	a->digest = on;
 }
 
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a)

@@ -95,9 +95,6 @@ int xorb_ar_entry_done(struct xorb_ar *a, char sha256[XORB_SHA256_HEX], struct x
 /* After xorb_ar_next returned XORB_ENOTFOUND: reads the store object to its
  * end (a well-formed archive has nothing after the compressed stream). */
 int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err);
-/* Whether to compute the whole archive's SHA-256 (default on); without it
- * xorb_ar_sha256 is empty. */
-void xorb_ar_set_digest(struct xorb_ar *a, int on);
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a);
 const char *xorb_ar_sha256(const struct xorb_ar *a); /* valid after finish */
 void xorb_ar_free(struct xorb_ar *a);

@@ -141,6 +141,24 @@ static int sha_check(const struct xorb_manifest *m, size_t idx, const char *sha,
 	return XORB_OK;
 }
 
+/* The consumer found the stream data corrupt: when the archive itself ends
+ * or breaks inside this entry, that is the cause to report (a truncated
+ * archive, not "s2: block too short"). Only on this failure path. */
+static int archive_damage_first(struct walk *w, int rc, struct xorb_error *err)
+{
+	struct xorb_error damage = { 0, "" };
+	const void *d;
+	size_t got;
+
+	do {
+		if (xorb_ar_read(w->ar, &d, &got, &damage)) {
+			*err = damage;
+			return damage.code;
+		}
+	} while (got);
+	return rc;
+}
+
 static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms,
 			   const char *file, const char *path, uint64_t size, struct xorb_error *err)
 {
@@ -184,6 +202,12 @@ static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms
 			if (*end)
 				return xorb_error_set(err, XORB_ECORRUPT, "unexpected archive entry \"%s\"", path);
 		}
+		{
+			const struct xorb_entry *e = xorb_manifest_entry(w->m, path);
+
+			if (e && w->seen[e - w->m->entries])
+				return xorb_error_set(err, XORB_ECORRUPT, "the archive holds \"%s\" twice", path);
+		}
 		if (w->stream_seen[si] != 1 || (w->cur && w->cur != ms))
 			return xorb_error_set(err, XORB_ECORRUPT,
 					      "archive entry \"%s\" is out of order (its backup.json must come first)", path);
@@ -214,6 +238,8 @@ static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms
 		w->blob_size += got;
 		if (w->cb->stream_data) {
 			rc = w->cb->stream_data(w->cb->arg, ms, d, got, err);
+			if (rc == XORB_ECORRUPT)
+				return archive_damage_first(w, rc, err);
 			if (rc)
 				return rc;
 		}
@@ -301,7 +327,6 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	rc = xorb_ar_open(&w.ar, r, m->archive_key, err);
 	if (rc)
 		goto out;
-	xorb_ar_set_digest(w.ar, !cb->fast);
 	for (;;) {
 		const struct xorb_manifest_stream *ms;
 		const char *path, *file = NULL;
@@ -355,8 +380,7 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	rc = xorb_ar_finish(w.ar, err);
 	if (rc)
 		goto out;
-	if (xorb_ar_bytes_in(w.ar) != m->archive_size ||
-	    (!cb->fast && strcmp(xorb_ar_sha256(w.ar), m->archive_sha256)))
+	if (xorb_ar_bytes_in(w.ar) != m->archive_size || strcmp(xorb_ar_sha256(w.ar), m->archive_sha256))
 		rc = xorb_error_set(err, XORB_ECORRUPT,
 				    "archive \"%s\" is %" PRIu64 " bytes with SHA-256 %.12s…, the sidecar says %" PRIu64 " bytes, %.12s…",
 				    m->archive_key, xorb_ar_bytes_in(w.ar), xorb_ar_sha256(w.ar), m->archive_size,

@@ -33,10 +33,6 @@ struct xorb_walk_cb {
 	/* Bytes read from the store so far (progress). */
 	void (*progress)(void *arg, uint64_t archive_bytes);
 	void *arg;
-	/* Skip the whole archive's SHA-256, which repeats what the per-entry
-	 * SHA-256s already prove: restore sets it, verify checks everything.
-	 * Sizes, part counts and every entry's SHA-256 are checked either way. */
-	int fast;
 };
 
 int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *sidecar,

@@ -124,7 +124,7 @@ int xorb_verify_backup(struct xorb_store *store, const struct xorb_manifest *m,
 		       struct xorb_error *err)
 {
 	struct vctx v = { NULL, res, note, note_arg };
-	struct xorb_walk_cb cb = { v_begin, v_data, v_end, NULL, NULL, &v, 0 };
+	struct xorb_walk_cb cb = { v_begin, v_data, v_end, NULL, NULL, &v };
 	double t0 = xorb_now();
 	int rc;
 
@@ -360,7 +360,7 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 			struct xorb_restore_result *res, struct xorb_error *err)
 {
 	struct rctx c = { m, nc, o, res, NULL, NULL, NULL, NULL, 0, 0 };
-	struct xorb_walk_cb cb = { r_begin, r_data, r_end, NULL, o->progress ? r_progress : NULL, &c, 1 };
+	struct xorb_walk_cb cb = { r_begin, r_data, r_end, NULL, o->progress ? r_progress : NULL, &c };
 	char **existing = NULL;
 	size_t n_existing = 0, i;
 	double t0 = xorb_now();
