@@ -126,7 +126,7 @@ static int check_entry(struct walk *w, const char *path, uint64_t size, size_t *
 	w->seen[*idx] = 1;
 	if (e->size != size)
 		return xorb_error_set(err, XORB_ECORRUPT,
-				      "archive entry \"%s\" declares %" PRIu64 " bytes, the manifest %" PRIu64,
+				      "archive entry \"%s\" declares %" PRIu64 " bytes, the sidecar %" PRIu64,
 				      path, size, e->size);
 	return XORB_OK;
 }
@@ -136,7 +136,7 @@ static int sha_check(const struct xorb_manifest *m, size_t idx, const char *sha,
 {
 	if (strcmp(m->entries[idx].sha256, sha))
 		return xorb_error_set(err, XORB_ECORRUPT,
-				      "archive entry \"%s\" is damaged: its SHA-256 does not match the manifest",
+				      "archive entry \"%s\" does not match its SHA-256 in the sidecar (the entry is damaged, or the sidecar belongs to another archive)",
 				      m->entries[idx].path);
 	return XORB_OK;
 }
@@ -363,7 +363,7 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	for (i = 0; i < m->n_entries; i++)
 		if (!w.seen[i]) {
 			rc = xorb_error_set(err, XORB_ECORRUPT,
-					    "the archive lacks \"%s\", which the manifest lists (truncated archive?)",
+					    "the archive lacks \"%s\", which the manifest lists",
 					    m->entries[i].path);
 			goto out;
 		}

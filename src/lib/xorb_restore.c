@@ -428,9 +428,13 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 			if (xorb_js_stream_delete(nc, c.created[i], o->api_timeout_ms, NULL) == XORB_OK)
 				res->rolled_back++;
 		}
-		if (c.n_created)
-			xorb_error_prefix(err, "restore failed and the %u streams it had created were deleted again: ",
-					  res->rolled_back);
+		if (c.n_created && res->rolled_back == c.n_created)
+			xorb_error_prefix(err, "restore failed and the %u stream%s it had created %s deleted again: ",
+					  res->rolled_back, res->rolled_back == 1 ? "" : "s",
+					  res->rolled_back == 1 ? "was" : "were");
+		else if (c.n_created)
+			xorb_error_prefix(err, "restore failed and only %u of the %u streams it had created could be deleted again (delete the others by hand): ",
+					  res->rolled_back, (unsigned)c.n_created);
 	}
 	res->seconds = xorb_now() - t0;
 out:

@@ -687,16 +687,16 @@ static void manifest_extra_stream(struct xorb_manifest *m)
 	s->snapshot.sha256[64] = '\0';
 }
 
-#define ROLLED_BACK "were deleted again"
+#define ROLLED_BACK "deleted again"
 
 static const struct bad_case cases[] = {
 	{ "sidecar of another backup", .raw = raw_other_sidecar,
 	  .expect = { "describes backup " TENANT "/" } },
 	/* B's backup.json of the first stream may differ in length or only in
-	 * content (timestamps): "declares N bytes, the manifest M" or "its
-	 * SHA-256 does not match the manifest" */
+	 * content (timestamps): "declares N bytes, the sidecar M" or "does not
+	 * match its SHA-256 in the sidecar" */
 	{ "sidecar of another backup, renamed", .raw = raw_other_sidecar_renamed,
-	  .expect = { "\"streams/xorb-t-qa-compliance-replay/backup.json\"", "the manifest" } },
+	  .expect = { "\"streams/xorb-t-qa-compliance-replay/backup.json\"", "the sidecar" } },
 	{ "sidecar with another archive SHA-256", .sidecar = sidecar_wrong_sha,
 	  .expect = { "the sidecar says" }, .expect_restore = ROLLED_BACK },
 	{ "sidecar with another archive size", .sidecar = sidecar_wrong_size,
@@ -713,7 +713,7 @@ static const struct bad_case cases[] = {
 	{ "hardlink entry", .tar = tar_hardlink,
 	  .expect = { "\"account/jetstream.json\" is not a regular file" }, .expect_restore = ROLLED_BACK },
 	{ "entry declaring 1 TiB", .tar = tar_huge_snapshot,
-	  .expect = { "declares 1099511627776 bytes, the manifest " } },
+	  .expect = { "declares 1099511627776 bytes, the sidecar " } },
 	{ "entry and manifests declaring 1 TiB", .manifest = manifest_huge_account,
 	  .tar = tar_huge_account, .expect = { "\"account/jetstream.json\" is too large (1099511627776 bytes)" },
 	  .expect_restore = ROLLED_BACK },
