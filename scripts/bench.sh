@@ -53,11 +53,15 @@ bench_s3() {
 	set -a; . "$swift/env"; set +a
 	export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 	"$aws" --endpoint-url "$S3_ENDPOINT" s3 mb s3://xorb-bench >&2
-	local store="s3://xorb-bench/xorb" xu=() xd=() au=() ad=() xu_rss=0 xd_rss=0 t m
+	local store="s3://xorb-bench/xorb" xu=() xc=() xd=() au=() ad=() xu_rss=0 xc_rss=0 xd_rss=0 t m
 	for i in $(seq "$runs"); do
 		read -r t m < <(time_rss "$B/xorb-backup" -q -s "$SRC" --store "$store" --s3-endpoint "$S3_ENDPOINT" \
 			--s3-path-style tenant bench --stream "$stream")
 		xu+=("$t"); xu_rss=$((m > xu_rss ? m : xu_rss))
+		# the same archive file as aws s3 cp uploads: xorb-backup copy from the file store
+		read -r t m < <(time_rss "$B/xorb-backup" -q --store "$work/store" --to "s3://xorb-bench/copy$i" \
+			--s3-endpoint "$S3_ENDPOINT" --s3-path-style copy bench)
+		xc+=("$t"); xc_rss=$((m > xc_rss ? m : xc_rss))
 		read -r t m < <(time_rss "$B/xorb-verify" -q --store "$store" --s3-endpoint "$S3_ENDPOINT" --s3-path-style bench)
 		xd+=("$t"); xd_rss=$((m > xd_rss ? m : xd_rss))
 		local arch; arch=$(find "$work/store" -name '*.tar.zst' | head -1)
@@ -66,12 +70,29 @@ bench_s3() {
 		read -r t m < <(time_rss "$aws" --endpoint-url "$S3_ENDPOINT" s3 cp --only-show-errors s3://xorb-bench/awscli/a.tar.zst "$work/dl.tar.zst")
 		ad+=("$t"); rm -f "$work/dl.tar.zst"
 	done
+	# a slow store: a proxy holds every uploaded part 1 s (about 15 MiB/s with 3 parts in flight,
+	# slower than the server sends the snapshot): memory must stay bounded (the rest is spooled)
+	echo "always stall 1 match PUT" >"$work/proxy.rules"
+	python3 tests/s3proxy/fault_proxy.py --upstream "$S3_ENDPOINT" --control "$work/proxy.rules" \
+		>"$work/proxy.out" 2>/dev/null &
+	pids+=($!)
+	local pport=""
+	for _ in $(seq 100); do pport=$(awk '/^PORT/{print $2}' "$work/proxy.out"); [ -n "$pport" ] && break; sleep 0.1; done
+	local slow slow_rss
+	read -r slow slow_rss < <(time_rss "$B/xorb-backup" -v -s "$SRC" --store s3://xorb-bench/slow \
+		--s3-endpoint "http://127.0.0.1:$pport" --s3-path-style tenant bench --stream "$stream")
+	local spooled; spooled=$(grep -o 'slower than the snapshot: [0-9]* bytes' "$work/err" | awk '{print $5}' || true)
 	local size; size=$(find "$work/store" -name '*.tar.zst' -printf '%s\n' | head -1)
-	local bxu bxd bau bad
+	local bxu bxc bxd bau bad
 	bxu=$(printf '%s\n' "${xu[@]}" | best); bxd=$(printf '%s\n' "${xd[@]}" | best)
+	bxc=$(printf '%s\n' "${xc[@]}" | best)
 	bau=$(printf '%s\n' "${au[@]}" | best); bad=$(printf '%s\n' "${ad[@]}" | best)
 	rows+=("$(printf '| S3 upload (%d MiB archive; xorb = snapshot + archive + upload) | aws s3 cp %s s | xorb-backup %s s | %.2fx (target < 1) | %d MiB |' \
 		$((size / 1048576)) "$bau" "$bxu" "$(echo "$bxu / $bau" | bc -l)" $((xu_rss / 1024)))")
+	rows+=("$(printf '| S3 upload of the same archive file | aws s3 cp %s s | xorb-backup copy %s s | %.2fx (target < 1) | %d MiB |' \
+		"$bau" "$bxc" "$(echo "$bxc / $bau" | bc -l)" $((xc_rss / 1024)))")
+	rows+=("$(printf '| S3 upload to a slow store (proxy holds each part 1 s) | - | xorb-backup %s s, %d MiB spooled to TMPDIR | - | %d MiB |' \
+		"$slow" $((${spooled:-0} / 1048576)) $((slow_rss / 1024)))")
 	rows+=("$(printf '| S3 download (xorb = download + full verify) | aws s3 cp %s s | xorb-verify %s s | %.2fx (target < 1) | %d MiB |' \
 		"$bad" "$bxd" "$(echo "$bxd / $bad" | bc -l)" $((xd_rss / 1024)))")
 	scripts/swift-harness.sh stop "$swift" >&2
