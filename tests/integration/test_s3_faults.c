@@ -347,6 +347,8 @@ static int teardown(void **state)
 
 /* ---- tests ------------------------------------------------------------- */
 
+static void need_good_backup(void);
+
 /* A fraction of requests fail in every way: backup, verify and restore all
  * succeed, and the restored stream is the original. */
 static void test_rides_through_faults(void **state)
@@ -540,15 +542,7 @@ static void test_gives_up_on_downloads(void **state)
 	double t0, took;
 	off_t off;
 
-	if (!good_id[0]) { /* the first test failed: make a backup to verify */
-		char *out;
-		const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-big", "--store",
-					 "s3://" BUCKET "/a", "--s3-endpoint", endpoint, "--s3-path-style",
-					 "--s3-part-size", "5M", "--json", NULL };
-		out = must("backup", backup);
-		json_field(out, "backup_id", good_id, sizeof(good_id));
-		free(out);
-	}
+	need_good_backup();
 	set_rules("always 500 match GET\n");
 	off = log_size();
 	t0 = now_s();
@@ -569,6 +563,227 @@ static void test_gives_up_on_downloads(void **state)
 	set_rules("");
 }
 
+
+/* The backup id of t-big in s3://BUCKET/a made by the first test, or a new
+ * one when that test failed. */
+static void need_good_backup(void)
+{
+	char *out;
+
+	if (good_id[0])
+		return;
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-big", "--store", "s3://" BUCKET "/a",
+				 "--s3-endpoint", endpoint, "--s3-path-style", "--s3-part-size", "5M", "--json", NULL };
+	out = must("backup", backup);
+	json_field(out, "backup_id", good_id, sizeof(good_id));
+	free(out);
+}
+
+static int stream_exists(natsConnection *nc, const char *name)
+{
+	char subj[300];
+	natsMsg *m = NULL;
+	int yes;
+
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", name);
+	assert_int_equal(natsConnection_RequestString(&m, nc, subj, "", 5000), NATS_OK);
+	yes = strstr(natsMsg_GetData(m), "\"error\"") == NULL;
+	natsMsg_Destroy(m);
+	return yes;
+}
+
+static int dir_is_empty(const char *dir)
+{
+	const char *argv[] = { "/usr/bin/find", dir, "-mindepth", "1", NULL };
+	struct xt_result r;
+	int empty;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(xt_run(argv, NULL, 30, &r), 0);
+	empty = r.status == 0 && r.out_len == 0;
+	if (!empty)
+		fprintf(stderr, "left in %s:\n%s", dir, r.out);
+	xt_result_release(&r);
+	return empty;
+}
+
+/*
+ * A store far slower than the server sends the snapshot (the proxy holds
+ * every uploaded part 2 s: about 7 MiB/s against the server's 25 MiB/s when
+ * acks lag): the backup succeeds, the backlog waits in a temporary file in
+ * TMPDIR that is gone afterwards, and the backup restores identical. With
+ * an unusable TMPDIR the same backup fails naming it, and leaves nothing.
+ */
+static void test_slow_store_spools(void **state)
+{
+	static const char *const slow_streams[] = { "xorb-t-slow-scan-live", NULL };
+	const char *env[20];
+	char spool[4200], tmpdir[4300], why[1024];
+	struct xt_server dst;
+	natsConnection *dst_nc;
+	struct xt_result r;
+	size_t n;
+	int rc;
+
+	/* 80,000 x 1 KiB random: an 80 MB snapshot, far more than memory holds */
+	if (xt_fixture_bulk(src_nc, "xorb-t-slow-scan-live", "xorb.t-slow.scan.load.created", 80000, 1024, why,
+			    sizeof(why)))
+		fail_msg("fixture: %s", why);
+	snprintf(spool, sizeof(spool), "%s/spool", work_dir);
+	assert_int_equal(mkdir(spool, 0700), 0);
+	for (n = 0; s3_env[n]; n++)
+		env[n] = s3_env[n];
+	snprintf(tmpdir, sizeof(tmpdir), "TMPDIR=%s", spool);
+	env[n++] = tmpdir;
+	env[n] = NULL;
+
+	set_rules("every 1 stall 2 match PUT\n");
+	const char *backup[] = { xt_bin("xorb-backup"), "-v", "-s", src.url, "tenant", "t-slow", "--store",
+				 "s3://" BUCKET "/slow", "--s3-endpoint", via_proxy, "--s3-path-style", NULL };
+	memset(&r, 0, sizeof(r));
+	rc = xt_run(backup, env, 600, &r);
+	if (rc || r.status)
+		show("backup into a slow store", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "bytes waited in a temporary file"));
+	xt_result_release(&r);
+	assert_true(dir_is_empty(spool));
+
+	/* the same with a TMPDIR that does not exist */
+	snprintf(tmpdir, sizeof(tmpdir), "TMPDIR=%s/missing", spool);
+	const char *failing[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-slow", "--store",
+				  "s3://" BUCKET "/slow2", "--s3-endpoint", via_proxy, "--s3-path-style", NULL };
+	memset(&r, 0, sizeof(r));
+	xt_run(failing, env, 600, &r);
+	show("backup into a slow store, no TMPDIR", &r);
+	assert_int_equal(r.status, 2);
+	assert_non_null(strstr(r.err, "the store is slower than the server sends the snapshot"));
+	assert_non_null(strstr(r.err, "/spool/missing"));
+	assert_non_null(strstr(r.err, "TMPDIR"));
+	xt_result_release(&r);
+	set_rules("");
+	const char *list[] = { xt_bin("xorb-backup"), "list", "t-slow", "--store", "s3://" BUCKET "/slow2",
+			       "--s3-endpoint", endpoint, "--s3-path-style", NULL };
+	char *out = must("list after the failed backup", list);
+	assert_null(strstr(out, "t-slow "));
+	free(out);
+	out = aws("list-multipart-uploads", (const char *const[]){ "s3api", "list-multipart-uploads", "--bucket", BUCKET,
+								   "--prefix", "slow2/", "--output", "json", NULL });
+	assert_null(strstr(out, "UploadId"));
+	free(out);
+
+	/* the spooled backup is whole */
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
+	const char *restore[] = { xt_bin("xorb-restore"), "-q", "-s", dst.url, "t-slow", "--store", "s3://" BUCKET "/slow",
+				  "--s3-endpoint", endpoint, "--s3-path-style", NULL };
+	free(must("restore of the spooled backup", restore));
+	rc = xt_compare_stream(src_nc, dst_nc, slow_streams[0], why, sizeof(why));
+	if (rc)
+		fprintf(stderr, "stream %s differs: %s\n", slow_streams[0], why);
+	assert_int_equal(rc, 0);
+	natsConnection_Destroy(dst_nc);
+	xt_server_stop(&dst);
+}
+
+/* xorb-restore SIGKILLed while it streams a backup from S3 into the server
+ * (downloads throttled to 1 MiB/s by the proxy): no stream appears, also
+ * after the server dropped the unfinished restore; a rerun succeeds. */
+static void test_killed_restore_from_s3(void **state)
+{
+	struct xt_server dst;
+	natsConnection *dst_nc;
+	char archive[128], why[1024];
+	off_t off;
+	pid_t pid;
+	int i, st = 0;
+	size_t k;
+
+	need_good_backup();
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
+	set_rules("always throttle 1024 match GET\n");
+	off = log_size();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		for (i = 0; s3_env[i]; i++)
+			putenv((char *)s3_env[i]);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(xt_bin("xorb-restore"), "xorb-restore", "-s", dst.url, "t-big", good_id, "--store",
+		      "s3://" BUCKET "/a", "--s3-endpoint", via_proxy, "--s3-path-style", (char *)NULL);
+		_exit(127);
+	}
+	/* wait until the archive streams in, let 2 MiB of it reach the server */
+	snprintf(archive, sizeof(archive), "%s.tar.zst", good_id);
+	for (i = 0; i < 1200 && log_count(off, archive) == 0; i++)
+		usleep(50 * 1000);
+	assert_true(log_count(off, archive) > 0);
+	sleep(2);
+	assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still running */
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	set_rules("");
+	for (k = 0; big_streams[k]; k++)
+		assert_false(stream_exists(dst_nc, big_streams[k]));
+	sleep(7); /* the server drops a restore that never got its final message */
+	for (k = 0; big_streams[k]; k++)
+		assert_false(stream_exists(dst_nc, big_streams[k]));
+
+	const char *again[] = { xt_bin("xorb-restore"), "-q", "-s", dst.url, "t-big", good_id, "--store",
+				"s3://" BUCKET "/a", "--s3-endpoint", endpoint, "--s3-path-style", NULL };
+	free(must("restore rerun", again));
+	for (k = 0; big_streams[k]; k++) {
+		int rc = xt_compare_stream(src_nc, dst_nc, big_streams[k], why, sizeof(why));
+
+		if (rc)
+			fprintf(stderr, "stream %s differs: %s\n", big_streams[k], why);
+		assert_int_equal(rc, 0);
+	}
+	natsConnection_Destroy(dst_nc);
+	xt_server_stop(&dst);
+}
+
+/* xorb-backup copy from a file store into S3 through faults (500s, resets):
+ * the copy is whole (xorb-verify against Swift directly) and a second copy
+ * finds it there. */
+static void test_copy_to_s3_through_faults(void **state)
+{
+	char store[4200], id[64], *out;
+	off_t off;
+
+	snprintf(store, sizeof(store), "%s/local", work_dir);
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-big", "--store", store, "--json", NULL };
+	out = must("backup into the file store", backup);
+	json_field(out, "backup_id", id, sizeof(id));
+	free(out);
+
+	set_rules("every 3 500\nevery 5 reset\n");
+	off = log_size();
+	const char *copy[] = { xt_bin("xorb-backup"), "--store", store, "copy", "t-big", "--to", "s3://" BUCKET "/copy",
+			       "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-retries", "8", NULL };
+	out = must("copy through faults", copy);
+	assert_non_null(strstr(out, " copied ("));
+	free(out);
+	fprintf(stderr, "copy: %d requests, %d faults\n", log_count(off, "REQ "), log_count(off, "FAULT"));
+	assert_true(log_count(off, "FAULT") >= 1);
+	assert_true(log_count(off, "?uploads") >= 1); /* multipart */
+	set_rules("");
+
+	const char *verify[] = { xt_bin("xorb-verify"), "t-big", id, "--store", "s3://" BUCKET "/copy", "--s3-endpoint",
+				 endpoint, "--s3-path-style", NULL };
+	out = must("verify the copy", verify);
+	assert_non_null(strstr(out, "is whole"));
+	free(out);
+	out = must("copy again", copy);
+	assert_non_null(strstr(out, "already in"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +791,9 @@ int main(void)
 		cmocka_unit_test(test_gives_up_on_uploads),
 		cmocka_unit_test(test_gives_up_on_downloads),
 		cmocka_unit_test(test_killed_backup_on_s3),
+		cmocka_unit_test(test_slow_store_spools),
+		cmocka_unit_test(test_killed_restore_from_s3),
+		cmocka_unit_test(test_copy_to_s3_through_faults),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -14,6 +14,7 @@ starts a comment) or one per --rule argument:
     every N 503        every Nth matching request: 503 SlowDown
     every N reset      every Nth: read the request, then reset the connection
     every N stall S    every Nth: hold the request S seconds, then forward it
+    every N throttle K every Nth: forward it, the answer's body at K KiB/s
     always 503         (or any action above): every matching request
     ... match GET      limit the rule to a method (GET, PUT, POST, HEAD, ...);
                        several methods: match PUT,POST
@@ -64,7 +65,7 @@ def parse_rule(line):
         raise ValueError("rule must start with every/always: " + line)
     r["action"] = w[i]
     i += 1
-    if r["action"] == "stall":
+    if r["action"] in ("stall", "throttle"):
         r["arg"], i = float(w[i]), i + 1
     elif r["action"] not in ("500", "503", "reset"):
         raise ValueError("unknown action: " + line)
@@ -150,7 +151,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(body)
 
-    def _forward(self, method, body):
+    def _forward(self, method, body, kibps=0.0):
         up = urllib.parse.urlsplit(args.upstream)
         conn = http.client.HTTPConnection(up.hostname, up.port or 80, timeout=120)
         try:
@@ -186,6 +187,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         break
                     self.wfile.write(chunk)
                     left -= len(chunk)
+                    if kibps > 0:
+                        time.sleep(len(chunk) / (kibps * 1024.0))
                 if left:  # upstream died mid-body: so does the client's connection
                     self.close_connection = True
             return resp.status
@@ -208,8 +211,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "stall":
             log("REQ %d %s %s -> FAULT stall %gs (%s)" % (n, method, self.path, rule["arg"], rule["text"]))
             time.sleep(rule["arg"])
+        kibps = 0.0
+        if what == "throttle":
+            log("REQ %d %s %s -> FAULT throttle %g KiB/s (%s)" % (n, method, self.path, rule["arg"], rule["text"]))
+            kibps = rule["arg"]
         try:
-            status = self._forward(method, body)
+            status = self._forward(method, body, kibps)
         except (OSError, http.client.HTTPException) as e:
             log("REQ %d %s %s -> upstream error %s" % (n, method, self.path, e))
             self.close_connection = True
