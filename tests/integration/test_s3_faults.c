@@ -80,6 +80,27 @@ static char *must(const char *what, const char *const *argv)
 	return out;
 }
 
+/* Starts argv with the S3 environment and output to /dev/null, for a test
+ * that kills it; the caller reaps it. */
+static pid_t spawn(const char *const *argv)
+{
+	pid_t pid = fork();
+	int i;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		for (i = 0; s3_env[i]; i++)
+			putenv((char *)s3_env[i]);
+		dup2(null, 1);
+		dup2(null, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
 /* awscli against Swift itself, never through the proxy. */
 static char *aws(const char *what, const char *const *args)
 {
@@ -476,19 +497,9 @@ static void test_killed_backup_on_s3(void **state)
 	/* parts are held 1 s each by the proxy, so the run is still uploading */
 	set_rules("every 1 stall 1 match PUT\n");
 	off = log_size();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		for (i = 0; s3_env[i]; i++)
-			putenv((char *)s3_env[i]);
-		dup2(null, 1);
-		dup2(null, 2);
-		execl(xt_bin("xorb-backup"), "xorb-backup", "-s", src.url, "tenant", "t-big", "--store", "s3://" BUCKET "/k",
-		      "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-part-size", "5M", (char *)NULL);
-		_exit(127);
-	}
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-big", "--store", "s3://" BUCKET "/k",
+				 "--s3-endpoint", via_proxy, "--s3-path-style", "--s3-part-size", "5M", NULL };
+	pid = spawn(backup);
 	/* wait for the multipart upload to start, then kill it mid-way */
 	for (i = 0; i < 600 && log_count(off, "?uploads") == 0; i++)
 		usleep(50 * 1000);
@@ -704,19 +715,9 @@ static void test_killed_restore_from_s3(void **state)
 	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
 	set_rules("always throttle 1024 match GET\n");
 	off = log_size();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		for (i = 0; s3_env[i]; i++)
-			putenv((char *)s3_env[i]);
-		dup2(null, 1);
-		dup2(null, 2);
-		execl(xt_bin("xorb-restore"), "xorb-restore", "-s", dst.url, "t-big", good_id, "--store",
-		      "s3://" BUCKET "/a", "--s3-endpoint", via_proxy, "--s3-path-style", (char *)NULL);
-		_exit(127);
-	}
+	const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-big", good_id, "--store", "s3://" BUCKET "/a",
+				  "--s3-endpoint", via_proxy, "--s3-path-style", NULL };
+	pid = spawn(restore);
 	/* wait until the archive streams in, let 2 MiB of it reach the server */
 	snprintf(archive, sizeof(archive), "%s.tar.zst", good_id);
 	for (i = 0; i < 1200 && log_count(off, archive) == 0; i++)
