@@ -1,7 +1,8 @@
 /*
  * xorb-prune: remove the backups that a retention policy does not keep
- * (restic's `forget` rules, see xorb_prune.h), and the leftover archives of
- * backups that never completed.
+ * (restic's `forget` rules, see xorb_prune.h), the leftover archives of
+ * backups that never completed, and the unfinished uploads that killed
+ * backups left in the store.
  *
  *   xorb-prune TENANT|--all --keep-last N --keep-daily N ... [--grace DURATION] [--dry-run]
  */
@@ -33,7 +34,11 @@ static const char usage_text[] =
 	"      --grace DURATION  an archive without a sidecar (a backup that failed, or one\n"
 	"                        still being written) is removed once the archive object is\n"
 	"                        older than this, by its modification time (default 24h;\n"
-	"                        e.g. 90m, 24h, 7d; at least 10m)\n"
+	"                        e.g. 90m, 24h, 7d; at least 10m); so is an unfinished\n"
+	"                        upload (what a killed backup leaves: an open S3 multipart\n"
+	"                        upload, a hidden temporary file in a file store) started\n"
+	"                        longer ago than this (on S3, by when the upload began:\n"
+	"                        keep the grace above the longest backup's duration)\n"
 	"      --dry-run         print the plan (\"would remove\"), change nothing\n"
 	"A backup's sidecar is removed before its archive: a removal cut short leaves an\n"
 	"archive without a sidecar, which never lists, and which a later prune removes.\n"
@@ -65,7 +70,7 @@ static const struct option longopts[] = {
 };
 
 struct tally {
-	size_t kept, removed, leftovers_kept, leftovers_removed, failed;
+	size_t kept, removed, leftovers_kept, leftovers_removed, unfinished_kept, unfinished_removed, failed;
 	uint64_t bytes_removed;
 };
 
@@ -111,6 +116,54 @@ static void print_text_item(const struct xorb_prune_item *it, int tenant_width, 
 	       *why ? "  (" : "", why, *why ? ")" : "");
 }
 
+/* "2026-11-26 10:00 UTC" (text) or "2026-11-26T10:00:00Z" (json) of an
+ * unfinished upload's start; "" when unknown. */
+static const char *started_str(const struct xorb_prune_unfinished *u, bool json, char *buf, size_t len)
+{
+	time_t t = (time_t)u->started;
+	struct tm tm;
+
+	buf[0] = '\0';
+	if (u->started > 0 && gmtime_r(&t, &tm))
+		strftime(buf, len, json ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M UTC", &tm);
+	return buf;
+}
+
+static void print_json_unfinished(const struct xorb_prune_unfinished *u, bool first, bool dry_run,
+				  const struct xorb_error *e)
+{
+	char when[32];
+
+	printf("%s{\"tenant\":\"%s\",\"key\":", first ? "" : ",", u->tenant);
+	xorb_cli_json_str(u->key);
+	printf(",\"upload_id\":");
+	xorb_cli_json_str(u->id);
+	if (*started_str(u, true, when, sizeof(when)))
+		printf(",\"started\":\"%s\"", when);
+	else
+		printf(",\"started\":null");
+	printf(",\"action\":\"%s\",\"reason\":", u->keep ? "keep" : "remove");
+	xorb_cli_json_str(u->reason);
+	if (!u->keep)
+		printf(",\"removed\":%s", !dry_run && !e->code ? "true" : "false");
+	if (e->code) {
+		printf(",\"error\":");
+		xorb_cli_json_str(e->msg);
+	}
+	printf("}");
+}
+
+static void print_text_unfinished(const struct xorb_prune_unfinished *u, int tenant_width, bool dry_run,
+				  int rc)
+{
+	const char *action = u->keep ? "keep" : rc ? "FAILED" : dry_run ? "would remove" : "remove";
+	char when[32];
+
+	printf("%-*s %-*s unfinished upload of %s, started %s  (%s)\n", dry_run ? 12 : 6, action, tenant_width,
+	       u->tenant, u->key + strlen(u->tenant) + 1,
+	       *started_str(u, false, when, sizeof(when)) ? when : "at an unknown time", u->reason);
+}
+
 static void print_summary(const struct tally *t, size_t tenants, bool dry_run)
 {
 	char b[32];
@@ -121,6 +174,9 @@ static void print_summary(const struct tally *t, size_t tenants, bool dry_run)
 	if (t->leftovers_kept || t->leftovers_removed)
 		printf("; incomplete: %zu %s, %zu kept (may still be uploading)", t->leftovers_removed,
 		       dry_run ? "would be removed" : "removed", t->leftovers_kept);
+	if (t->unfinished_kept || t->unfinished_removed)
+		printf("; unfinished uploads: %zu %s, %zu kept (may still be uploading)", t->unfinished_removed,
+		       dry_run ? "would be removed" : "removed", t->unfinished_kept);
 	printf("; %s %s", xorb_cli_bytes(t->bytes_removed, b, sizeof(b)),
 	       dry_run ? "would be freed" : "freed");
 	if (t->failed)
@@ -128,21 +184,61 @@ static void print_summary(const struct tally *t, size_t tenants, bool dry_run)
 	printf("\n");
 }
 
+/* Distinct tenants of the backups and the unfinished uploads (both sorted by
+ * tenant), and the width of the longest name. */
+static size_t count_tenants(const struct xorb_prune_item *items, size_t n,
+			    const struct xorb_prune_unfinished *ups, size_t nu, int *width)
+{
+	const char *last = NULL;
+	size_t i = 0, j = 0, count = 0;
+
+	*width = 0;
+	while (i < n || j < nu) {
+		const char *t = j >= nu || (i < n && strcmp(items[i].tenant, ups[j].tenant) <= 0)
+					? items[i++].tenant
+					: ups[j++].tenant;
+		int w = (int)strlen(t);
+
+		*width = w > *width ? w : *width;
+		if (!last || strcmp(last, t))
+			count++;
+		last = t;
+	}
+	return count;
+}
+
 static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune_policy *p,
 		 bool dry_run)
 {
 	struct xorb_prune_item *items = NULL;
+	struct xorb_prune_unfinished *ups = NULL;
+	struct xorb_error *uerr = NULL; /* per unfinished upload */
 	struct xorb_store *store = NULL;
 	struct xorb_error err = { 0, "" };
+	char note[sizeof(err.msg)] = "";
 	struct tally t = { 0 };
-	size_t n = 0, i, tenants = 0;
+	size_t n = 0, nu = 0, i, tenants = 0;
+	time_t now = time(NULL);
 	int rc, tw = 0;
 
+	/* everything is listed and decided before anything is removed */
 	rc = xorb_cli_open_store(c, &store, &err);
 	if (!rc)
 		rc = xorb_prune_scan(store, tenant, &items, &n, &err);
 	if (!rc)
-		rc = xorb_prune_plan(p, time(NULL), items, n, &err);
+		rc = xorb_prune_plan(p, now, items, n, &err);
+	if (!rc) {
+		rc = xorb_prune_scan_unfinished(store, tenant, &ups, &nu, &err);
+		if (rc == XORB_EUNSUPPORTED) { /* an older plugin: prune without them */
+			snprintf(note, sizeof(note), "%s", err.msg);
+			xorb_error_clear(&err);
+			rc = XORB_OK;
+		}
+	}
+	if (!rc)
+		rc = xorb_prune_plan_unfinished(p->grace, now, ups, nu, &err);
+	if (!rc && nu && !(uerr = calloc(nu, sizeof(*uerr))))
+		rc = xorb_error_set(&err, XORB_ENOMEM, "out of memory");
 	if (rc) {
 		xorb_cli_error(c, "%s", err.msg);
 		if (c->json) {
@@ -152,12 +248,9 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 		}
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		int w = (int)strlen(items[i].tenant);
-
-		tw = w > tw ? w : tw;
-		tenants += !i || strcmp(items[i].tenant, items[i - 1].tenant);
-	}
+	if (*note)
+		xorb_cli_note(c, XORB_NOTE_INFO, NULL, note);
+	tenants = count_tenants(items, n, ups, nu, &tw);
 	if (c->json)
 		printf("{\"dry_run\":%s,\"policy\":{\"keep_last\":%d,\"keep_hourly\":%d,\"keep_daily\":%d,"
 		       "\"keep_weekly\":%d,\"keep_monthly\":%d,\"grace_seconds\":%" PRId64 "},\"backups\":[",
@@ -200,17 +293,52 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 		else if (!c->quiet)
 			print_text_item(it, tw, dry_run, r);
 	}
-	if (c->json)
+	for (i = 0; i < nu; i++) {
+		const struct xorb_prune_unfinished *u = &ups[i];
+		int r = XORB_OK;
+
+		if (!u->keep && !dry_run) {
+			r = xorb_prune_remove_unfinished(store, u, &uerr[i]);
+			if (r) {
+				const char *ctx = c->tenant;
+
+				c->tenant = u->tenant;
+				xorb_cli_error(c, "%s", uerr[i].msg);
+				c->tenant = ctx;
+			}
+		}
+		if (r)
+			t.failed++;
+		else if (u->keep)
+			t.unfinished_kept++;
+		else
+			t.unfinished_removed++;
+		if (!c->json && !c->quiet)
+			print_text_unfinished(u, tw, dry_run, r);
+	}
+	if (c->json) {
 		printf("],\"tenants\":%zu,\"kept\":%zu,\"removed\":%zu,\"incomplete_kept\":%zu,"
-		       "\"incomplete_removed\":%zu,\"failed\":%zu,\"bytes_removed\":%" PRIu64
-		       ",\"result\":\"%s\"}\n",
-		       tenants, t.kept, t.removed, t.leftovers_kept, t.leftovers_removed, t.failed,
+		       "\"incomplete_removed\":%zu,\"unfinished\":[",
+		       tenants, t.kept, t.removed, t.leftovers_kept, t.leftovers_removed);
+		for (i = 0; i < nu; i++)
+			print_json_unfinished(&ups[i], i == 0, dry_run, &uerr[i]);
+		printf("],\"unfinished_kept\":%zu,\"unfinished_removed\":%zu,", t.unfinished_kept,
+		       t.unfinished_removed);
+		if (*note) {
+			printf("\"unfinished_note\":");
+			xorb_cli_json_str(note);
+			putchar(',');
+		}
+		printf("\"failed\":%zu,\"bytes_removed\":%" PRIu64 ",\"result\":\"%s\"}\n", t.failed,
 		       t.bytes_removed, t.failed ? "failed" : "ok");
-	else if (!c->quiet && n)
+	} else if (!c->quiet && (n || nu)) {
 		print_summary(&t, tenants, dry_run);
+	}
 	rc = t.failed ? XORB_ESTORE : XORB_OK;
 out:
 	free(items);
+	xorb_prune_unfinished_free(ups, nu);
+	free(uerr);
 	xorb_store_free(store);
 	return rc ? XORB_EXIT_FAIL : XORB_EXIT_OK;
 }

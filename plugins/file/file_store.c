@@ -5,7 +5,9 @@
  * hidden temporary file in the target directory (".<name>.tmp-XXXXXX", mode
  * 0600), and commit fsyncs it, renames it into place and fsyncs the directory,
  * so a crash never leaves a partial object under its real name. Listing skips
- * hidden files, so an interrupted put is invisible.
+ * hidden files, so an interrupted put is invisible; list_unfinished reports
+ * exactly those temporary files (by the name put_begin gives them, nothing
+ * else that is hidden), and remove_unfinished unlinks one of them only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -324,15 +326,89 @@ static void f_get_close(void *rp)
 	free(r);
 }
 
-/* Walks dir (relative key rel) and reports regular, non-hidden files whose key
- * starts with prefix. depth bounds the recursion. */
-static int walk(struct fctx *c, const char *rel, const char *prefix, int depth,
-		xorb_storage_list_fn fn, void *arg)
+#define TMP_SUFFIX ".tmp-"
+#define TMP_RANDOM 6 /* mkostemp's XXXXXX */
+
+/* When name is the temporary file of a put, ".<base>.tmp-XXXXXX" as
+ * f_put_begin makes it (<base> a valid key component, XXXXXX six ASCII
+ * letters or digits), returns the length of <base>; else 0. */
+static size_t tmp_base_len(const char *name)
 {
-	char dir[PATH_MAX], key[PATH_MAX], path[PATH_MAX];
+	const size_t tail = strlen(TMP_SUFFIX) + TMP_RANDOM;
+	size_t n = strlen(name), i;
+
+	if (n < 2 + tail || name[0] != '.' || name[1] == '.' || strchr(name, '/'))
+		return 0;
+	if (strncmp(name + n - tail, TMP_SUFFIX, strlen(TMP_SUFFIX)))
+		return 0;
+	for (i = n - TMP_RANDOM; i < n; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+			return 0;
+	}
+	return n - 1 - tail;
+}
+
+/* What a walk reports: committed objects (obj) or unfinished puts (unf). */
+struct walk_to {
+	xorb_storage_list_fn obj;
+	xorb_storage_unfinished_fn unf;
+	void *arg;
+};
+
+/* Reports one directory entry of rel; *descend is set for a directory the
+ * prefix can still match. */
+static int walk_entry(struct fctx *c, const char *rel, const char *name, const char *prefix,
+		      const struct walk_to *to, char *sub, size_t sublen, int *descend)
+{
+	char key[PATH_MAX], path[PATH_MAX];
+	size_t kl, pl = strlen(prefix), base = 0;
+	struct stat st;
+
+	*descend = 0;
+	if (name[0] == '.' && !(to->unf && (base = tmp_base_len(name))))
+		return XORB_OK;
+	/* a temporary file reports the key it would be committed under */
+	kl = base ? (size_t)snprintf(key, sizeof(key), "%s%s%.*s", rel, *rel ? "/" : "", (int)base, name + 1)
+		  : (size_t)snprintf(key, sizeof(key), "%s%s%s", rel, *rel ? "/" : "", name);
+	if (kl >= sizeof(key) ||
+	    (size_t)snprintf(path, sizeof(path), "%s%s%s/%s", c->root, *rel ? "/" : "", rel, name) >= sizeof(path))
+		return XORB_OK;
+	if (lstat(path, &st))
+		return XORB_OK;
+	if (S_ISDIR(st.st_mode)) {
+		if (!base && !strncmp(key, prefix, kl < pl ? kl : pl)) {
+			snprintf(sub, sublen, "%s", key);
+			*descend = 1;
+		}
+		return XORB_OK;
+	}
+	if (!S_ISREG(st.st_mode) || strncmp(key, prefix, pl))
+		return XORB_OK;
+	if (base) {
+		struct xorb_store_unfinished u = { key, name, (int64_t)st.st_mtime };
+
+		return to->unf(to->arg, &u);
+	}
+	if (to->obj) {
+		struct xorb_store_obj o = { key, (uint64_t)st.st_size, (int64_t)st.st_mtime };
+
+		return to->obj(to->arg, &o);
+	}
+	return XORB_OK;
+}
+
+/* Walks dir (relative key rel) and reports the regular files whose key starts
+ * with prefix: the non-hidden ones to to->obj, the temporary files of puts to
+ * to->unf. Symbolic links are not followed; depth bounds the recursion. */
+static int walk(struct fctx *c, const char *rel, const char *prefix, int depth,
+		const struct walk_to *to)
+{
+	char dir[PATH_MAX], sub[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
-	int rc = XORB_OK;
+	int rc = XORB_OK, descend;
 
 	snprintf(dir, sizeof(dir), "%s%s%s", c->root, *rel ? "/" : "", rel);
 	d = opendir(dir);
@@ -340,26 +416,9 @@ static int walk(struct fctx *c, const char *rel, const char *prefix, int depth,
 		return errno == ENOENT ? XORB_OK
 				       : fail(c, XORB_EIO, "cannot read directory \"%s\": %s", dir, strerror(errno));
 	while (!rc && (de = readdir(d))) {
-		struct stat st;
-		size_t kl, pl = strlen(prefix);
-
-		if (de->d_name[0] == '.')
-			continue;
-		if ((size_t)snprintf(key, sizeof(key), "%s%s%s", rel, *rel ? "/" : "", de->d_name) >= sizeof(key))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", c->root, key);
-		if (lstat(path, &st))
-			continue;
-		kl = strlen(key);
-		if (S_ISDIR(st.st_mode)) {
-			/* descend only where the prefix can still match */
-			if (depth > 0 && (!strncmp(key, prefix, kl < pl ? kl : pl)))
-				rc = walk(c, key, prefix, depth - 1, fn, arg);
-		} else if (S_ISREG(st.st_mode) && !strncmp(key, prefix, pl)) {
-			struct xorb_store_obj o = { key, (uint64_t)st.st_size, (int64_t)st.st_mtime };
-
-			rc = fn(arg, &o);
-		}
+		rc = walk_entry(c, rel, de->d_name, prefix, to, sub, sizeof(sub), &descend);
+		if (!rc && descend && depth > 0)
+			rc = walk(c, sub, prefix, depth - 1, to);
 	}
 	closedir(d);
 	return rc;
@@ -367,7 +426,49 @@ static int walk(struct fctx *c, const char *rel, const char *prefix, int depth,
 
 static int f_list(void *ctx, const char *prefix, xorb_storage_list_fn fn, void *arg)
 {
-	return walk(ctx, "", prefix ? prefix : "", 8, fn, arg);
+	const struct walk_to to = { fn, NULL, arg };
+
+	return walk(ctx, "", prefix ? prefix : "", 8, &to);
+}
+
+static int f_list_unfinished(void *ctx, const char *prefix, xorb_storage_unfinished_fn fn, void *arg)
+{
+	const struct walk_to to = { NULL, fn, arg };
+
+	return walk(ctx, "", prefix ? prefix : "", 8, &to);
+}
+
+/* Unlinks the temporary file id of key's put, and nothing else: id must be
+ * ".<name of key>.tmp-XXXXXX", in key's directory inside the root. */
+static int f_remove_unfinished(void *ctx, const char *key, const char *id)
+{
+	struct fctx *c = ctx;
+	char final[PATH_MAX], path[PATH_MAX];
+	const char *base;
+	struct stat st;
+	size_t bl;
+	int rc = key_path(c, key, final, sizeof(final));
+
+	if (rc)
+		return rc;
+	base = strrchr(final, '/') + 1;
+	bl = id ? tmp_base_len(id) : 0;
+	if (!bl || bl != strlen(base) || strncmp(id + 1, base, bl))
+		return fail(c, XORB_EINVAL,
+			    "\"%s\" is not the temporary file of a put of \"%s\" (\".%s" TMP_SUFFIX "XXXXXX\"): not removed",
+			    id ? id : "", key, base);
+	if ((size_t)snprintf(path, sizeof(path), "%.*s%s", (int)(base - final), final, id) >= sizeof(path))
+		return fail(c, XORB_EINVAL, "key \"%s\" is too long", key);
+	if (!lstat(path, &st) && !S_ISREG(st.st_mode))
+		return fail(c, XORB_EINVAL, "\"%s\" is not a regular file: not removed", path);
+	if (unlink(path)) {
+		int e = errno;
+
+		if (e == ENOENT)
+			return XORB_OK; /* gone already */
+		return fail(c, errno_code(e), "cannot remove \"%s\": %s%s", path, strerror(e), errno_hint(e));
+	}
+	return fsync_dir_of(c, path);
 }
 
 static int f_remove(void *ctx, const char *key)
@@ -403,6 +504,8 @@ static const struct xorb_storage_ops file_ops = {
 	.get_close = f_get_close,
 	.list = f_list,
 	.remove = f_remove,
+	.list_unfinished = f_list_unfinished,
+	.remove_unfinished = f_remove_unfinished,
 };
 
 /* The plugin's one exported symbol. */

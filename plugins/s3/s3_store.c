@@ -13,6 +13,8 @@
  * (concurrency + 1). Each part carries Content-MD5 and its ETag is checked.
  * Nothing is visible under the key before CompleteMultipartUpload succeeds;
  * any failure and put_abort abort the upload so no parts are left behind.
+ * A writer killed before either leaves the upload open: list_unfinished
+ * (ListMultipartUploads) reports it and remove_unfinished aborts it.
  *
  * A get streams too (pull model, bounded buffer): a connection that breaks
  * mid-body is resumed with a ranged GET from the byte reached, pinned to the
@@ -962,37 +964,52 @@ out:
 	return rc;
 }
 
-/* Aborts the multipart upload; on failure appends how to clean up by hand. */
-static void abort_upload(struct s3writer *w)
+/* AbortMultipartUpload of upload_id on full_key (store prefix + key) on
+ * handle e, with more patience than other requests (ABORT_MIN_ATTEMPTS). An
+ * upload that is gone already (404 NoSuchUpload: aborted elsewhere, by a
+ * lifecycle rule, or a retried abort whose first answer was lost) counts as
+ * aborted. The message of a failure goes to err. */
+static int abort_multipart(const struct s3_conf *c, CURL *e, const char *full_key, const char *upload_id,
+			   char *err, size_t errlen)
 {
-	const struct s3_conf *c = &w->x->conf;
-	struct s3_qparam q[] = { { "uploadId", w->upload_id } };
-	char *query, err[S3_ERR_MAX];
+	struct s3_qparam q[] = { { "uploadId", upload_id } };
+	char *query = s3_query(q, 1), code[64] = "";
 	struct s3_req r;
 	int rc;
 
-	if (!w->upload_id)
-		return;
-	query = s3_query(q, 1);
-	s3_req_init(&r, "AbortMultipartUpload", "DELETE", w->key);
-	if (!query || s3_req_url(&r, c, w->key, query)) {
-		snprintf(err, sizeof(err), "out of memory");
+	s3_req_init(&r, "AbortMultipartUpload", "DELETE", full_key);
+	if (!query || s3_req_url(&r, c, full_key, query)) {
+		snprintf(err, errlen, "out of memory");
 		rc = XORB_ENOMEM;
 	} else {
-		rc = s3_req_run(c, w->ctl, &r, c->retries > ABORT_MIN_ATTEMPTS ? c->retries : ABORT_MIN_ATTEMPTS,
-				err, sizeof(err));
-		if (rc && r.status == 404)
-			rc = XORB_OK; /* already gone */
+		rc = s3_req_run(c, e, &r, c->retries > ABORT_MIN_ATTEMPTS ? c->retries : ABORT_MIN_ATTEMPTS, err,
+				errlen);
+		if (rc && r.status == 404 && r.resp.len)
+			s3_xml_get(r.resp.data, r.resp.len, "Code", code, sizeof(code));
+		if (rc && !strcmp(code, "NoSuchUpload"))
+			rc = XORB_OK;
 	}
-	if (rc) {
+	free(query);
+	s3_req_release(&r);
+	return rc;
+}
+
+/* Aborts the writer's multipart upload; on failure appends how to clean up by
+ * hand. */
+static void abort_upload(struct s3writer *w)
+{
+	const struct s3_conf *c = &w->x->conf;
+	char err[S3_ERR_MAX];
+
+	if (!w->upload_id)
+		return;
+	if (abort_multipart(c, w->ctl, w->key, w->upload_id, err, sizeof(err))) {
 		size_t n = strlen(w->x->err);
 
 		snprintf(w->x->err + n, sizeof(w->x->err) - n,
 			 "; the incomplete upload could not be aborted either (%s): run aws s3api abort-multipart-upload --bucket %s --key '%s' --upload-id '%s'",
 			 err, c->bucket, w->key, w->upload_id);
 	}
-	free(query);
-	s3_req_release(&r);
 }
 
 static int put_single(struct s3writer *w)
@@ -1468,6 +1485,158 @@ static int s_remove(void *ctx, const char *key)
 	return rc;
 }
 
+/* ---- unfinished puts: open multipart uploads ---------------------------- */
+
+#define UPLOAD_ID_MAX 1024
+
+/* Where the next ListMultipartUploads page starts (owned strings). */
+struct upload_marker {
+	char *key; /* full key; NULL: the first page */
+	char *id;
+};
+
+static void marker_release(struct upload_marker *m)
+{
+	free(m->key);
+	free(m->id);
+	m->key = m->id = NULL;
+}
+
+/* Calls fn for each upload of one ListMultipartUploads page under the store
+ * prefix; sets *next to where the following page starts (both NULL after the
+ * last page). */
+static int uploads_page(struct s3ctx *x, const char *xml, size_t len, xorb_storage_unfinished_fn fn, void *arg,
+			const struct upload_marker *at, struct upload_marker *next)
+{
+	const char *p = xml, *end = xml + len, *in, *v;
+	size_t inlen, vl, plen = strlen(x->conf.prefix);
+	char trunc[16], mk[4 * KEY_MAX], mid[UPLOAD_ID_MAX + 1];
+	struct xorb_buf key, id;
+	int rc = XORB_OK;
+
+	next->key = next->id = NULL;
+	mk[0] = mid[0] = '\0';
+	xorb_buf_init(&key);
+	xorb_buf_init(&id);
+	while (!rc && (p = s3_xml_next(p, end, "Upload", &in, &inlen))) {
+		char when[64] = "";
+		struct xorb_store_unfinished u;
+
+		xorb_buf_reset(&key);
+		xorb_buf_reset(&id);
+		if (!s3_xml_next(in, in + inlen, "Key", &v, &vl) || s3_xml_unescape(&key, v, vl) || !key.data ||
+		    !s3_xml_next(in, in + inlen, "UploadId", &v, &vl) || s3_xml_unescape(&id, v, vl) || !id.data ||
+		    !id.data[0] || id.len > UPLOAD_ID_MAX) {
+			rc = fail(x, XORB_ESTORE, "ListMultipartUploads on bucket \"%s\": an entry has no key or no upload id",
+				  x->conf.bucket);
+			break;
+		}
+		/* the last entry is where the next page starts if the answer names none */
+		snprintf(mk, sizeof(mk), "%s", key.data);
+		snprintf(mid, sizeof(mid), "%s", id.data);
+		if (strncmp(key.data, x->conf.prefix, plen) || !key.data[plen])
+			continue;
+		s3_xml_get(in, inlen, "Initiated", when, sizeof(when));
+		u.key = key.data + plen;
+		u.id = id.data;
+		u.started = parse_time(when);
+		rc = fn(arg, &u);
+	}
+	xorb_buf_release(&key);
+	xorb_buf_release(&id);
+	if (rc)
+		return rc;
+	s3_xml_get(xml, len, "IsTruncated", trunc, sizeof(trunc));
+	if (strcmp(trunc, "true"))
+		return XORB_OK;
+	{
+		char nk[sizeof(mk)], nid[sizeof(mid)];
+
+		if (s3_xml_get(xml, len, "NextKeyMarker", nk, sizeof(nk)) && nk[0] &&
+		    s3_xml_get(xml, len, "NextUploadIdMarker", nid, sizeof(nid)) && nid[0]) {
+			snprintf(mk, sizeof(mk), "%s", nk);
+			snprintf(mid, sizeof(mid), "%s", nid);
+		}
+	}
+	if (!mk[0] || (at->key && !strcmp(at->key, mk) && !strcmp(at->id, mid)))
+		return fail(x, XORB_ESTORE, "ListMultipartUploads on bucket \"%s\": a truncated page that does not say where the next one starts",
+			    x->conf.bucket);
+	next->key = strdup(mk);
+	next->id = strdup(mid);
+	if (!next->key || !next->id) {
+		marker_release(next);
+		return fail(x, XORB_ENOMEM, "out of memory");
+	}
+	return XORB_OK;
+}
+
+static int s_list_unfinished(void *ctx, const char *prefix, xorb_storage_unfinished_fn fn, void *arg)
+{
+	struct s3ctx *x = ctx;
+	struct upload_marker at = { NULL, NULL };
+	char *full, *query = NULL;
+	int rc = XORB_OK;
+	size_t n;
+
+	n = strlen(x->conf.prefix) + strlen(prefix ? prefix : "") + 1;
+	full = malloc(n);
+	if (!full)
+		return fail(x, XORB_ENOMEM, "out of memory");
+	snprintf(full, n, "%s%s", x->conf.prefix, prefix ? prefix : "");
+	do {
+		struct s3_qparam q[] = { { "uploads", "" }, { "prefix", full }, { "key-marker", at.key },
+					 { "upload-id-marker", at.id } };
+		struct upload_marker next = { NULL, NULL };
+		struct s3_req r;
+
+		query = s3_query(q, at.key ? 4 : 2);
+		s3_req_init(&r, "ListMultipartUploads", "GET", NULL);
+		r.resp_max = LIST_RESP_MAX;
+		if (!query || s3_req_url(&r, &x->conf, NULL, query))
+			rc = fail(x, XORB_ENOMEM, "out of memory");
+		else
+			rc = run_shared(x, &r, x->conf.retries);
+		if (!rc && r.resp_cut)
+			rc = fail(x, XORB_ESTORE, "ListMultipartUploads on bucket \"%s\": the answer is larger than %zu MiB",
+				  x->conf.bucket, LIST_RESP_MAX >> 20);
+		/* callbacks run without the lock: they may use the store */
+		if (!rc)
+			rc = uploads_page(x, r.resp.data ? r.resp.data : "", r.resp.len, fn, arg, &at, &next);
+		s3_req_release(&r);
+		free(query);
+		marker_release(&at);
+		at = next;
+	} while (!rc && at.key);
+	marker_release(&at);
+	free(full);
+	return rc;
+}
+
+static int s_remove_unfinished(void *ctx, const char *key, const char *id)
+{
+	struct s3ctx *x = ctx;
+	char err[S3_ERR_MAX];
+	const char *p;
+	char *full;
+	int rc = XORB_OK;
+
+	if (!id || !*id || strlen(id) > UPLOAD_ID_MAX)
+		return fail(x, XORB_EINVAL, "\"%s\" is not a multipart upload id", id ? id : "");
+	for (p = id; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return fail(x, XORB_EINVAL, "\"%s\" is not a multipart upload id", id);
+	full = full_key(x, key, &rc);
+	if (!full)
+		return rc;
+	pthread_mutex_lock(&x->mu);
+	rc = abort_multipart(&x->conf, x->easy, full, id, err, sizeof(err));
+	pthread_mutex_unlock(&x->mu);
+	if (rc)
+		fail(x, rc, "%s", err);
+	free(full);
+	return rc;
+}
+
 static const struct xorb_storage_ops s3_ops = {
 	.abi_major = XORB_STORAGE_ABI_MAJOR,
 	.abi_minor = XORB_STORAGE_ABI_MINOR,
@@ -1485,6 +1654,8 @@ static const struct xorb_storage_ops s3_ops = {
 	.get_close = s_get_close,
 	.list = s_list,
 	.remove = s_remove,
+	.list_unfinished = s_list_unfinished,
+	.remove_unfinished = s_remove_unfinished,
 };
 
 /* The plugin's one exported symbol. */

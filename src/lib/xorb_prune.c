@@ -170,28 +170,41 @@ struct scan {
 	int oom;
 };
 
+/* Splits a backup key, <tenant>/<id>.json or <tenant>/<id>.tar.zst with a
+ * valid tenant and id, into tenant, id and its time. false for any other key. */
+static bool backup_key_parse(const char *key, char tenant[XORB_TENANT_MAX + 1],
+			     char id[XORB_BACKUP_ID_LEN + 1], time_t *t, bool *sidecar)
+{
+	const char *slash = strchr(key, '/'), *name, *ext;
+	size_t tlen;
+
+	if (!slash || strchr(slash + 1, '/'))
+		return false;
+	tlen = (size_t)(slash - key);
+	name = slash + 1;
+	ext = name + XORB_BACKUP_ID_LEN;
+	if (tlen > XORB_TENANT_MAX || strlen(name) <= XORB_BACKUP_ID_LEN)
+		return false;
+	if (!strcmp(ext, SIDECAR_EXT))
+		*sidecar = true;
+	else if (!strcmp(ext, ARCHIVE_EXT))
+		*sidecar = false;
+	else
+		return false;
+	memcpy(tenant, key, tlen);
+	tenant[tlen] = '\0';
+	memcpy(id, name, XORB_BACKUP_ID_LEN);
+	id[XORB_BACKUP_ID_LEN] = '\0';
+	return !xorb_tenant_check(tenant, NULL) && xorb_backup_id_parse(id, t);
+}
+
 /* Takes <tenant>/<id>.json and <tenant>/<id>.tar.zst; ignores anything else. */
 static int scan_fn(void *arg, const struct xorb_store_obj *o)
 {
 	struct scan *c = arg;
-	const char *slash = strchr(o->key, '/'), *name, *ext;
 	struct xorb_prune_item *it;
-	size_t tlen;
 	bool sidecar;
 
-	if (!slash || strchr(slash + 1, '/'))
-		return 0;
-	tlen = (size_t)(slash - o->key);
-	name = slash + 1;
-	ext = name + XORB_BACKUP_ID_LEN;
-	if (tlen > XORB_TENANT_MAX || strlen(name) <= XORB_BACKUP_ID_LEN)
-		return 0;
-	if (!strcmp(ext, SIDECAR_EXT))
-		sidecar = true;
-	else if (!strcmp(ext, ARCHIVE_EXT))
-		sidecar = false;
-	else
-		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
 		struct xorb_prune_item *nv = realloc(c->v, cap * sizeof(*nv));
@@ -205,9 +218,7 @@ static int scan_fn(void *arg, const struct xorb_store_obj *o)
 	}
 	it = &c->v[c->n];
 	memset(it, 0, sizeof(*it));
-	memcpy(it->tenant, o->key, tlen);
-	memcpy(it->id, name, XORB_BACKUP_ID_LEN);
-	if (xorb_tenant_check(it->tenant, NULL) || !xorb_backup_id_parse(it->id, &it->time))
+	if (!backup_key_parse(o->key, it->tenant, it->id, &it->time, &sidecar))
 		return 0;
 	if (c->tenant && strcmp(c->tenant, it->tenant))
 		return 0;
@@ -305,6 +316,137 @@ int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 	else if (rc)
 		xorb_error_prefix(err, "incomplete backup %s/%s is not removed: ", it->tenant, it->id);
 	return rc;
+}
+
+/* ---- unfinished uploads ---- */
+
+struct scan_unfinished {
+	const char *tenant; /* NULL: every tenant */
+	struct xorb_prune_unfinished *v;
+	size_t n, cap;
+	int oom;
+};
+
+/* Takes unfinished uploads of backup keys; ignores anything else. */
+static int scan_unfinished_fn(void *arg, const struct xorb_store_unfinished *u)
+{
+	struct scan_unfinished *c = arg;
+	struct xorb_prune_unfinished *it;
+	char id[XORB_BACKUP_ID_LEN + 1];
+	bool sidecar;
+	time_t t;
+
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		struct xorb_prune_unfinished *nv = realloc(c->v, cap * sizeof(*nv));
+
+		if (!nv) {
+			c->oom = 1;
+			return 1;
+		}
+		c->v = nv;
+		c->cap = cap;
+	}
+	it = &c->v[c->n];
+	memset(it, 0, sizeof(*it));
+	if (!u->key || !u->id || !*u->id || strlen(u->key) >= sizeof(it->key) ||
+	    !backup_key_parse(u->key, it->tenant, id, &t, &sidecar))
+		return 0;
+	if (c->tenant && strcmp(c->tenant, it->tenant))
+		return 0;
+	memcpy(it->key, u->key, strlen(u->key) + 1);
+	it->started = u->started;
+	it->id = strdup(u->id);
+	if (!it->id) {
+		c->oom = 1;
+		return 1;
+	}
+	c->n++;
+	return 0;
+}
+
+int xorb_prune_scan_unfinished(struct xorb_store *s, const char *tenant,
+			       struct xorb_prune_unfinished **ups, size_t *n, struct xorb_error *err)
+{
+	struct scan_unfinished c = { tenant, NULL, 0, 0, 0 };
+	char prefix[XORB_TENANT_MAX + 2];
+	int rc;
+
+	*ups = NULL;
+	*n = 0;
+	if (tenant && xorb_tenant_check(tenant, err))
+		return err ? err->code : XORB_EINVAL;
+	snprintf(prefix, sizeof(prefix), "%s%s", tenant ? tenant : "", tenant ? "/" : "");
+	rc = xorb_store_list_unfinished(s, prefix, scan_unfinished_fn, &c, err);
+	if (!rc && c.oom)
+		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory listing store \"%s\"",
+				    xorb_store_url(s));
+	if (rc || !c.n) {
+		xorb_prune_unfinished_free(c.v, c.n);
+		return rc;
+	}
+	*ups = c.v;
+	*n = c.n;
+	return XORB_OK;
+}
+
+static int cmp_unfinished(const void *a, const void *b)
+{
+	const struct xorb_prune_unfinished *x = a, *y = b;
+	int c = strcmp(x->tenant, y->tenant);
+
+	if (!c)
+		c = strcmp(x->key, y->key);
+	if (!c && x->started != y->started)
+		c = x->started < y->started ? -1 : 1;
+	return c ? c : strcmp(x->id, y->id);
+}
+
+int xorb_prune_plan_unfinished(int64_t grace, time_t now, struct xorb_prune_unfinished *ups, size_t n,
+			       struct xorb_error *err)
+{
+	char g[32];
+	size_t i;
+
+	if (grace < XORB_PRUNE_GRACE_MIN || grace > XORB_PRUNE_GRACE_MAX)
+		return xorb_error_set(err, XORB_EINVAL,
+				      "grace period of %" PRId64 " s is not from %d s to %lld s", grace,
+				      XORB_PRUNE_GRACE_MIN, (long long)XORB_PRUNE_GRACE_MAX);
+	xorb_prune_duration_str(grace, g, sizeof(g));
+	if (n)
+		qsort(ups, n, sizeof(*ups), cmp_unfinished);
+	for (i = 0; i < n; i++) {
+		struct xorb_prune_unfinished *u = &ups[i];
+
+		/* unknown (0) or in the future (clock skew): young */
+		u->keep = !(u->started > 0 && u->started < (int64_t)now && (int64_t)now - u->started > grace);
+		if (u->keep)
+			snprintf(u->reason, sizeof(u->reason), "may still be uploading");
+		else
+			snprintf(u->reason, sizeof(u->reason), "older than %s", g);
+	}
+	return XORB_OK;
+}
+
+int xorb_prune_remove_unfinished(struct xorb_store *s, const struct xorb_prune_unfinished *u,
+				 struct xorb_error *err)
+{
+	int rc = xorb_store_remove_unfinished(s, u->key, u->id, err);
+
+	if (rc)
+		xorb_error_prefix(err, "unfinished upload of %s is not removed: ", u->key);
+	return rc;
+}
+
+void xorb_prune_unfinished_free(struct xorb_prune_unfinished *ups, size_t n)
+{
+	size_t i;
+
+	if (!ups)
+		return;
+	for (i = 0; i < n; i++)
+		free(ups[i].id);
+	free(ups);
 }
 
 /* ---- text ---- */

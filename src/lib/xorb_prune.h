@@ -29,6 +29,13 @@
  * leaves an archive without a sidecar (a leftover that a later prune removes),
  * never a sidecar without its archive.
  *
+ * A backup killed while it wrote (SIGKILL, OOM, reboot) also leaves an
+ * unfinished upload of its key in the store (an open S3 multipart upload, a
+ * file store's hidden temporary file; see xorb_storage_abi.h), which lists
+ * neither as a backup nor as a leftover. Those of backup keys are removed once
+ * they were started more than `grace` seconds before `now`; younger ones, and
+ * ones whose start the store cannot tell, may still be uploading and are kept.
+ *
  * The store is used only through xorb_store.h, so this works on every backend.
  */
 #ifndef XORB_PRUNE_H
@@ -52,6 +59,8 @@
 
 #define XORB_PRUNE_REASONS 6
 #define XORB_PRUNE_REASON_LEN 48
+/* "<tenant>/<id>.tar.zst" and its NUL */
+#define XORB_PRUNE_KEY_LEN (XORB_TENANT_MAX + 1 + XORB_BACKUP_ID_LEN + 8 + 1)
 
 struct xorb_prune_policy {
 	int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly; /* 0: off */
@@ -105,6 +114,47 @@ int xorb_prune_scan(struct xorb_store *s, const char *tenant, struct xorb_prune_
  */
 int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 		      struct xorb_error *err);
+
+/* An unfinished upload of a backup key. */
+struct xorb_prune_unfinished {
+	/* What the store holds: xorb_prune_scan_unfinished fills these. */
+	char tenant[XORB_TENANT_MAX + 1];
+	char key[XORB_PRUNE_KEY_LEN]; /* "<tenant>/<id>.tar.zst" or ".json", as it would be committed */
+	char *id;		      /* the store's id of it (owned; an S3 UploadId, a temp file name) */
+	int64_t started;	      /* seconds since the epoch; 0: the store cannot tell */
+
+	/* The decision: xorb_prune_plan_unfinished fills these. */
+	bool keep;
+	char reason[XORB_PRUNE_REASON_LEN]; /* "older than 24h", "may still be uploading" */
+};
+
+/*
+ * Lists the unfinished uploads of backup keys (<tenant>/<id>.tar.zst or
+ * <tenant>/<id>.json, valid tenant and id; nothing else is ever reported) of
+ * tenant, or of every tenant when NULL. *ups is a heap array owned by the
+ * caller (xorb_prune_unfinished_free), NULL when *n is 0. XORB_EUNSUPPORTED
+ * when the store's plugin cannot report unfinished uploads (err says so):
+ * the caller may go on without them.
+ */
+int xorb_prune_scan_unfinished(struct xorb_store *s, const char *tenant,
+			       struct xorb_prune_unfinished **ups, size_t *n, struct xorb_error *err);
+
+/*
+ * Decides each one, pure: sorts by tenant, key, start, and sets keep and
+ * reason: removed when started more than grace seconds before now ("older
+ * than 24h"), else kept ("may still be uploading"; a start in the future or
+ * unknown counts as young). XORB_EINVAL for a grace out of range.
+ */
+int xorb_prune_plan_unfinished(int64_t grace, time_t now, struct xorb_prune_unfinished *ups, size_t n,
+			       struct xorb_error *err);
+
+/* Removes one (whether or not a writer still uses it: the plan judged). One
+ * that is already gone counts as removed. */
+int xorb_prune_remove_unfinished(struct xorb_store *s, const struct xorb_prune_unfinished *u,
+				 struct xorb_error *err);
+
+/* Frees the array and the ids; NULL-safe. */
+void xorb_prune_unfinished_free(struct xorb_prune_unfinished *ups, size_t n);
 
 /* An exact form of secs into buf: days from 2d up ("7d"), else hours ("24h"),
  * minutes ("90m") or seconds ("45s"). */

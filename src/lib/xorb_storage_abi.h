@@ -10,6 +10,14 @@
  * Keys are '/'-separated relative paths ("t-qa/20261127T170508Z-3fa9c1.json").
  * A put is invisible under its key until put_commit succeeds; put_abort
  * removes every trace of it.
+ *
+ * A writer that dies between put_begin and put_commit/put_abort (SIGKILL, OOM,
+ * a reboot) leaves an unfinished put: an open multipart upload on S3, a
+ * hidden temporary file in a file store. Since 1.1 a backend can list those
+ * and remove one (list_unfinished, remove_unfinished); whether one is still
+ * being written is for the caller to judge (by its start time).
+ *
+ * History: 1.0 open .. remove; 1.1 list_unfinished, remove_unfinished.
  */
 #ifndef XORB_STORAGE_ABI_H
 #define XORB_STORAGE_ABI_H
@@ -18,7 +26,7 @@
 #include <stdint.h>
 
 #define XORB_STORAGE_ABI_MAJOR 1
-#define XORB_STORAGE_ABI_MINOR 0
+#define XORB_STORAGE_ABI_MINOR 1
 #define XORB_STORAGE_ENTRY "xorb_storage_entry"
 
 struct xorb_store_obj {
@@ -38,6 +46,20 @@ struct xorb_param {
 
 /* Called per object; return 0 to go on, nonzero to stop (returned by list). */
 typedef int (*xorb_storage_list_fn)(void *arg, const struct xorb_store_obj *obj);
+
+/* An unfinished put (since 1.1). The strings belong to the backend and live
+ * only during the callback. This struct never grows: a later minor that needs
+ * more describes it with a new struct and new members. */
+struct xorb_store_unfinished {
+	const char *key;  /* the key it would be committed under, relative to the store root */
+	const char *id;	  /* the backend's name for it, for remove_unfinished: the S3
+			   * UploadId, the temporary file's name */
+	int64_t started;  /* seconds since the epoch; 0 when the backend cannot tell */
+};
+
+/* Called per unfinished put; return 0 to go on, nonzero to stop (returned by
+ * list_unfinished). */
+typedef int (*xorb_storage_unfinished_fn)(void *arg, const struct xorb_store_unfinished *u);
 
 struct xorb_storage_ops {
 	uint16_t abi_major;
@@ -65,6 +87,16 @@ struct xorb_storage_ops {
 	/* Objects whose key starts with prefix, in no particular order. */
 	int (*list)(void *ctx, const char *prefix, xorb_storage_list_fn fn, void *arg);
 	int (*remove)(void *ctx, const char *key);
+
+	/* ---- 1.1 ---- */
+	/* Unfinished puts whose key starts with prefix, in no particular order.
+	 * Only what the backend's own put_begin leaves, never anything else. */
+	int (*list_unfinished)(void *ctx, const char *prefix, xorb_storage_unfinished_fn fn, void *arg);
+	/* Removes the unfinished put id of key (as list_unfinished reported
+	 * them), whether or not a writer still uses it. One that is already
+	 * gone counts as removed (XORB_OK); an id the backend could not have
+	 * made is refused (XORB_EINVAL). */
+	int (*remove_unfinished)(void *ctx, const char *key, const char *id);
 	/* append new members only below */
 };
 

@@ -6,6 +6,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -39,6 +40,13 @@ static const char *backend_error(struct xorb_store *s)
 	return m && *m ? m : "no detail given by the storage backend";
 }
 
+/* The table of ABI 1.0 ends with remove: every 1.x table is at least this
+ * long; members after it are present when struct_size covers them. */
+#define OPS_SIZE_1_0 offsetof(struct xorb_storage_ops, list_unfinished)
+#define OPS_END(member) (offsetof(struct xorb_storage_ops, member) + sizeof(((struct xorb_storage_ops *)0)->member))
+#define OPS_HAS(ops, member) \
+	((ops)->abi_minor >= 1 && (ops)->struct_size >= OPS_END(member) && (ops)->member != NULL)
+
 static int ops_check(const struct xorb_storage_ops *ops, const char *name, struct xorb_error *err)
 {
 	if (!ops)
@@ -47,7 +55,7 @@ static int ops_check(const struct xorb_storage_ops *ops, const char *name, struc
 		return xorb_error_set(err, XORB_EUNSUPPORTED,
 				      "storage backend \"%s\" has ABI %u.%u, this program needs %u.x: install matching plugins",
 				      name, ops->abi_major, ops->abi_minor, XORB_STORAGE_ABI_MAJOR);
-	if (ops->struct_size < sizeof(struct xorb_storage_ops) || !ops->open || !ops->close ||
+	if (ops->struct_size < OPS_SIZE_1_0 || !ops->open || !ops->close ||
 	    !ops->put_begin || !ops->put_write || !ops->put_commit || !ops->put_abort ||
 	    !ops->get_open || !ops->get_read || !ops->get_close || !ops->list || !ops->remove)
 		return xorb_error_set(err, XORB_EUNSUPPORTED,
@@ -372,5 +380,41 @@ int xorb_store_remove(struct xorb_store *s, const char *key, struct xorb_error *
 	if (rc)
 		return xorb_error_set(err, rc, "cannot remove \"%s\" from store \"%s\": %s", key,
 				      s->url, backend_error(s));
+	return XORB_OK;
+}
+
+/* Unfinished puts came with ABI 1.1: an older plugin cannot report them. */
+static int unfinished_unsupported(struct xorb_store *s, struct xorb_error *err)
+{
+	return xorb_error_set(err, XORB_EUNSUPPORTED,
+			      "store \"%s\": its \"%s\" storage plugin (ABI %u.%u) cannot report unfinished uploads (ABI 1.1 can): install the plugins of this version",
+			      s->url, s->ops->scheme, s->ops->abi_major, s->ops->abi_minor);
+}
+
+int xorb_store_list_unfinished(struct xorb_store *s, const char *prefix,
+			       xorb_storage_unfinished_fn fn, void *arg, struct xorb_error *err)
+{
+	int rc;
+
+	if (!OPS_HAS(s->ops, list_unfinished) || !OPS_HAS(s->ops, remove_unfinished))
+		return unfinished_unsupported(s, err);
+	rc = s->ops->list_unfinished(s->ctx, prefix, fn, arg);
+	if (rc && rc != XORB_ENOTFOUND)
+		return xorb_error_set(err, rc, "cannot list the unfinished uploads of \"%s\" in store \"%s\": %s",
+				      prefix, s->url, backend_error(s));
+	return XORB_OK;
+}
+
+int xorb_store_remove_unfinished(struct xorb_store *s, const char *key, const char *id,
+				 struct xorb_error *err)
+{
+	int rc;
+
+	if (!OPS_HAS(s->ops, remove_unfinished))
+		return unfinished_unsupported(s, err);
+	rc = s->ops->remove_unfinished(s->ctx, key, id);
+	if (rc)
+		return xorb_error_set(err, rc, "cannot remove the unfinished upload \"%s\" of \"%s\" from store \"%s\": %s",
+				      id, key, s->url, backend_error(s));
 	return XORB_OK;
 }

@@ -52,5 +52,17 @@ int xorb_store_list(struct xorb_store *s, const char *prefix, xorb_storage_list_
 		    void *arg, struct xorb_error *err);
 int xorb_store_remove(struct xorb_store *s, const char *key, struct xorb_error *err);
 
+/* Unfinished puts (see xorb_storage_abi.h): what a writer killed between
+ * put_begin and put_commit left, whose key starts with prefix. The callback's
+ * strings live only during the call. XORB_EUNSUPPORTED (err says why) when
+ * the store's plugin predates ABI 1.1 and cannot report them: not a failure
+ * of the store. */
+int xorb_store_list_unfinished(struct xorb_store *s, const char *prefix,
+			       xorb_storage_unfinished_fn fn, void *arg, struct xorb_error *err);
+/* Removes one as list_unfinished reported it (key and id), even when a writer
+ * still uses it: the caller judges by its start time. Already gone: XORB_OK. */
+int xorb_store_remove_unfinished(struct xorb_store *s, const char *key, const char *id,
+				 struct xorb_error *err);
+
 
 #endif

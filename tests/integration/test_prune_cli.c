@@ -8,7 +8,10 @@
  * leaves exactly the expected files, the other tenant untouched; --all then
  * prunes every tenant; `xorb-backup list` lists exactly the kept backups;
  * usage errors change nothing; a failed removal is reported, exits 2, and the
- * other removals still happen.
+ * other removals still happen. Unfinished uploads (the temporary files of
+ * puts whose writer died, left by a forked writer and aged with utimensat):
+ * older than --grace removed, younger kept, --dry-run changes nothing, other
+ * tenants and non-backup keys untouched; text and --json.
  */
 #include "xt_harness.h"
 
@@ -24,6 +27,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -608,6 +613,169 @@ static void test_nothing_to_prune(void **state)
 	xt_result_release(&r);
 }
 
+/* What a backup killed while writing key leaves: a child begins the put and
+ * exits without commit or abort. The temporary file's mtime is then set to
+ * mtime; its name goes to name. */
+static void put_unfinished(const char *key, time_t mtime, char *name, size_t len)
+{
+	const char *slash = strrchr(key, '/');
+	struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+	char dir[4300], path[4400], want[256];
+	struct dirent *de;
+	int st = 0, found = 0;
+	DIR *d;
+	pid_t pid;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct xorb_error err = { 0, "" };
+		struct xorb_store_writer *w;
+		struct xorb_store *s;
+
+		if (xorb_store_open(store, &s, &err) || xorb_store_put_begin(s, key, &w, &err) ||
+		    xorb_store_put_write(w, "partial archive\n", 16, &err))
+			_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	assert_non_null(slash);
+	snprintf(dir, sizeof(dir), "%s/%.*s", store, (int)(slash - key), key);
+	snprintf(want, sizeof(want), ".%s.tmp-", slash + 1);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, want, strlen(want))) {
+			snprintf(name, len, "%s", de->d_name);
+			found++;
+		}
+	closedir(d);
+	assert_int_equal(found, 1);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+}
+
+static void started_text(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	assert_true(strftime(buf, len, "%Y-%m-%d %H:%M UTC", gmtime_r(&t, &tm)) > 0);
+}
+
+/* Unfinished uploads older than --grace go, younger ones stay; --dry-run
+ * changes nothing; another tenant's go only with --all; a temporary file of a
+ * key that is not a backup's is never touched. */
+static void test_unfinished_uploads(void **state)
+{
+	const time_t now = time(NULL), old = now - 3 * HOUR, young = now - 5 * 60, ops_old = now - 2 * DAY;
+	char old_name[256], young_name[256], ops_name[256], notes_name[256], old_when[32], young_when[32];
+	char want[2048], path[4400], *before, *after;
+	struct xorb_store *s = open_store();
+	struct xt_result r;
+	cJSON *j, *u;
+
+	put_backup(s, "t-qa", utc(2026, 11, 20, 0), 0x100, NULL);
+	xorb_store_free(s);
+	put_unfinished("t-qa/20261126T100000Z-00dead.tar.zst", old, old_name, sizeof(old_name));
+	put_unfinished("t-qa/20261128T090000Z-00beef.tar.zst", young, young_name, sizeof(young_name));
+	put_unfinished("t-ops/20261126T100000Z-00ab01.tar.zst", ops_old, ops_name, sizeof(ops_name));
+	put_unfinished("t-qa/notes.txt", ops_old, notes_name, sizeof(notes_name));
+	started_text(old, old_when, sizeof(old_when));
+	started_text(young, young_when, sizeof(young_when));
+	before = listing(1);
+
+	/* --dry-run: the plan, and nothing changes */
+	run(&r, "xorb-prune", "--store", store, "t-qa", "--keep-last", "1", "--grace", "1h", "--dry-run", NULL);
+	expect_status("dry run", &r, 0);
+	snprintf(want, sizeof(want),
+		 "keep         t-qa 20261120T000000Z-000100  (last 1/1)\n"
+		 "would remove t-qa unfinished upload of 20261126T100000Z-00dead.tar.zst, started %s  (older than 1h)\n"
+		 "keep         t-qa unfinished upload of 20261128T090000Z-00beef.tar.zst, started %s  (may still be uploading)\n"
+		 "dry run, nothing changed: 1 tenant: 1 backup kept, 0 would be removed; "
+		 "unfinished uploads: 1 would be removed, 1 kept (may still be uploading); 0 B would be freed\n",
+		 old_when, young_when);
+	assert_string_equal(r.out, want);
+	assert_string_equal(r.err, "");
+	xt_result_release(&r);
+	run(&r, "xorb-prune", "--store", store, "t-qa", "--keep-last", "1", "--grace", "1h", "--dry-run", "--json",
+	    NULL);
+	expect_status("dry run --json", &r, 0);
+	j = cJSON_Parse(r.out);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "backups")), 1);
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "unfinished")), 2);
+	assert_int_equal(cJSON_GetObjectItem(j, "unfinished_removed")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(j, "unfinished_kept")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(j, "failed")->valueint, 0);
+	assert_string_equal(cJSON_GetObjectItem(j, "result")->valuestring, "ok");
+	u = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "unfinished"), 0);
+	assert_string_equal(cJSON_GetObjectItem(u, "tenant")->valuestring, "t-qa");
+	assert_string_equal(cJSON_GetObjectItem(u, "key")->valuestring, "t-qa/20261126T100000Z-00dead.tar.zst");
+	assert_string_equal(cJSON_GetObjectItem(u, "upload_id")->valuestring, old_name);
+	{
+		char iso[32];
+		struct tm tm;
+
+		strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&old, &tm));
+		assert_string_equal(cJSON_GetObjectItem(u, "started")->valuestring, iso);
+	}
+	assert_string_equal(cJSON_GetObjectItem(u, "action")->valuestring, "remove");
+	assert_string_equal(cJSON_GetObjectItem(u, "reason")->valuestring, "older than 1h");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(u, "removed")));
+	u = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "unfinished"), 1);
+	assert_string_equal(cJSON_GetObjectItem(u, "action")->valuestring, "keep");
+	assert_string_equal(cJSON_GetObjectItem(u, "reason")->valuestring, "may still be uploading");
+	assert_null(cJSON_GetObjectItem(u, "removed"));
+	cJSON_Delete(j);
+	xt_result_release(&r);
+	after = listing(1);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+
+	/* for real: the old one goes, the young one, the other tenant's and the
+	 * non-backup key's stay */
+	run(&r, "xorb-prune", "--store", store, "t-qa", "--keep-last", "1", "--grace", "1h", NULL);
+	expect_status("prune", &r, 0);
+	snprintf(want, sizeof(want),
+		 "remove t-qa unfinished upload of 20261126T100000Z-00dead.tar.zst, started %s  (older than 1h)\n", old_when);
+	assert_non_null(strstr(r.out, want));
+	snprintf(want, sizeof(want),
+		 "keep   t-qa unfinished upload of 20261128T090000Z-00beef.tar.zst, started %s  (may still be uploading)\n",
+		 young_when);
+	assert_non_null(strstr(r.out, want));
+	assert_non_null(strstr(r.out, "1 tenant: 1 backup kept, 0 removed; unfinished uploads: 1 removed, 1 kept (may still be uploading); 0 B freed\n"));
+	assert_string_equal(r.err, "");
+	xt_result_release(&r);
+	after = listing(0);
+	snprintf(want, sizeof(want),
+		 "t-ops/%s\nt-qa/%s\nt-qa/%s\nt-qa/20261120T000000Z-000100.json\nt-qa/20261120T000000Z-000100.tar.zst\n",
+		 ops_name, young_name, notes_name);
+	assert_string_equal(after, want);
+	free(after);
+
+	/* --all: the other tenant's old one too */
+	run(&r, "xorb-prune", "--store", store, "--all", "--keep-last", "1", "--grace", "1h", "--json", NULL);
+	expect_status("prune --all", &r, 0);
+	j = cJSON_Parse(r.out);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetObjectItem(j, "tenants")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItem(j, "unfinished_removed")->valueint, 1);
+	assert_int_equal(cJSON_GetObjectItem(j, "unfinished_kept")->valueint, 1);
+	u = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "unfinished"), 0);
+	assert_string_equal(cJSON_GetObjectItem(u, "key")->valuestring, "t-ops/20261126T100000Z-00ab01.tar.zst");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(u, "removed")));
+	cJSON_Delete(j);
+	xt_result_release(&r);
+	snprintf(path, sizeof(path), "%s/t-ops/%s", store, ops_name);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/t-qa/%s", store, young_name);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/t-qa/%s", store, notes_name);
+	assert_int_equal(access(path, F_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +783,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_usage_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_to_prune, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unfinished_uploads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

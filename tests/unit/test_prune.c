@@ -5,7 +5,9 @@
  * with its verdict) with the expected text, and counts the removed backups.
  * Scanning and removal run against the real file store in a temp directory:
  * sidecars and archives are paired, junk is ignored, and the sidecar goes
- * before the archive.
+ * before the archive. Unfinished uploads: judged by their start against the
+ * grace period (unknown or future starts are young), only those of backup
+ * keys are scanned, and removal names what it could not remove.
  */
 #include <ftw.h>
 #include <setjmp.h>
@@ -415,6 +417,64 @@ static void test_leftovers_by_mtime(void **state)
 		    0);
 }
 
+/* Unfinished uploads go by their start against the grace period. */
+static void set_unfinished(struct xorb_prune_unfinished *u, const char *tenant, const char *name,
+			   int64_t started)
+{
+	memset(u, 0, sizeof(*u));
+	snprintf(u->tenant, sizeof(u->tenant), "%s", tenant);
+	snprintf(u->key, sizeof(u->key), "%s/%s", tenant, name);
+	u->id = (char *)"upload-id";
+	u->started = started;
+}
+
+static void assert_unfinished_plan(int64_t grace, time_t now, struct xorb_prune_unfinished *v, size_t n,
+				   const char *want)
+{
+	struct xorb_error err = { 0, "" };
+	struct xorb_buf b;
+	size_t i;
+
+	assert_int_equal(xorb_prune_plan_unfinished(grace, now, v, n, &err), XORB_OK);
+	xorb_buf_init(&b);
+	assert_int_equal(xorb_buf_puts(&b, ""), 0);
+	for (i = 0; i < n; i++)
+		xorb_buf_printf(&b, "%s %s (%s)\n", v[i].keep ? "keep" : "remove", v[i].key, v[i].reason);
+	assert_string_equal(b.data, want);
+	xorb_buf_release(&b);
+}
+
+static void test_unfinished_by_start(void **state)
+{
+	const time_t now = utc(2026, 11, 28, 12, 0, 0);
+	struct xorb_prune_unfinished v[6];
+	struct xorb_error err = { 0, "" };
+
+	set_unfinished(&v[0], "t-qa", "20261127T110000Z-000001.tar.zst", now - 24 * HOUR - 1);
+	set_unfinished(&v[1], "t-qa", "20261127T120000Z-000002.tar.zst", now - 24 * HOUR); /* not yet */
+	set_unfinished(&v[2], "t-qa", "20261128T115900Z-000003.tar.zst", now - 60);
+	set_unfinished(&v[3], "t-qa", "20261101T000000Z-000004.json", now + 3 * DAY); /* clock skew */
+	set_unfinished(&v[4], "t-qa", "20261101T000000Z-000005.tar.zst", 0);		/* start unknown */
+	set_unfinished(&v[5], "t-ops", "20261101T000000Z-000006.tar.zst", now - 30 * DAY);
+	assert_unfinished_plan(XORB_PRUNE_GRACE_DEFAULT, now, v, 6,
+			       "remove t-ops/20261101T000000Z-000006.tar.zst (older than 24h)\n"
+			       "keep t-qa/20261101T000000Z-000004.json (may still be uploading)\n"
+			       "keep t-qa/20261101T000000Z-000005.tar.zst (may still be uploading)\n"
+			       "remove t-qa/20261127T110000Z-000001.tar.zst (older than 24h)\n"
+			       "keep t-qa/20261127T120000Z-000002.tar.zst (may still be uploading)\n"
+			       "keep t-qa/20261128T115900Z-000003.tar.zst (may still be uploading)\n");
+
+	/* the grace period is the caller's */
+	set_unfinished(&v[0], "t-qa", "20261128T100000Z-000001.tar.zst", now - 91 * 60);
+	set_unfinished(&v[1], "t-qa", "20261128T100000Z-000001.tar.zst", now - 89 * 60);
+	assert_unfinished_plan(90 * 60, now, v, 2,
+			       "remove t-qa/20261128T100000Z-000001.tar.zst (older than 90m)\n"
+			       "keep t-qa/20261128T100000Z-000001.tar.zst (may still be uploading)\n");
+	assert_unfinished_plan(90 * 60, now, v, 0, "");
+	assert_int_equal(xorb_prune_plan_unfinished(60, now, v, 2, &err), XORB_EINVAL);
+	assert_int_equal(xorb_prune_plan_unfinished(XORB_PRUNE_GRACE_MAX + 1, now, v, 2, &err), XORB_EINVAL);
+}
+
 static void test_bad_policy_is_refused(void **state)
 {
 	struct xorb_prune_item v[1];
@@ -626,6 +686,67 @@ static void test_remove_sidecar_first(void **state)
 	xorb_store_free(s);
 }
 
+/* Only the unfinished uploads of backup keys are scanned: a file store's
+ * temporary files of <tenant>/<id>.json and .tar.zst, of the tenant asked. */
+static void test_scan_unfinished(void **state)
+{
+	struct xorb_store *s = NULL;
+	struct xorb_error err = { 0, "" };
+	struct xorb_prune_unfinished *v = NULL, bad;
+	size_t n = 0;
+
+	make_dir("t-qa");
+	make_dir("t-qa-eu");
+	make_dir("bad_tenant");
+	make_dir("t-qa/sub");
+	write_file("t-qa/20261127T170508Z-3fa9c1.json", "{}");
+	write_file("t-qa/.20261127T170508Z-3fa9c1.tar.zst.tmp-a1B2c3", "partial");
+	write_file("t-qa/.20261128T170508Z-000001.json.tmp-zzzzzz", "{");
+	write_file("t-qa/.notes.txt.tmp-abcdef", "not a backup key");
+	write_file("t-qa/.20261125T010000Z-00000G.json.tmp-abcdef", "not an id");
+	write_file("t-qa/sub/.20261125T010000Z-000004.json.tmp-abcdef", "too deep");
+	write_file("t-qa-eu/.20261127T010000Z-000006.tar.zst.tmp-qwerty", "partial");
+	write_file("bad_tenant/.20261127T010000Z-000007.json.tmp-abcdef", "bad tenant");
+	write_file(".20261127T010000Z-000008.json.tmp-abcdef", "no tenant");
+	assert_int_equal(xorb_store_open(store_dir, &s, &err), XORB_OK);
+
+	assert_int_equal(xorb_prune_scan_unfinished(s, "t-qa", &v, &n, &err), XORB_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(xorb_prune_plan_unfinished(XORB_PRUNE_GRACE_DEFAULT, time(NULL), v, n, &err), XORB_OK);
+	assert_string_equal(v[0].tenant, "t-qa");
+	assert_string_equal(v[0].key, "t-qa/20261127T170508Z-3fa9c1.tar.zst");
+	assert_string_equal(v[0].id, ".20261127T170508Z-3fa9c1.tar.zst.tmp-a1B2c3");
+	assert_true(v[0].started > time(NULL) - 600 && v[0].started <= time(NULL) + 60);
+	assert_true(v[0].keep);
+	assert_string_equal(v[1].key, "t-qa/20261128T170508Z-000001.json");
+	xorb_prune_unfinished_free(v, n);
+
+	assert_int_equal(xorb_prune_scan_unfinished(s, NULL, &v, &n, &err), XORB_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(xorb_prune_plan_unfinished(XORB_PRUNE_GRACE_DEFAULT, time(NULL), v, n, &err), XORB_OK);
+	assert_string_equal(v[2].key, "t-qa-eu/20261127T010000Z-000006.tar.zst");
+
+	/* removal; then gone, which counts as removed */
+	assert_int_equal(xorb_prune_remove_unfinished(s, &v[2], &err), XORB_OK);
+	assert_false(exists("t-qa-eu/.20261127T010000Z-000006.tar.zst.tmp-qwerty"));
+	assert_int_equal(xorb_prune_remove_unfinished(s, &v[2], &err), XORB_OK);
+	xorb_prune_unfinished_free(v, n);
+
+	assert_int_equal(xorb_prune_scan_unfinished(s, "t-none", &v, &n, &err), XORB_OK);
+	assert_int_equal(n, 0);
+	assert_null(v);
+	assert_int_equal(xorb_prune_scan_unfinished(s, "x", &v, &n, &err), XORB_EINVAL);
+
+	/* a removal the store refuses says what was not removed */
+	set_unfinished(&bad, "t-qa", "20261127T170508Z-3fa9c1.tar.zst", 1);
+	bad.id = (char *)".notes.txt.tmp-abcdef";
+	assert_int_equal(xorb_prune_remove_unfinished(s, &bad, &err), XORB_EINVAL);
+	assert_non_null(strstr(err.msg, "unfinished upload of t-qa/20261127T170508Z-3fa9c1.tar.zst is not removed: "));
+	assert_true(exists("t-qa/.notes.txt.tmp-abcdef"));
+	xorb_prune_unfinished_free(NULL, 0);
+	xorb_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -640,11 +761,13 @@ int main(void)
 		cmocka_unit_test(test_ties_in_one_second),
 		cmocka_unit_test(test_tenants_are_separate),
 		cmocka_unit_test(test_leftovers_by_mtime),
+		cmocka_unit_test(test_unfinished_by_start),
 		cmocka_unit_test(test_bad_policy_is_refused),
 		cmocka_unit_test(test_duration_text),
 		cmocka_unit_test(test_reasons_join_truncates),
 		cmocka_unit_test_setup_teardown(test_scan_pairs_and_ignores, store_setup, store_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_sidecar_first, store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_scan_unfinished, store_setup, store_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,10 @@
  * trace when aborted or interrupted, committed objects are private (0600),
  * unsafe keys are refused, reads, listing by prefix, removal and the size
  * cap of get_all behave as documented, and bad store URLs fail with a
- * message naming what is wrong.
+ * message naming what is wrong. Unfinished puts (ABI 1.1): the temporary file
+ * a killed writer leaves is reported under the key it was writing and can be
+ * removed; nothing else that is hidden is reported, and removal refuses
+ * anything but such a file of the key named.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -525,6 +529,221 @@ static void test_list_of_empty_or_missing_root(void **state)
 	assert_listing(f, "", "");
 }
 
+/* ---- unfinished puts ---- */
+
+struct unfinished {
+	char keys[16][128], ids[16][128];
+	int64_t started[16];
+	size_t n;
+};
+
+static int unfinished_cb(void *arg, const struct xorb_store_unfinished *u)
+{
+	struct unfinished *l = arg;
+
+	assert_true(l->n < 16);
+	snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", u->key);
+	snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", u->id);
+	l->started[l->n] = u->started;
+	l->n++;
+	return 0;
+}
+
+static void list_unfinished(struct fixture *f, const char *prefix, struct unfinished *l)
+{
+	struct xorb_error err = { 0 };
+
+	memset(l, 0, sizeof(*l));
+	if (xorb_store_list_unfinished(f->store, prefix, unfinished_cb, l, &err))
+		fail_msg("list_unfinished \"%s\": %s", prefix, err.msg);
+}
+
+static void touch(struct fixture *f, const char *rel)
+{
+	char path[PATH_MAX];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("x", fp);
+	fclose(fp);
+}
+
+static int exists(struct fixture *f, const char *rel)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", f->root, rel);
+	return lstat(path, &st) == 0;
+}
+
+/* A writer that dies between put_begin and commit (a child that exits
+ * without either) leaves its temporary file: list_unfinished reports it under
+ * the key it was writing, with its mtime, and remove_unfinished removes it. */
+static void test_abandoned_put_listed_and_removed(void **state)
+{
+	static const char key[] = "t-qa/20261127T170508Z-3fa9c1.tar.zst";
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct unfinished l;
+	char files[4096] = "", rel[256];
+	time_t now = time(NULL);
+	pid_t pid;
+	int st = 0;
+
+	put(f, "t-qa/20261127T170508Z-3fa9c1.json", "{}");
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct xorb_store_writer *w;
+
+		if (xorb_store_put_begin(f->store, key, &w, &err) ||
+		    xorb_store_put_write(w, "partial archive", 15, &err))
+			_exit(1);
+		_exit(0); /* killed: neither commit nor abort */
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* not an object */
+	assert_listing(f, "", "t-qa/20261127T170508Z-3fa9c1.json");
+	/* an unfinished put, whichever prefix reaches it */
+	list_unfinished(f, "", &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.keys[0], key);
+	assert_int_equal(strlen(l.ids[0]), strlen(".20261127T170508Z-3fa9c1.tar.zst.tmp-XXXXXX"));
+	assert_int_equal(strncmp(l.ids[0], ".20261127T170508Z-3fa9c1.tar.zst.tmp-", 37), 0);
+	assert_true(l.started[0] >= now - 60 && l.started[0] <= now + 60);
+	snprintf(rel, sizeof(rel), "t-qa/%s", l.ids[0]);
+	assert_true(exists(f, rel));
+	list_unfinished(f, "t-qa/", &l);
+	assert_int_equal(l.n, 1);
+	list_unfinished(f, "t-qa/20261127T170508Z-3fa9c1.t", &l);
+	assert_int_equal(l.n, 1);
+	list_unfinished(f, "t-qa/20261127T170508Z-3fa9c1.j", &l);
+	assert_int_equal(l.n, 0);
+	list_unfinished(f, "t-ops/", &l);
+	assert_int_equal(l.n, 0);
+
+	/* removed; then gone, which counts as removed */
+	list_unfinished(f, "t-qa/", &l);
+	assert_int_equal(xorb_store_remove_unfinished(f->store, key, l.ids[0], &err), XORB_OK);
+	assert_false(exists(f, rel));
+	assert_int_equal(xorb_store_remove_unfinished(f->store, key, l.ids[0], &err), XORB_OK);
+	collect_files(f->root, "", files, sizeof(files));
+	assert_string_equal(files, "t-qa/20261127T170508Z-3fa9c1.json\n");
+	list_unfinished(f, "", &l);
+	assert_int_equal(l.n, 0);
+
+	/* a put still being written is reported too: judging it is the
+	 * caller's business (by its start) */
+	{
+		struct xorb_store_writer *w;
+
+		assert_int_equal(xorb_store_put_begin(f->store, "top.json", &w, &err), XORB_OK);
+		list_unfinished(f, "", &l);
+		assert_int_equal(l.n, 1);
+		assert_string_equal(l.keys[0], "top.json");
+		xorb_store_put_abort(w);
+		list_unfinished(f, "", &l);
+		assert_int_equal(l.n, 0);
+	}
+}
+
+/* Hidden files that are not a put's temporary file are never reported, and
+ * remove_unfinished refuses every id that is not the temporary file of the
+ * key named, touching nothing. */
+static void test_unfinished_strict(void **state)
+{
+	static const char *const junk[] = {
+		"t-qa/.hidden",
+		"t-qa/.x.tmp-abcde",	 /* 5 random characters */
+		"t-qa/.x.tmp-abcdefg",	 /* 7 */
+		"t-qa/.x.tmp-abc!ef",	 /* not a letter or digit */
+		"t-qa/..x.tmp-abcdef",	 /* a hidden name underneath */
+		"t-qa/.tmp-abcdef",	 /* no name */
+		"t-qa/x.tmp-abcdef",	 /* not hidden: an ordinary object */
+		".hidden-dir/.y.tmp-abcdef",
+	};
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct unfinished l;
+	char path[PATH_MAX], target[PATH_MAX], before[4096] = "", after[4096] = "";
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/t-qa", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/.hidden-dir", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		touch(f, junk[i]);
+	/* a directory and a symbolic link with a temporary file's name */
+	snprintf(path, sizeof(path), "%s/t-qa/.d.tmp-abcdef", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	touch(f, "t-qa/.d.tmp-abcdef/inner");
+	touch(f, "t-qa/target");
+	snprintf(target, sizeof(target), "%s/t-qa/target", f->root);
+	snprintf(path, sizeof(path), "%s/t-qa/.l.tmp-abcdef", f->root);
+	assert_int_equal(symlink(target, path), 0);
+	/* the one real temporary file */
+	touch(f, "t-qa/.real.json.tmp-Ab12Zz");
+
+	list_unfinished(f, "", &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.keys[0], "t-qa/real.json");
+	assert_string_equal(l.ids[0], ".real.json.tmp-Ab12Zz");
+
+	collect_files(f->root, "", before, sizeof(before));
+	{
+		static const char *const bad[][2] = {
+			{ "t-qa/real.json", "" },
+			{ "t-qa/real.json", "." },
+			{ "t-qa/real.json", ".." },
+			{ "t-qa/real.json", "../t-qa/.real.json.tmp-Ab12Zz" },
+			{ "t-qa/real.json", "t-qa/.real.json.tmp-Ab12Zz" },
+			{ "t-qa/real.json", "/.real.json.tmp-Ab12Zz" },
+			{ "t-qa/real.json", ".real.json.tmp-Ab12Z" },
+			{ "t-qa/real.json", "real.json.tmp-Ab12Zz" },
+			{ "t-qa/real.json", ".hidden" },
+			{ "t-qa/real.json", ".x.tmp-abcdefg" },
+			{ "t-qa/other.json", ".real.json.tmp-Ab12Zz" }, /* another key's */
+			{ "../t-qa/real.json", ".real.json.tmp-Ab12Zz" },
+			{ "t-qa/../t-qa/real.json", ".real.json.tmp-Ab12Zz" },
+			{ "/t-qa/real.json", ".real.json.tmp-Ab12Zz" },
+			{ "t-qa/.real.json", ".real.json.tmp-Ab12Zz" },
+			{ "t-qa/target", "target" },
+			{ "t-qa/l", ".l.tmp-abcdef" }, /* a link, not a file */
+			{ "t-qa/d", ".d.tmp-abcdef" }, /* a directory */
+		};
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			int rc = xorb_store_remove_unfinished(f->store, bad[i][0], bad[i][1], &err);
+
+			if (rc != XORB_EINVAL)
+				fail_msg("remove_unfinished(\"%s\", \"%s\"): %d (%s), expected EINVAL", bad[i][0],
+					 bad[i][1], rc, err.msg);
+			assert_non_null(strstr(err.msg, f->root)); /* names the store */
+		}
+	}
+	/* well formed, but of a key in another directory: there is none there,
+	 * which counts as gone; the one in t-qa/ stays */
+	assert_int_equal(xorb_store_remove_unfinished(f->store, "real.json", ".real.json.tmp-Ab12Zz", &err), XORB_OK);
+	collect_files(f->root, "", after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_true(exists(f, "t-qa/.l.tmp-abcdef") && exists(f, "t-qa/target"));
+
+	/* the real one goes, and nothing else */
+	assert_int_equal(xorb_store_remove_unfinished(f->store, "t-qa/real.json", ".real.json.tmp-Ab12Zz", &err),
+			 XORB_OK);
+	assert_false(exists(f, "t-qa/.real.json.tmp-Ab12Zz"));
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		assert_true(exists(f, junk[i]));
+	list_unfinished(f, "", &l);
+	assert_int_equal(l.n, 0);
+}
+
 /* ---- opening ---- */
 
 static void test_open_urls(void **state)
@@ -647,6 +866,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_get_all_empty_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_prefix_and_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_of_empty_or_missing_root, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abandoned_put_listed_and_removed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unfinished_strict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_path_under_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_root_is_a_file, setup, teardown),
