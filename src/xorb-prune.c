@@ -36,9 +36,9 @@ static const char usage_text[] =
 	"                        older than this, by its modification time (default 24h;\n"
 	"                        e.g. 90m, 24h, 7d; at least 10m); so is an unfinished\n"
 	"                        upload (what a killed backup leaves: an open S3 multipart\n"
-	"                        upload, a hidden temporary file in a file store) started\n"
-	"                        longer ago than this (on S3, by when the upload began:\n"
-	"                        keep the grace above the longest backup's duration)\n"
+	"                        upload, a hidden temporary file in a file store) last\n"
+	"                        written to longer ago than this (S3: its start or newest\n"
+	"                        part; a file store: the temporary file's modification time)\n"
 	"      --dry-run         print the plan (\"would remove\"), change nothing\n"
 	"A backup's sidecar is removed before its archive: a removal cut short leaves an\n"
 	"archive without a sidecar, which never lists, and which a later prune removes.\n"
@@ -117,14 +117,14 @@ static void print_text_item(const struct xorb_prune_item *it, int tenant_width, 
 }
 
 /* "2026-11-26 10:00 UTC" (text) or "2026-11-26T10:00:00Z" (json) of an
- * unfinished upload's start; "" when unknown. */
-static const char *started_str(const struct xorb_prune_unfinished *u, bool json, char *buf, size_t len)
+ * unfinished upload's last write; "" when unknown. */
+static const char *last_write_str(const struct xorb_prune_unfinished *u, bool json, char *buf, size_t len)
 {
-	time_t t = (time_t)u->started;
+	time_t t = (time_t)u->last_write;
 	struct tm tm;
 
 	buf[0] = '\0';
-	if (u->started > 0 && gmtime_r(&t, &tm))
+	if (u->last_write > 0 && gmtime_r(&t, &tm))
 		strftime(buf, len, json ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M UTC", &tm);
 	return buf;
 }
@@ -138,10 +138,10 @@ static void print_json_unfinished(const struct xorb_prune_unfinished *u, bool fi
 	xorb_cli_json_str(u->key);
 	printf(",\"upload_id\":");
 	xorb_cli_json_str(u->id);
-	if (*started_str(u, true, when, sizeof(when)))
-		printf(",\"started\":\"%s\"", when);
+	if (*last_write_str(u, true, when, sizeof(when)))
+		printf(",\"last_write\":\"%s\"", when);
 	else
-		printf(",\"started\":null");
+		printf(",\"last_write\":null");
 	printf(",\"action\":\"%s\",\"reason\":", u->keep ? "keep" : "remove");
 	xorb_cli_json_str(u->reason);
 	if (!u->keep)
@@ -159,9 +159,9 @@ static void print_text_unfinished(const struct xorb_prune_unfinished *u, int ten
 	const char *action = u->keep ? "keep" : rc ? "FAILED" : dry_run ? "would remove" : "remove";
 	char when[32];
 
-	printf("%-*s %-*s unfinished upload of %s, started %s  (%s)\n", dry_run ? 12 : 6, action, tenant_width,
+	printf("%-*s %-*s unfinished upload of %s, last written %s  (%s)\n", dry_run ? 12 : 6, action, tenant_width,
 	       u->tenant, u->key + strlen(u->tenant) + 1,
-	       *started_str(u, false, when, sizeof(when)) ? when : "at an unknown time", u->reason);
+	       *last_write_str(u, false, when, sizeof(when)) ? when : "at an unknown time", u->reason);
 }
 
 static void print_summary(const struct tally *t, size_t tenants, bool dry_run)

@@ -1502,6 +1502,67 @@ static void marker_release(struct upload_marker *m)
 	m->key = m->id = NULL;
 }
 
+/* The newest of when the upload began and its parts' LastModified (a backup
+ * still uploading keeps this fresh; its start alone would make a long backup
+ * look abandoned). ListParts, paged. *gone is set when the upload ended
+ * meanwhile (404 NoSuchUpload). */
+static int upload_last_write(struct s3ctx *x, const char *full_key, const char *id, int64_t *last, int *gone)
+{
+	char marker[32] = "";
+	int rc = XORB_OK;
+
+	*gone = 0;
+	do {
+		struct s3_qparam q[] = { { "uploadId", id }, { "part-number-marker", marker } };
+		char *query = s3_query(q, marker[0] ? 2 : 1), trunc[16] = "", when[64], next[32] = "";
+		char err[S3_ERR_MAX];
+		const char *p, *end, *in;
+		size_t inlen;
+		struct s3_req r;
+
+		s3_req_init(&r, "ListParts", "GET", full_key);
+		r.resp_max = LIST_RESP_MAX;
+		if (!query || s3_req_url(&r, &x->conf, full_key, query)) {
+			rc = fail(x, XORB_ENOMEM, "out of memory");
+		} else {
+			pthread_mutex_lock(&x->mu);
+			rc = s3_req_run(&x->conf, x->easy, &r, x->conf.retries, err, sizeof(err));
+			pthread_mutex_unlock(&x->mu);
+			if (rc && r.status == 404) {
+				*gone = 1;
+				rc = XORB_OK;
+			} else if (rc) {
+				fail(x, rc, "%s", err);
+			}
+		}
+		if (!rc && !*gone) {
+			p = r.resp.data ? r.resp.data : "";
+			end = p + r.resp.len;
+			while ((p = s3_xml_next(p, end, "Part", &in, &inlen))) {
+				int64_t t;
+
+				when[0] = '\0';
+				s3_xml_get(in, inlen, "LastModified", when, sizeof(when));
+				t = parse_time(when);
+				if (t > *last)
+					*last = t;
+			}
+			s3_xml_get(r.resp.data ? r.resp.data : "", r.resp.len, "IsTruncated", trunc, sizeof(trunc));
+			if (!strcmp(trunc, "true") &&
+			    (!s3_xml_get(r.resp.data, r.resp.len, "NextPartNumberMarker", next, sizeof(next)) || !next[0] ||
+			     !strcmp(next, marker)))
+				rc = fail(x, XORB_ESTORE, "ListParts of \"%s\": a truncated page that does not say where the next one starts",
+					  full_key);
+		}
+		free(query);
+		s3_req_release(&r);
+		if (rc || *gone || strcmp(trunc, "true"))
+			break;
+		snprintf(marker, sizeof(marker), "%s", next);
+	} while (1);
+	return rc;
+}
+
 /* Calls fn for each upload of one ListMultipartUploads page under the store
  * prefix; sets *next to where the following page starts (both NULL after the
  * last page). */
@@ -1521,6 +1582,7 @@ static int uploads_page(struct s3ctx *x, const char *xml, size_t len, xorb_stora
 	while (!rc && (p = s3_xml_next(p, end, "Upload", &in, &inlen))) {
 		char when[64] = "";
 		struct xorb_store_unfinished u;
+		int gone = 0;
 
 		xorb_buf_reset(&key);
 		xorb_buf_reset(&id);
@@ -1539,8 +1601,10 @@ static int uploads_page(struct s3ctx *x, const char *xml, size_t len, xorb_stora
 		s3_xml_get(in, inlen, "Initiated", when, sizeof(when));
 		u.key = key.data + plen;
 		u.id = id.data;
-		u.started = parse_time(when);
-		rc = fn(arg, &u);
+		u.last_write = parse_time(when);
+		rc = upload_last_write(x, key.data, id.data, &u.last_write, &gone);
+		if (!rc && !gone)
+			rc = fn(arg, &u);
 	}
 	xorb_buf_release(&key);
 	xorb_buf_release(&id);

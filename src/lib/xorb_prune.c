@@ -355,7 +355,7 @@ static int scan_unfinished_fn(void *arg, const struct xorb_store_unfinished *u)
 	if (c->tenant && strcmp(c->tenant, it->tenant))
 		return 0;
 	memcpy(it->key, u->key, strlen(u->key) + 1);
-	it->started = u->started;
+	it->last_write = u->last_write;
 	it->id = strdup(u->id);
 	if (!it->id) {
 		c->oom = 1;
@@ -397,8 +397,8 @@ static int cmp_unfinished(const void *a, const void *b)
 
 	if (!c)
 		c = strcmp(x->key, y->key);
-	if (!c && x->started != y->started)
-		c = x->started < y->started ? -1 : 1;
+	if (!c && x->last_write != y->last_write)
+		c = x->last_write < y->last_write ? -1 : 1;
 	return c ? c : strcmp(x->id, y->id);
 }
 
@@ -419,7 +419,7 @@ int xorb_prune_plan_unfinished(int64_t grace, time_t now, struct xorb_prune_unfi
 		struct xorb_prune_unfinished *u = &ups[i];
 
 		/* unknown (0) or in the future (clock skew): young */
-		u->keep = !(u->started > 0 && u->started < (int64_t)now && (int64_t)now - u->started > grace);
+		u->keep = !(u->last_write > 0 && u->last_write < (int64_t)now && (int64_t)now - u->last_write > grace);
 		if (u->keep)
 			snprintf(u->reason, sizeof(u->reason), "may still be uploading");
 		else

@@ -33,8 +33,8 @@
  * unfinished upload of its key in the store (an open S3 multipart upload, a
  * file store's hidden temporary file; see xorb_storage_abi.h), which lists
  * neither as a backup nor as a leftover. Those of backup keys are removed once
- * they were started more than `grace` seconds before `now`; younger ones, and
- * ones whose start the store cannot tell, may still be uploading and are kept.
+ * they were last written to more than `grace` seconds before `now`; younger
+ * ones, and ones the store cannot date, may still be uploading and are kept.
  *
  * The store is used only through xorb_store.h, so this works on every backend.
  */
@@ -121,7 +121,7 @@ struct xorb_prune_unfinished {
 	char tenant[XORB_TENANT_MAX + 1];
 	char key[XORB_PRUNE_KEY_LEN]; /* "<tenant>/<id>.tar.zst" or ".json", as it would be committed */
 	char *id;		      /* the store's id of it (owned; an S3 UploadId, a temp file name) */
-	int64_t started;	      /* seconds since the epoch; 0: the store cannot tell */
+	int64_t last_write;	      /* seconds since the epoch: last written to; 0: the store cannot tell */
 
 	/* The decision: xorb_prune_plan_unfinished fills these. */
 	bool keep;
@@ -140,10 +140,10 @@ int xorb_prune_scan_unfinished(struct xorb_store *s, const char *tenant,
 			       struct xorb_prune_unfinished **ups, size_t *n, struct xorb_error *err);
 
 /*
- * Decides each one, pure: sorts by tenant, key, start, and sets keep and
- * reason: removed when started more than grace seconds before now ("older
- * than 24h"), else kept ("may still be uploading"; a start in the future or
- * unknown counts as young). XORB_EINVAL for a grace out of range.
+ * Decides each one, pure: sorts by tenant, key, last write, and sets keep
+ * and reason: removed when last written more than grace seconds before now
+ * ("older than 24h"), else kept ("may still be uploading"; a time in the
+ * future or unknown counts as young). XORB_EINVAL for a grace out of range.
  */
 int xorb_prune_plan_unfinished(int64_t grace, time_t now, struct xorb_prune_unfinished *ups, size_t n,
 			       struct xorb_error *err);

@@ -54,7 +54,8 @@ struct xorb_store_unfinished {
 	const char *key;  /* the key it would be committed under, relative to the store root */
 	const char *id;	  /* the backend's name for it, for remove_unfinished: the S3
 			   * UploadId, the temporary file's name */
-	int64_t started;  /* seconds since the epoch; 0 when the backend cannot tell */
+	int64_t last_write; /* seconds since the epoch: when it was last written to (its
+			     * start or newest part on S3, the file's mtime); 0: cannot tell */
 };
 
 /* Called per unfinished put; return 0 to go on, nonzero to stop (returned by

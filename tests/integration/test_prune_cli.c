@@ -690,8 +690,8 @@ static void test_unfinished_uploads(void **state)
 	expect_status("dry run", &r, 0);
 	snprintf(want, sizeof(want),
 		 "keep         t-qa 20261120T000000Z-000100  (last 1/1)\n"
-		 "would remove t-qa unfinished upload of 20261126T100000Z-00dead.tar.zst, started %s  (older than 1h)\n"
-		 "keep         t-qa unfinished upload of 20261128T090000Z-00beef.tar.zst, started %s  (may still be uploading)\n"
+		 "would remove t-qa unfinished upload of 20261126T100000Z-00dead.tar.zst, last written %s  (older than 1h)\n"
+		 "keep         t-qa unfinished upload of 20261128T090000Z-00beef.tar.zst, last written %s  (may still be uploading)\n"
 		 "dry run, nothing changed: 1 tenant: 1 backup kept, 0 would be removed; "
 		 "unfinished uploads: 1 would be removed, 1 kept (may still be uploading); 0 B would be freed\n",
 		 old_when, young_when);
@@ -718,7 +718,7 @@ static void test_unfinished_uploads(void **state)
 		struct tm tm;
 
 		strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&old, &tm));
-		assert_string_equal(cJSON_GetObjectItem(u, "started")->valuestring, iso);
+		assert_string_equal(cJSON_GetObjectItem(u, "last_write")->valuestring, iso);
 	}
 	assert_string_equal(cJSON_GetObjectItem(u, "action")->valuestring, "remove");
 	assert_string_equal(cJSON_GetObjectItem(u, "reason")->valuestring, "older than 1h");
@@ -739,10 +739,10 @@ static void test_unfinished_uploads(void **state)
 	run(&r, "xorb-prune", "--store", store, "t-qa", "--keep-last", "1", "--grace", "1h", NULL);
 	expect_status("prune", &r, 0);
 	snprintf(want, sizeof(want),
-		 "remove t-qa unfinished upload of 20261126T100000Z-00dead.tar.zst, started %s  (older than 1h)\n", old_when);
+		 "remove t-qa unfinished upload of 20261126T100000Z-00dead.tar.zst, last written %s  (older than 1h)\n", old_when);
 	assert_non_null(strstr(r.out, want));
 	snprintf(want, sizeof(want),
-		 "keep   t-qa unfinished upload of 20261128T090000Z-00beef.tar.zst, started %s  (may still be uploading)\n",
+		 "keep   t-qa unfinished upload of 20261128T090000Z-00beef.tar.zst, last written %s  (may still be uploading)\n",
 		 young_when);
 	assert_non_null(strstr(r.out, want));
 	assert_non_null(strstr(r.out, "1 tenant: 1 backup kept, 0 removed; unfinished uploads: 1 removed, 1 kept (may still be uploading); 0 B freed\n"));

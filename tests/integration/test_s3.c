@@ -822,7 +822,7 @@ static int aws_upload_listed(const char *prefix, const char *id)
 
 struct unf_seen {
 	char keys[8][256], ids[8][256];
-	int64_t started[8];
+	int64_t last_write[8];
 	int n;
 };
 
@@ -833,7 +833,7 @@ static int unf_cb(void *arg, const struct xorb_store_unfinished *u)
 	assert_true(l->n < 8);
 	snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", u->key);
 	snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", u->id);
-	l->started[l->n] = u->started;
+	l->last_write[l->n] = u->last_write;
 	l->n++;
 	return 0;
 }
@@ -893,7 +893,7 @@ static void test_prune_unfinished_upload(void **state)
 	if (run(&r, dry) != 0)
 		show("prune --dry-run", &r);
 	assert_int_equal(r.status, 0);
-	assert_non_null(strstr(r.out, "keep         t-qa unfinished upload of 20261127T170508Z-3fa9c1.tar.zst, started "));
+	assert_non_null(strstr(r.out, "keep         t-qa unfinished upload of 20261127T170508Z-3fa9c1.tar.zst, last written "));
 	assert_non_null(strstr(r.out, " UTC  (may still be uploading)\n"));
 	assert_non_null(strstr(r.out, "dry run, nothing changed: 1 tenant: 0 backups kept, 0 would be removed; "
 				      "unfinished uploads: 0 would be removed, 1 kept (may still be uploading); 0 B would be freed\n"));
@@ -915,7 +915,7 @@ static void test_prune_unfinished_upload(void **state)
 	assert_string_equal(cJSON_GetObjectItem(u, "key")->valuestring, "t-qa/20261127T170508Z-3fa9c1.tar.zst");
 	assert_string_equal(cJSON_GetObjectItem(u, "upload_id")->valuestring, qa_id);
 	assert_string_equal(cJSON_GetObjectItem(u, "action")->valuestring, "keep");
-	assert_true(llabs(iso_time(cJSON_GetObjectItem(u, "started")->valuestring) - now) < 600);
+	assert_true(llabs(iso_time(cJSON_GetObjectItem(u, "last_write")->valuestring) - now) < 600);
 	assert_int_equal(cJSON_GetObjectItem(j, "unfinished_kept")->valueint, 1);
 	assert_string_equal(cJSON_GetObjectItem(j, "result")->valuestring, "ok");
 	cJSON_Delete(j);
@@ -926,8 +926,8 @@ static void test_prune_unfinished_upload(void **state)
 	const char *all[] = { xt_bin("xorb-prune"), "--all", "--store", "s3://" BUCKET "/" UNF_PREFIX, "--s3-endpoint",
 			      endpoint, "--s3-path-style", "--keep-last", "1", "--grace", "10m", NULL };
 	out = must("prune --all", all);
-	assert_non_null(strstr(out, "keep   t-ops unfinished upload of 20261127T170508Z-000001.tar.zst, started "));
-	assert_non_null(strstr(out, "keep   t-qa  unfinished upload of 20261127T170508Z-3fa9c1.tar.zst, started "));
+	assert_non_null(strstr(out, "keep   t-ops unfinished upload of 20261127T170508Z-000001.tar.zst, last written "));
+	assert_non_null(strstr(out, "keep   t-qa  unfinished upload of 20261127T170508Z-3fa9c1.tar.zst, last written "));
 	assert_null(strstr(out, "notes"));
 	assert_non_null(strstr(out, "2 tenants: 0 backups kept, 0 removed; unfinished uploads: 0 removed, 2 kept"));
 	free(out);
@@ -944,7 +944,7 @@ static void test_prune_unfinished_upload(void **state)
 		fail_msg("list_unfinished: %s", err.msg);
 	assert_int_equal(seen.n, 2); /* the plugin reports every upload; prune keeps to backup keys */
 	for (k = 0; k < seen.n; k++) {
-		assert_true(llabs(seen.started[k] - now) < 600);
+		assert_true(llabs(seen.last_write[k] - now) < 600);
 		if (!strcmp(seen.keys[k], "t-qa/notes.txt"))
 			assert_string_equal(seen.ids[k], notes_id);
 		else

@@ -425,7 +425,7 @@ static void set_unfinished(struct xorb_prune_unfinished *u, const char *tenant, 
 	snprintf(u->tenant, sizeof(u->tenant), "%s", tenant);
 	snprintf(u->key, sizeof(u->key), "%s/%s", tenant, name);
 	u->id = (char *)"upload-id";
-	u->started = started;
+	u->last_write = started;
 }
 
 static void assert_unfinished_plan(int64_t grace, time_t now, struct xorb_prune_unfinished *v, size_t n,
@@ -716,7 +716,7 @@ static void test_scan_unfinished(void **state)
 	assert_string_equal(v[0].tenant, "t-qa");
 	assert_string_equal(v[0].key, "t-qa/20261127T170508Z-3fa9c1.tar.zst");
 	assert_string_equal(v[0].id, ".20261127T170508Z-3fa9c1.tar.zst.tmp-a1B2c3");
-	assert_true(v[0].started > time(NULL) - 600 && v[0].started <= time(NULL) + 60);
+	assert_true(v[0].last_write > time(NULL) - 600 && v[0].last_write <= time(NULL) + 60);
 	assert_true(v[0].keep);
 	assert_string_equal(v[1].key, "t-qa/20261128T170508Z-000001.json");
 	xorb_prune_unfinished_free(v, n);

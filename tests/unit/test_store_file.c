@@ -533,7 +533,7 @@ static void test_list_of_empty_or_missing_root(void **state)
 
 struct unfinished {
 	char keys[16][128], ids[16][128];
-	int64_t started[16];
+	int64_t last_write[16];
 	size_t n;
 };
 
@@ -544,7 +544,7 @@ static int unfinished_cb(void *arg, const struct xorb_store_unfinished *u)
 	assert_true(l->n < 16);
 	snprintf(l->keys[l->n], sizeof(l->keys[0]), "%s", u->key);
 	snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", u->id);
-	l->started[l->n] = u->started;
+	l->last_write[l->n] = u->last_write;
 	l->n++;
 	return 0;
 }
@@ -615,7 +615,7 @@ static void test_abandoned_put_listed_and_removed(void **state)
 	assert_string_equal(l.keys[0], key);
 	assert_int_equal(strlen(l.ids[0]), strlen(".20261127T170508Z-3fa9c1.tar.zst.tmp-XXXXXX"));
 	assert_int_equal(strncmp(l.ids[0], ".20261127T170508Z-3fa9c1.tar.zst.tmp-", 37), 0);
-	assert_true(l.started[0] >= now - 60 && l.started[0] <= now + 60);
+	assert_true(l.last_write[0] >= now - 60 && l.last_write[0] <= now + 60);
 	snprintf(rel, sizeof(rel), "t-qa/%s", l.ids[0]);
 	assert_true(exists(f, rel));
 	list_unfinished(f, "t-qa/", &l);
