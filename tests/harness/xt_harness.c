@@ -1,9 +1,9 @@
 /*
  * Test harness: nats-server processes started, watched and stopped by PID in
- * their own temp dirs, and a fork/exec runner that captures a command's
- * output (see xt_harness.h). Everything a child needs is prepared before
- * fork(): nats.c runs threads, so the child only calls async-signal-safe
- * functions until exec.
+ * their own temp dirs, a fork/exec runner that captures a command's output,
+ * and the reading of valgrind's logs in memcheck mode (see xt_harness.h).
+ * Everything a child needs is prepared before fork(): nats.c runs threads,
+ * so the child only calls async-signal-safe functions until exec.
  */
 #include "xt_harness.h"
 
@@ -44,6 +44,12 @@ static struct {
 	volatile pid_t pid; /* 0: not running */
 	char dir[4096];	    /* "": nothing to remove */
 } servers[XT_MAX_SERVERS];
+
+/* Memcheck mode: the directory of valgrind's logs, "" when off. */
+static char mc_dir[4096];
+static pid_t mc_owner; /* the process whose exit reports the errors */
+static int mc_errors;  /* logs with errors read so far */
+static int mc_logs;    /* logs read so far */
 
 static volatile pid_t run_child; /* process group of the running xt_run child */
 static pid_t owner;		 /* the process that installed the handlers */
@@ -577,6 +583,207 @@ int xt_server_connect(const struct xt_server *s, natsConnection **nc)
 	return 0;
 }
 
+/* ---- memcheck mode ---------------------------------------------------- */
+
+/* The commands xt_bin() names that the memcheck wrappers run under valgrind
+ * (tests/CMakeLists.txt writes one wrapper for each). */
+static const char *const our_commands[] = {
+	"xorb-backup", "xorb-restore", "xorb-verify", "xorb-prune", "xorb-state", "xorb-subject-lint", NULL,
+};
+
+/*
+ * The first words of memcheck's error reports (valgrind's mc_errors.c). Only
+ * for a log that never got its ERROR SUMMARY (a process killed with SIGKILL,
+ * or still running at exit): the summary's count decides for the others.
+ */
+static const char *const mc_error_heads[] = {
+	"Invalid read",	 "Invalid write", "Invalid free", "Mismatched free", "Conditional jump",
+	"Use of uninitialised", "Syscall param", "Source and destination overlap", "Argument '",
+	"Jump to the invalid address", "Invalid alignment", "Illegal memory pool", "Unaddressable byte",
+	"Uninitialised byte", "Fishy value", NULL,
+};
+
+int xt_memcheck(void)
+{
+	return mc_dir[0] != '\0';
+}
+
+/* argv0 is one of our commands as xt_bin() names it. */
+static int is_our_command(const char *argv0)
+{
+	const char *dir = getenv("XORB_BIN_DIR");
+	size_t dl, i;
+
+	if (!dir || !*dir)
+		return 0;
+	dl = strlen(dir);
+	if (strncmp(argv0, dir, dl) || argv0[dl] != '/')
+		return 0;
+	for (i = 0; our_commands[i]; i++)
+		if (strcmp(argv0 + dl + 1, our_commands[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether a valgrind log reports errors. */
+static int log_has_errors(const char *text)
+{
+	const char *p = strstr(text, "ERROR SUMMARY: "), *line;
+	size_t i;
+
+	if (p)
+		return strtol(p + strlen("ERROR SUMMARY: "), NULL, 10) != 0;
+	for (line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *t = line + strspn(line, "=0123456789"); /* "==<pid>== " */
+
+		if (t == line || *t != ' ')
+			continue;
+		t++;
+		for (i = 0; mc_error_heads[i]; i++)
+			if (strncmp(t, mc_error_heads[i], strlen(mc_error_heads[i])) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static int read_file(const char *path, struct xorb_buf *b)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && xorb_buf_append(b, chunk, (size_t)n))
+			break;
+	close(fd);
+	return xorb_buf_append(b, "", 0);
+}
+
+/*
+ * Reads the logs (vg.<pid>.log, see tests/CMakeLists.txt) of the processes
+ * that have ended, or of all at exit; prints those with errors on stderr and
+ * removes them. child (0: none) is the xt_run child just reaped, named by
+ * name; *child_seen tells whether its log was there. Returns how many logs
+ * had errors (also added to mc_errors).
+ */
+static int memcheck_collect(pid_t child, const char *name, int at_exit, int *child_seen)
+{
+	struct dirent *de;
+	int bad = 0;
+	DIR *d;
+
+	*child_seen = 0;
+	d = opendir(mc_dir);
+	if (!d) {
+		fprintf(stderr, "xt: memcheck: cannot read %s: %s\n", mc_dir, strerror(errno));
+		mc_errors++;
+		return 1;
+	}
+	while ((de = readdir(d))) {
+		char path[4096 + 256];
+		struct xorb_buf log;
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "vg.", 3))
+			continue;
+		pid = strtol(de->d_name + 3, &end, 10);
+		if (pid <= 0 || strcmp(end, ".log"))
+			continue;
+		if (pid == child)
+			*child_seen = 1;
+		else if (!at_exit && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue; /* still running (or a zombie): later */
+		snprintf(path, sizeof(path), "%s/%s", mc_dir, de->d_name);
+		mc_logs++;
+		xorb_buf_init(&log);
+		if (read_file(path, &log)) {
+			fprintf(stderr, "xt: memcheck: cannot read %s: %s\n", path, strerror(errno));
+			bad++;
+		} else if (log_has_errors(log.data)) {
+			fprintf(stderr, "xt: ---- valgrind memcheck found errors in %s%s%ld ----\n%s",
+				pid == child ? name : "", pid == child ? ", pid " : "pid ", pid, log.data);
+			if (log.len && log.data[log.len - 1] != '\n')
+				fputc('\n', stderr);
+			fprintf(stderr, "xt: ---- end of the valgrind report of pid %ld ----\n", pid);
+			bad++;
+		}
+		xorb_buf_release(&log);
+		unlink(path);
+	}
+	closedir(d);
+	mc_errors += bad;
+	return bad;
+}
+
+/* Last exit handler (registered before main): a test program that saw
+ * valgrind errors fails, whatever its tests asserted. */
+static void memcheck_at_exit(void)
+{
+	int seen;
+
+	if (getpid() != mc_owner)
+		return;
+	memcheck_collect(0, NULL, 1, &seen);
+	if (keep_dirs())
+		fprintf(stderr, "xt: kept %s\n", mc_dir);
+	else
+		xt_rmtree(mc_dir);
+	if (mc_errors) {
+		fprintf(stderr, "xt: memcheck: valgrind found errors in %d of %d processes, reported above: "
+				"the test program fails\n", mc_errors, mc_logs);
+		fflush(NULL);
+		_exit(XT_MEMCHECK_STATUS);
+	}
+	fprintf(stderr, "xt: memcheck: %d processes ran under valgrind, no errors\n", mc_logs);
+}
+
+/* Before main, while the process has one thread: the log dir, in the
+ * environment every command inherits. Under $XT_MEMCHECK_ROOT when set (the
+ * build tree), so that tests that watch $TMPDIR see no valgrind files. */
+__attribute__((constructor)) static void memcheck_init(void)
+{
+	const char *on = getenv("XT_MEMCHECK"), *root = getenv("XT_MEMCHECK_ROOT");
+
+	if (!on || strcmp(on, "1") != 0)
+		return;
+	if (!root || !*root)
+		root = tmp_root();
+	mkdir(root, 0755);
+	if (snprintf(mc_dir, sizeof(mc_dir), "%s/xt-memcheck-XXXXXX", root) >= (int)sizeof(mc_dir) ||
+	    !mkdtemp(mc_dir) || setenv("XT_MEMCHECK_LOGS", mc_dir, 1)) {
+		fprintf(stderr, "xt: memcheck: cannot create a log dir under %s: %s\n", root, strerror(errno));
+		exit(2);
+	}
+	mc_owner = getpid();
+	atexit(memcheck_at_exit);
+}
+
+/* After a run in memcheck mode: its logs, and whether it ran under valgrind. */
+static void memcheck_after_run(const char *argv0, pid_t pid, int wrapped, struct xt_result *r)
+{
+	int seen = 0;
+
+	if (memcheck_collect(pid, argv0, 0, &seen)) {
+		r->status = XT_MEMCHECK_STATUS;
+		return;
+	}
+	if (!wrapped)
+		return;
+	if (!seen) {
+		fprintf(stderr, "xt: memcheck: \"%s\" left no valgrind log in %s: it did not run under valgrind "
+				"(XORB_BIN_DIR must name the memcheck wrappers)\n", argv0, mc_dir);
+		mc_errors++;
+		r->status = XT_MEMCHECK_STATUS;
+	} else if (r->status == XT_MEMCHECK_STATUS) {
+		fprintf(stderr, "xt: memcheck: valgrind failed \"%s\" (exit %d) without a report\n", argv0,
+			XT_MEMCHECK_STATUS);
+		mc_errors++;
+	}
+}
+
 /* environ with extra_env's keys replaced or added. The strings are shared
  * with environ and extra_env: free only the array. */
 static char **build_env(const char *const extra[])
@@ -640,9 +847,10 @@ int xt_run(const char *const argv[], const char *const extra_env[],
 {
 	struct xorb_buf out, err;
 	int op[2] = { -1, -1 }, erp[2] = { -1, -1 }, st = 0, ret = 0, reaped = 0;
-	long long deadline, grace = 0;
+	long long deadline = 0, grace = 0;
 	char **env = NULL;
 	pid_t pid = -1;
+	int wrapped;
 
 	install_hooks();
 	memset(r, 0, sizeof(*r));
@@ -651,12 +859,15 @@ int xt_run(const char *const argv[], const char *const extra_env[],
 	/* detach() wants at least one append to hand back a terminated string */
 	xorb_buf_append(&out, "", 0);
 	xorb_buf_append(&err, "", 0);
-	deadline = timeout_sec > 0 ? now_ms() + (long long)timeout_sec * 1000 : 0;
-
 	if (!argv || !argv[0]) {
 		xorb_buf_puts(&err, "xt_run: empty argv\n");
 		goto fail;
 	}
+	wrapped = xt_memcheck() && is_our_command(argv[0]);
+	if (wrapped && timeout_sec > 0)
+		timeout_sec *= XT_MEMCHECK_SLOWER;
+	deadline = timeout_sec > 0 ? now_ms() + (long long)timeout_sec * 1000 : 0;
+
 	env = build_env(extra_env);
 	if (!env || pipe2(op, O_CLOEXEC) || pipe2(erp, O_CLOEXEC)) {
 		xorb_buf_printf(&err, "xt_run: cannot set up \"%s\": %s\n", argv[0],
@@ -724,6 +935,8 @@ int xt_run(const char *const argv[], const char *const extra_env[],
 		r->status = exit_status(st);
 	}
 	run_child = 0;
+	if (xt_memcheck())
+		memcheck_after_run(argv[0], pid, wrapped, r);
 	goto out;
 fail:
 	r->status = 127;

@@ -14,6 +14,19 @@
  * after a stop for post-mortems, XT_NATS_SERVER overrides the nats-server
  * binary (default: "nats-server" from PATH), XORB_BIN_DIR is where xt_bin()
  * finds the built commands. Not thread-safe: call from one thread.
+ *
+ * Memcheck mode (XT_MEMCHECK=1; the memcheck/<test> ctest entries set it):
+ * XORB_BIN_DIR then names a directory of wrappers (tests/CMakeLists.txt
+ * writes them) that run each command under valgrind memcheck with one log
+ * file per process in $XT_MEMCHECK_LOGS, a fresh dir the harness creates
+ * before main() under $XT_MEMCHECK_ROOT (default: TMPDIR), so every command
+ * the test starts, however it starts it, logs there. After each xt_run the
+ * harness reads the logs of the processes that have ended: a log with errors
+ * (invalid accesses, uninitialised values, definite or indirect leaks) is
+ * printed on stderr and turns the run's status into XT_MEMCHECK_STATUS. The
+ * test program exits with that status at the end when any log had errors,
+ * also those of commands it started itself (fork/exec, a shell) or killed,
+ * whatever its tests asserted.
  */
 #ifndef XT_HARNESS_H
 #define XT_HARNESS_H
@@ -73,6 +86,19 @@ struct xt_result {
 	size_t err_len;
 };
 
+/* Exit status valgrind gives a command in which it found errors. */
+#define XT_MEMCHECK_STATUS 99
+
+/*
+ * 1 in memcheck mode, where a command takes about a second more to start
+ * and its own work runs 10 to 50 times slower. Tests scale their data down
+ * and wait for events rather than fixed times by it, never changing what
+ * they check. xt_run gives our commands (xt_bin() names) XT_MEMCHECK_SLOWER
+ * times their timeout by itself.
+ */
+int xt_memcheck(void);
+#define XT_MEMCHECK_SLOWER 5
+
 /*
  * Runs argv (argv[0] is looked up in PATH when it has no '/') with the
  * current environment plus extra_env ("K=V" entries overriding existing
@@ -83,7 +109,9 @@ struct xt_result {
  * Returns 0 when the child ran and exited by itself (whatever its status),
  * -1 when it could not be started (status 127, the reason in r->err) or was
  * killed at the timeout (timed_out set, output so far captured). r is always
- * filled in; release it with xt_result_release().
+ * filled in; release it with xt_result_release(). In memcheck mode status
+ * is XT_MEMCHECK_STATUS when valgrind found errors in the command or in a
+ * process it started (the report is on stderr, not in r->err).
  */
 int xt_run(const char *const argv[], const char *const extra_env[],
 	   int timeout_sec, struct xt_result *r);

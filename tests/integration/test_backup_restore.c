@@ -464,8 +464,10 @@ static void test_killed_backup_lists_nothing(void **state)
 	int status = 0;
 	pid_t pid;
 
+	/* under memcheck the backup runs 5 to 10 times slower: a quarter of the
+	 * data keeps it as long, still midway when killed */
 	assert_int_equal(xt_fixture_bulk(src_nc, "xorb-t-kill-scan-live", "xorb.t-kill.scan.load.created",
-					 200000, 256, why, sizeof(why)), 0);
+					 xt_memcheck() ? 50000 : 200000, 256, why, sizeof(why)), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -539,6 +541,8 @@ static void test_stalled_snapshot_times_out(void **state)
 	close(fd);
 	assert_true(n > 0);
 	buf[n] = '\0';
+	if (!strstr(buf, "xorb-t-stall-scan-live") || !strstr(buf, "stalled"))
+		fprintf(stderr, "--- the backup said:\n%s", buf);
 	assert_non_null(strstr(buf, "xorb-t-stall-scan-live"));
 	assert_non_null(strstr(buf, "stalled"));
 	snprintf(dir, sizeof(dir), "%s/t-stall", store);

@@ -13,12 +13,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,6 +231,34 @@ static int visible_sidecars(const char *tenant)
 	return n;
 }
 
+/* Waits (up to 60 s) until the store holds a non-empty hidden temporary
+ * archive of tenant, or pid ended (left for the caller to reap). */
+static void wait_for_archive(const char *tenant, pid_t pid)
+{
+	char dir[4400], p[4700];
+	int i, found = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", store, tenant);
+	for (i = 0; i < 6000 && !found; i++) {
+		siginfo_t si = { 0 };
+		struct dirent *de;
+		struct stat sb;
+		DIR *d;
+
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid == pid)
+			break;
+		d = opendir(dir);
+		while (d && (de = readdir(d)))
+			if (de->d_name[0] == '.' && strstr(de->d_name, ".tar.zst.tmp-")) {
+				snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+				found |= !stat(p, &sb) && sb.st_size > 0;
+			}
+		if (d)
+			closedir(d);
+		usleep(10 * 1000);
+	}
+}
+
 static void test_stepdown_during_backup(void **state)
 {
 	char subj[300], why[512], errf[4400], *r;
@@ -257,7 +287,12 @@ static void test_stepdown_during_backup(void **state)
 		      "4096", "--idle-timeout", "5", (char *)NULL);
 		_exit(127);
 	}
-	usleep(250 * 1000);
+	/* under memcheck the backup needs seconds to start: step down once
+	 * its archive is being written, as 250 ms does without valgrind */
+	if (xt_memcheck())
+		wait_for_archive("t-sd", pid);
+	else
+		usleep(250 * 1000);
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.LEADER.STEPDOWN.%s", "xorb-t-sd-scan-live");
 	free(request(nc, subj, ""));
 	assert_int_equal(waitpid(pid, &st, 0), pid);

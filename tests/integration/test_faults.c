@@ -49,7 +49,10 @@ static int setup(void **state)
 	o.store_dir = jsdir;
 	assert_int_equal(xt_server_start(&src, &o), 0);
 	assert_int_equal(xt_server_connect(&src, &nc), 0);
-	if (xt_fixture_bulk(nc, STREAM, "xorb.t-fault.scan.load.created", 200000, 256, why, sizeof(why))) {
+	/* under memcheck the commands run 5 to 10 times slower here: a quarter
+	 * of the data keeps the same runs as long and still midway at a kill */
+	if (xt_fixture_bulk(nc, STREAM, "xorb.t-fault.scan.load.created", xt_memcheck() ? 50000 : 200000, 256, why,
+			    sizeof(why))) {
 		fprintf(stderr, "fixture: %s\n", why);
 		return -1;
 	}
@@ -163,6 +166,40 @@ static int wait_for_tmp(const char *dir, pid_t pid)
 	return 0;
 }
 
+/* Waits until the restore pid runs against the server whose JetStream store
+ * is js: 300 ms; under memcheck, which takes seconds to start a command,
+ * until the server stages the incoming snapshot (a non-empty file in
+ * <js>/jetstream/.snap-staging, nats-server 2.9), up to 60 s or pid's end
+ * (left for the caller to reap). */
+static void wait_midway_restore(const char *js, pid_t pid)
+{
+	char dir[4400], p[4700];
+	int i, found = 0;
+
+	if (!xt_memcheck()) {
+		usleep(300 * 1000);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/jetstream/.snap-staging", js);
+	for (i = 0; i < 6000 && !found; i++) {
+		siginfo_t si = { 0 };
+		struct dirent *de;
+		struct stat sb;
+		DIR *d;
+
+		if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid == pid)
+			break;
+		d = opendir(dir);
+		while (d && (de = readdir(d))) {
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			found |= de->d_name[0] != '.' && !stat(p, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0;
+		}
+		if (d)
+			closedir(d);
+		usleep(10 * 1000);
+	}
+}
+
 static void restart(struct xt_server *s, const char *js)
 {
 	struct xt_server_opts o = { 1, NULL, js, s->port };
@@ -231,7 +268,7 @@ static void test_server_killed_during_restore(void **state)
 	const char *argv[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-fault", "--window", "1", "--chunk-size", "16K", NULL };
 	pid_t pid = spawn(argv, store);
 
-	usleep(300 * 1000);
+	wait_midway_restore(js2, pid);
 	xt_server_kill(&dst);
 	assert_int_equal(exit_code(pid), 2);
 	assert_non_null(strstr(slurp(errfile), "xorb-restore: error: "));
@@ -264,8 +301,10 @@ static void test_restore_killed(void **state)
 	assert_int_equal(xt_server_start(&dst, NULL), 0);
 	const char *argv[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-fault", "--window", "1", "--chunk-size", "16K", NULL };
 	pid_t pid = spawn(argv, store);
+	char js[4400];
 
-	usleep(300 * 1000);
+	snprintf(js, sizeof(js), "%s/js", dst.dir); /* the harness's default store */
+	wait_midway_restore(js, pid);
 	kill(pid, SIGKILL);
 	assert_int_equal(exit_code(pid), 128 + SIGKILL);
 	/* the server drops a restore that never got its final message */
