@@ -1379,6 +1379,23 @@ static int64_t parse_time(const char *s)
 	return (int64_t)timegm(&tm);
 }
 
+/* One page of a bucket-level listing (op names it in messages): the answer
+ * capped at LIST_RESP_MAX. r is initialised here; the caller releases it. */
+static int run_listing(struct s3ctx *x, struct s3_req *r, const char *op, const char *query)
+{
+	int rc;
+
+	s3_req_init(r, op, "GET", NULL);
+	r->resp_max = LIST_RESP_MAX;
+	if (!query || s3_req_url(r, &x->conf, NULL, query))
+		return fail(x, XORB_ENOMEM, "out of memory");
+	rc = run_shared(x, r, x->conf.retries);
+	if (!rc && r->resp_cut)
+		rc = fail(x, XORB_ESTORE, "%s on bucket \"%s\": the answer is larger than %zu MiB", op, x->conf.bucket,
+			  LIST_RESP_MAX >> 20);
+	return rc;
+}
+
 /* Calls fn for each object of one ListObjectsV2 page; sets *next to the
  * continuation token (malloc'd) or NULL on the last page. */
 static int list_page(struct s3ctx *x, const char *xml, size_t len, xorb_storage_list_fn fn, void *arg,
@@ -1443,15 +1460,7 @@ static int s_list(void *ctx, const char *prefix, xorb_storage_list_fn fn, void *
 		char *next = NULL;
 
 		query = s3_query(q, token ? 3 : 2);
-		s3_req_init(&r, "ListObjectsV2", "GET", NULL);
-		r.resp_max = LIST_RESP_MAX;
-		if (!query || s3_req_url(&r, &x->conf, NULL, query))
-			rc = fail(x, XORB_ENOMEM, "out of memory");
-		else
-			rc = run_shared(x, &r, x->conf.retries);
-		if (!rc && r.resp_cut)
-			rc = fail(x, XORB_ESTORE, "ListObjectsV2 on bucket \"%s\": the answer is larger than %zu MiB",
-				  x->conf.bucket, LIST_RESP_MAX >> 20);
+		rc = run_listing(x, &r, "ListObjectsV2", query);
 		/* callbacks run without the lock: they may use the store */
 		if (!rc)
 			rc = list_page(x, r.resp.data ? r.resp.data : "", r.resp.len, fn, arg, &next);
@@ -1654,15 +1663,7 @@ static int s_list_unfinished(void *ctx, const char *prefix, xorb_storage_unfinis
 		struct s3_req r;
 
 		query = s3_query(q, at.key ? 4 : 2);
-		s3_req_init(&r, "ListMultipartUploads", "GET", NULL);
-		r.resp_max = LIST_RESP_MAX;
-		if (!query || s3_req_url(&r, &x->conf, NULL, query))
-			rc = fail(x, XORB_ENOMEM, "out of memory");
-		else
-			rc = run_shared(x, &r, x->conf.retries);
-		if (!rc && r.resp_cut)
-			rc = fail(x, XORB_ESTORE, "ListMultipartUploads on bucket \"%s\": the answer is larger than %zu MiB",
-				  x->conf.bucket, LIST_RESP_MAX >> 20);
+		rc = run_listing(x, &r, "ListMultipartUploads", query);
 		/* callbacks run without the lock: they may use the store */
 		if (!rc)
 			rc = uploads_page(x, r.resp.data ? r.resp.data : "", r.resp.len, fn, arg, &at, &next);
