@@ -130,10 +130,28 @@ char *s3_query(const struct s3_qparam *p, size_t n)
 	return xorb_buf_detach(&b);
 }
 
+int s3_key_dot_segment(const char *key)
+{
+	const char *p = key;
+
+	while (p) {
+		size_t n = strcspn(p, "/");
+
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return 1;
+		p = p[n] ? p + n + 1 : NULL;
+	}
+	return 0;
+}
+
 int s3_req_url(struct s3_req *r, const struct s3_conf *c, const char *full_key, const char *query)
 {
 	struct xorb_buf b;
 
+	/* libcurl would drop such segments before signing and sending (see
+	 * s3_key_dot_segment): never let the URL name another object */
+	if (full_key && s3_key_dot_segment(full_key))
+		return -1;
 	xorb_buf_init(&b);
 	if (xorb_buf_puts(&b, c->bucket_url) || xorb_buf_puts(&b, "/") ||
 	    (full_key && s3_encode(&b, full_key, 1)) ||
@@ -310,7 +328,12 @@ int s3_req_setup(const struct s3_conf *c, CURL *e, struct s3_req *r)
 
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L); /* sign and send the key as it is */
+	/* No CURLOPT_PATH_AS_IS: libcurl >= 8.14 refuses it with SigV4 ("Cannot use
+	 * sigv4 authentication with path-as-is flag"). Without it curl removes
+	 * "." and ".." segments (also %2E forms) from the path and signs and
+	 * sends the rest byte for byte, so keys with such segments are refused
+	 * (s3_key_dot_segment) and everything else is sent and signed exactly as
+	 * s3_encode wrote it. */
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curlerr);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "xorb-dr/" XORB_VERSION);

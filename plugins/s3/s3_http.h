@@ -86,9 +86,15 @@ void s3_req_init(struct s3_req *r, const char *op, const char *method, const cha
 void s3_req_release(struct s3_req *r);
 
 /* Sets r->url to the bucket (full_key NULL) or object URL with the query
- * (canonical, see s3_query; may be NULL). 0, or -1 out of memory. */
+ * (canonical, see s3_query; may be NULL). 0, or -1 out of memory or when
+ * full_key has a dot segment (callers check keys first: s3_key_dot_segment). */
 int s3_req_url(struct s3_req *r, const struct s3_conf *c, const char *full_key, const char *query);
 
+/* 1 when key has a "." or ".." segment ('/'-separated, the whole segment).
+ * libcurl removes those from a URL's path (RFC 3986 dot segments, also when
+ * written %2E) before it signs and sends it, and refuses CURLOPT_PATH_AS_IS
+ * with SigV4 (8.14): such a key cannot be addressed, s3_req_url refuses it. */
+int s3_key_dot_segment(const char *key);
 /* Configures e for the next attempt of r (resets e, keeps its connections). */
 int s3_req_setup(const struct s3_conf *c, CURL *e, struct s3_req *r);
 

@@ -166,6 +166,11 @@ static int parse_url(struct s3ctx *x, const char *url)
 	if (!c->bucket || !c->prefix)
 		return fail(x, XORB_ENOMEM, "out of memory");
 	snprintf(c->prefix, pl + 2, "%s%s", pl ? slash + 1 : "", pl && slash[pl] != '/' ? "/" : "");
+	if (s3_key_dot_segment(c->prefix))
+		return fail(x, XORB_EINVAL,
+			    "the prefix \"%s\" of the store URL has a \".\" or \"..\" path segment, which libcurl removes from "
+			    "request URLs before signing: write the prefix without them",
+			    c->prefix);
 	return XORB_OK;
 }
 
@@ -284,6 +289,13 @@ static char *full_key(struct s3ctx *x, const char *key, int *rc)
 		return NULL;
 	}
 	n = strlen(x->conf.prefix) + strlen(key);
+	if (s3_key_dot_segment(key) || s3_key_dot_segment(x->conf.prefix)) {
+		*rc = fail(x, XORB_EINVAL,
+			   "key \"%s%s\" has a \".\" or \"..\" path segment: libcurl removes those from the URL before signing, "
+			   "so the request would reach another object; such keys are not supported (rename the object with another S3 tool)",
+			   x->conf.prefix, key);
+		return NULL;
+	}
 	if (n > KEY_MAX) {
 		*rc = fail(x, XORB_EINVAL, "key \"%s%s\" is longer than S3's %d bytes", x->conf.prefix, key, KEY_MAX);
 		return NULL;
@@ -1611,7 +1623,10 @@ static int uploads_page(struct s3ctx *x, const char *xml, size_t len, xorb_stora
 		u.key = key.data + plen;
 		u.id = id.data;
 		u.last_write = parse_time(when);
-		rc = upload_last_write(x, key.data, id.data, &u.last_write, &gone);
+		/* a key with a dot segment cannot be addressed (s3_key_dot_segment):
+		 * its start is all we know; removing it fails naming the key */
+		if (!s3_key_dot_segment(key.data))
+			rc = upload_last_write(x, key.data, id.data, &u.last_write, &gone);
 		if (!rc && !gone)
 			rc = fn(arg, &u);
 	}
