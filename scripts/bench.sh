@@ -52,6 +52,8 @@ bench_s3() {
 	# shellcheck disable=SC1091
 	set -a; . "$swift/env"; set +a
 	export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+	# awscli >= 2.23 (Debian 13) sends flexible checksums that Swift's s3api refuses
+	export AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required
 	"$aws" --endpoint-url "$S3_ENDPOINT" s3 mb s3://xorb-bench >&2
 	local store="s3://xorb-bench/xorb" xu=() xc=() xd=() au=() ad=() xu_rss=0 xc_rss=0 xd_rss=0 t m
 	for i in $(seq "$runs"); do
