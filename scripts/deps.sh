@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
-# Installs every Debian package that the build, the tests and the demo need.
+# Installs every Debian package that the build, the tests and the demo need,
+# on Debian 12 (bookworm) or 13 (trixie).
 # Idempotent: when everything is present it only runs dpkg-query and exits.
 set -euo pipefail
+
+# The release decides the names of the clang toolchain packages: the fuzz
+# build (scripts/fuzz.sh) needs clang, its runtime libraries (libFuzzer,
+# ASan, UBSan: libclang-rt-N-dev) of the SAME version as that clang, and
+# llvm-symbolizer for readable stacks. Debian 12's clang is 14 (we keep the
+# versioned names its machines already have); Debian 13's is 19 and
+# libclang-rt-14-dev/llvm-14 do not exist there: the unversioned names of
+# clang-defaults (clang, libclang-rt-dev, llvm) pull the release's own
+# version, which also installs /usr/bin/llvm-symbolizer.
+codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+version=$(. /etc/os-release 2>/dev/null && echo "${VERSION_ID:-}")
+case "$codename" in
+bookworm) TOOLCHAIN=(clang libclang-rt-14-dev llvm-14) ;;
+trixie) TOOLCHAIN=(clang libclang-rt-dev llvm) ;;
+*)
+	echo "deps.sh: warning: /etc/os-release says ${codename:-no codename} ${version:+(VERSION_ID $version)}:" \
+		"only Debian 12 (bookworm) and 13 (trixie) are supported; trying the package names of 13" >&2
+	TOOLCHAIN=(clang libclang-rt-dev llvm)
+	;;
+esac
 
 PKGS=(
 	build-essential cmake pkg-config
 	libnats-dev libarchive-dev libzstd-dev libcjson-dev libcurl4-openssl-dev libssl-dev
 	libcmocka-dev
-	clang libclang-rt-14-dev llvm-14
+	"${TOOLCHAIN[@]}"
 	nats-server zstd openssl python3
 	prometheus systemd bsdutils util-linux valgrind bc
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached awscli
+	debootstrap
 )
 
 missing=()
