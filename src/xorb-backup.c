@@ -45,7 +45,9 @@ static const char usage_text[] =
 	"Options of 'tenant' (and 'all'):\n"
 	"      --stream NAME      back up only this stream (repeatable; 'tenant' only)\n"
 	"      --no-consumers     leave consumers out of the snapshots\n"
-	"      --chunk-size N     snapshot chunk size asked of the server (default 256K)\n"
+	"      --chunk-size N     snapshot chunk size asked of the server, 1K..1M (default 256K)\n"
+	"      --window-size N    bytes the server may send before acks, 1K..32M (nats-server\n"
+	"                         2.12.5+; default: the server's, 8M)\n"
 	"      --idle-timeout SEC fail a snapshot that sends nothing for SEC seconds (default 30)\n"
 	"      --zstd-level N     zstd level -7..19 (default -1: fast; snapshots are compressed already)\n"
 	"      --part-size N      split snapshots larger than N into parts (default 4M)\n"
@@ -80,6 +82,7 @@ enum {
 	OPT_STREAM = XORB_OPT_FIRST_COMMAND_OPT,
 	OPT_NO_CONSUMERS,
 	OPT_CHUNK,
+	OPT_WINDOW,
 	OPT_IDLE,
 	OPT_ZSTD,
 	OPT_PART,
@@ -103,6 +106,7 @@ static const struct option longopts[] = {
 	{ "stream", required_argument, NULL, OPT_STREAM },
 	{ "no-consumers", no_argument, NULL, OPT_NO_CONSUMERS },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
+	{ "window-size", required_argument, NULL, OPT_WINDOW },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "zstd-level", required_argument, NULL, OPT_ZSTD },
 	{ "part-size", required_argument, NULL, OPT_PART },
@@ -987,9 +991,18 @@ int main(int argc, char **argv)
 			continue;
 		case OPT_NO_CONSUMERS: a.o.no_consumers = true; break;
 		case OPT_CHUNK:
-			if ((v = xorb_cli_parse_int(&a.c, "--chunk-size", optarg, 4096, 8 << 20, true)) < 0)
+			/* nats-server 2.12.5+ clamp chunk_size to 1 KiB..1 MiB (older
+			 * ones take any size): the same range here means the same
+			 * chunks on every version */
+			if ((v = xorb_cli_parse_int(&a.c, "--chunk-size", optarg, 1024, 1 << 20, true)) < 0)
 				return XORB_EXIT_USAGE;
 			a.o.snap.chunk_size = (int)v;
+			break;
+		case OPT_WINDOW:
+			/* the range nats-server 2.12.5+ clamps window_size to */
+			if ((v = xorb_cli_parse_int(&a.c, "--window-size", optarg, 1024, 32 << 20, true)) < 0)
+				return XORB_EXIT_USAGE;
+			a.o.snap.window_size = (int)v;
 			break;
 		case OPT_IDLE:
 			if ((v = xorb_cli_parse_int(&a.c, "--idle-timeout", optarg, 1, 86400, false)) < 0)

@@ -17,10 +17,10 @@
  * only a safety net. */
 #define SNAP_PENDING_BYTES (48 << 20)
 
-/* Chunks waiting for the store beyond this go to a temporary file: the server
- * keeps about 8 MiB in flight while acks come back, and without acks still
- * sends one chunk every 10 ms, so a store slower than that (a remote bucket)
- * must not make the backup fail or grow memory (see xorb_spool.h). */
+/* Chunks waiting for the store beyond this go to a temporary file: chunks are
+ * acked on receipt (see snap_read), so the server sends as fast as it reads
+ * its files, and a store slower than that (a remote bucket) must not make the
+ * backup fail or grow memory (see xorb_spool.h). */
 #define SNAP_SPOOL_MEM (8u << 20)
 
 /* How often the reader looks up from the subscription to see whether the
@@ -65,6 +65,7 @@ static int build_backup_json(const char *raw, size_t len, struct xorb_buf *out,
 }
 
 struct snap_reader {
+	natsConnection *nc;
 	natsSubscription *sub;
 	const char *stream;
 	int idle_ms;
@@ -76,32 +77,50 @@ static void msg_release(void *m)
 	natsMsg_Destroy(m);
 }
 
-/* The end-of-snapshot message: empty, no reply. Newer servers add a status
- * header; honour it when present. */
-static int snap_end(natsMsg *m, const char *stream, struct xorb_error *err)
+/*
+ * The end-of-snapshot message: empty and without a reply subject. 2.9 sends
+ * it bare; 2.10+ add "NATS/1.0 204" on success, and 408 (No Flow Response,
+ * No Interest) or 500 (the server's error) on failure; 2.12.5+ send it bare
+ * again when no acked chunk went out (seen on 2.15.1).
+ */
+static int snap_end(natsMsg *m, const char *stream, uint64_t received, struct xorb_error *err)
 {
 	const char *status = NULL, *desc = NULL;
 
 	natsMsgHeader_Get(m, "Status", &status);
 	natsMsgHeader_Get(m, "Description", &desc);
 	if (status && strcmp(status, "204") && strcmp(status, "200"))
-		return xorb_error_set(err, XORB_ENATS, "stream \"%s\": the server ended the snapshot with status %s%s%s",
-				      stream, status, desc ? ": " : "", desc ? desc : "");
-	if (natsMsg_GetDataLength(m) != 0)
-		return xorb_error_set(err, XORB_ECORRUPT,
-				      "stream \"%s\": a snapshot chunk arrived without an ack subject", stream);
+		return xorb_error_set(err, XORB_ENATS,
+				      "stream \"%s\": the server ended the snapshot after %" PRIu64
+				      " bytes with status %s%s%s%s",
+				      stream, received, status, desc ? " " : "", desc ? desc : "",
+				      !strcmp(status, "408") ? " (the server stopped waiting for this client; retry, and check the network and this host's load)" : "");
 	return XORB_OK;
 }
 
-/* Reader thread: takes chunks off the subscription as fast as they come,
- * checks their order, and queues them for the store. */
+/*
+ * Reader thread: takes chunks off the subscription as fast as they come,
+ * checks their order, acks each one at once and queues it for the store.
+ *
+ * Acks go out on receipt, not once the store has the chunk: from 2.10 the
+ * server gives up on a client that does not ack for 2 s (2.10) or 5 s
+ * (2.12.5+) and ends the snapshot with "408 No Flow Response", so a store
+ * that stalls must never hold acks back. The spool absorbs the difference
+ * (memory first, then the temporary file). On every version the server's
+ * window (8 MiB un-acked) then only bounds what is in flight on the wire.
+ *
+ * The chunk protocol of every version: data chunks carry the ack subject
+ * $JS.SNAPSHOT.ACK.<stream>.<nuid>.<len>.<index>; from 2.12.5 (PR #7828, seen
+ * on 2.15.1) the last, partial data chunk comes WITHOUT a reply subject and
+ * needs no ack; then an empty message ends the snapshot (snap_end).
+ */
 static void *snap_read(void *arg)
 {
 	struct snap_reader *r = arg;
 	struct xorb_error err = { 0, "" };
 	uint64_t expect = 1, received = 0;
 	int64_t dropped = 0;
-	int waited = 0, rc = XORB_OK;
+	int waited = 0, rc = XORB_OK, last = 0;
 
 	for (;;) {
 		natsMsg *m = NULL;
@@ -138,22 +157,30 @@ static void *snap_read(void *arg)
 		}
 		reply = natsMsg_GetReply(m);
 		dlen = natsMsg_GetDataLength(m);
-		if (!reply || !*reply) {
-			rc = snap_end(m, r->stream, &err);
+		if ((!reply || !*reply) && dlen == 0) {
+			rc = snap_end(m, r->stream, received, &err);
 			natsMsg_Destroy(m);
 			if (!rc && natsSubscription_GetDropped(r->sub, &dropped) == NATS_OK && dropped > 0)
 				rc = xorb_error_set(&err, XORB_EIO, "stream \"%s\": %" PRId64 " snapshot chunks were dropped; retry",
 						    r->stream, dropped);
 			break;
 		}
-		if (parse_ack_subject(reply, &len, &index) || len != (uint64_t)dlen) {
+		if (last) {
+			rc = xorb_error_set(&err, XORB_ECORRUPT,
+					    "stream \"%s\": a snapshot chunk of %d bytes arrived after the last one (at %" PRIu64 " bytes)",
+					    r->stream, dlen, received);
+			natsMsg_Destroy(m);
+			break;
+		}
+		if (!reply || !*reply) {
+			last = 1; /* 2.12.5+: the final partial chunk, not acked */
+		} else if (parse_ack_subject(reply, &len, &index) || len != (uint64_t)dlen) {
 			rc = xorb_error_set(&err, XORB_ECORRUPT,
 					    "stream \"%s\": unexpected snapshot chunk (ack subject \"%s\", %d bytes)",
 					    r->stream, reply, dlen);
 			natsMsg_Destroy(m);
 			break;
-		}
-		if (index != expect) {
+		} else if (index != expect) {
 			natsMsg_Destroy(m);
 			rc = xorb_error_set(&err, XORB_EIO,
 					    "stream \"%s\": snapshot chunk %" PRIu64 " arrived where %" PRIu64
@@ -163,12 +190,14 @@ static void *snap_read(void *arg)
 		}
 		expect++;
 		received += (uint64_t)dlen;
-		rc = xorb_spool_put(r->sp, natsMsg_GetData(m), (size_t)dlen, reply, m, msg_release, &err);
+		rc = xorb_spool_put(r->sp, natsMsg_GetData(m), (size_t)dlen, NULL, m, msg_release, &err);
 		if (rc) {
 			xorb_error_prefix(&err, "stream \"%s\": the store is slower than the server sends the snapshot, and ",
 					  r->stream);
 			break;
 		}
+		if (!last)
+			natsConnection_Publish(r->nc, reply, NULL, 0);
 	}
 	xorb_spool_finish(r->sp, rc, &err);
 	return NULL;
@@ -181,8 +210,8 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 	int chunk = o && o->chunk_size > 0 ? o->chunk_size : XORB_SNAPSHOT_CHUNK_DEFAULT;
 	int idle = o && o->idle_timeout_ms > 0 ? o->idle_timeout_ms : 30000;
 	int api = o && o->api_timeout_ms > 0 ? o->api_timeout_ms : 10000;
-	char inbox[128], subj[512], body[640], *raw = NULL;
-	struct snap_reader rd = { NULL, stream, idle, NULL };
+	char inbox[128], subj[512], body[700], window[40] = "", *raw = NULL;
+	struct snap_reader rd = { nc, NULL, stream, idle, NULL };
 	struct xorb_spool_stats sps;
 	natsSubscription *sub = NULL;
 	natsInbox *ib = NULL;
@@ -213,9 +242,13 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 	if (rc)
 		goto out;
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.SNAPSHOT.%s", stream);
+	/* window_size: 2.12.5+ (older servers ignore unknown fields); sent only
+	 * when asked for, else the server's default (8 MiB) applies. */
+	if (o && o->window_size > 0)
+		snprintf(window, sizeof(window), ",\"window_size\":%d", o->window_size);
 	snprintf(body, sizeof(body),
-		 "{\"deliver_subject\":\"%s\",\"no_consumers\":%s,\"chunk_size\":%d,\"jsck\":false}",
-		 inbox, o && o->no_consumers ? "true" : "false", chunk);
+		 "{\"deliver_subject\":\"%s\",\"no_consumers\":%s,\"chunk_size\":%d%s,\"jsck\":false}",
+		 inbox, o && o->no_consumers ? "true" : "false", chunk, window);
 	rc = xorb_js_request(nc, subj, body, api, NULL, &raw, NULL, err);
 	if (rc) {
 		xorb_error_prefix(err, "stream \"%s\": snapshot request failed: ", stream);
@@ -242,10 +275,6 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 		}
 		if (!rc)
 			rc = cb->data(cb->arg, it.data, it.len, err);
-		/* Ack after the chunk is handled: the server's window then paces
-		 * the snapshot to the speed of the store (as far as it goes). */
-		if (!rc)
-			natsConnection_Publish(nc, it.tag, NULL, 0);
 		if (!rc) {
 			stats->bytes += it.len;
 			stats->chunks++;

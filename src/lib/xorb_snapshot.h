@@ -1,8 +1,11 @@
 /*
  * The JetStream stream snapshot protocol (client side), as nats-server 2.9
- * speaks it: request $JS.API.STREAM.SNAPSHOT.<stream> with a private deliver
- * inbox, receive the snapshot as chunks, ack every chunk, stop at the empty
- * end-of-snapshot message. See shared notes: nats-snapshot-protocol.md.
+ * to 2.15 speak it: request $JS.API.STREAM.SNAPSHOT.<stream> with a private
+ * deliver inbox, receive the snapshot as chunks, ack every chunk that has an
+ * ack subject as soon as it arrives, take a reply-less chunk with data as the
+ * last one (2.12.5+), stop at the empty end-of-snapshot message and honour
+ * its status (408/500 from 2.10). The snapshot bytes are the server's own
+ * format: a v1 tar up to 2.14, the v2 "NATSARC1" archive from 2.15.
  *
  * The caller gets the server's {"config","state"} (backup.json) before any
  * data, then every chunk in order, on the calling thread. A reader thread
@@ -20,7 +23,10 @@
 #include "xorb_error.h"
 
 struct xorb_snapshot_opts {
-	int chunk_size;	     /* bytes per chunk asked of the server; 0 = default */
+	int chunk_size;	     /* bytes per chunk asked of the server; 0 = default;
+			      * servers clamp it to 1 KiB..1 MiB */
+	int window_size;     /* un-acked bytes the server may send (2.12.5+,
+			      * clamped to 1 KiB..32 MiB); 0 = server default */
 	int idle_timeout_ms; /* fail when no chunk arrives for this long; 0 = 30 s */
 	int api_timeout_ms;  /* the initial request; 0 = 10 s */
 	bool no_consumers;
