@@ -260,14 +260,23 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (c.json)
-		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"ok\",\"streams\":%u,"
-		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
-		       tenant, m->backup_id, res.streams, res.messages, res.bytes, res.seconds);
+		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"%s\",\"streams\":%u,"
+		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,"
+		       "\"consumers_repaired\":%u,\"consumers_differing\":%u}\n",
+		       tenant, m->backup_id, res.consumer_warnings ? "warning" : "ok", res.streams,
+		       res.messages, res.bytes, res.seconds, res.consumers_repaired,
+		       res.consumer_warnings);
 	else if (!c.quiet)
 		printf("restored backup %s of tenant %s: %u streams, %" PRIu64 " messages (%s) in %.2f s\n",
 		       m->backup_id, tenant, res.streams, res.messages,
 		       xorb_cli_bytes(res.bytes, b, sizeof(b)), res.seconds);
 	rc = XORB_EXIT_OK;
+	if (res.consumer_warnings) {
+		xorb_cli_warn(&c, "%u consumer%s of tenant \"%s\" differ%s from the backup (see the warnings above): the data is restored; check those consumers' positions before the applications resume",
+			      res.consumer_warnings, res.consumer_warnings == 1 ? "" : "s", tenant,
+			      res.consumer_warnings == 1 ? "s" : "");
+		rc = XORB_EXIT_WARN;
+	}
 out:
 	xorb_nats_close(nc);
 	xorb_manifest_free(m);

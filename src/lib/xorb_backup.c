@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "xorb_buf.h"
+#include "xorb_consumers.h"
 #include "xorb_json.h"
 #include "xorb_manifest.h"
 #include "xorb_names.h"
@@ -101,6 +102,7 @@ static int save_stream(natsConnection *nc, struct xorb_aw *aw, const struct xorb
 	struct xorb_snapshot_cb cb = { sink_meta, sink_data, &k };
 	struct xorb_snapshot_opts so = o->snap;
 	struct xorb_snapshot_stats stats;
+	struct xorb_buf record;
 	size_t i, n;
 	double t0 = xorb_now();
 	int rc;
@@ -109,7 +111,14 @@ static int save_stream(natsConnection *nc, struct xorb_aw *aw, const struct xorb
 	rc = xorb_snapcheck_new(&k.check);
 	if (rc)
 		return xorb_error_set(err, rc, "out of memory");
-	rc = xorb_snapshot_stream(nc, ms->name, &so, &cb, &stats, err);
+	xorb_buf_init(&record);
+	/* The consumers as the server reports them, right before the snapshot
+	 * takes their stored state: the restore compares with this record and
+	 * repairs what the snapshot lost (xorb_consumers.h). */
+	if (!o->no_consumers)
+		rc = xorb_consumers_record(nc, ms->name, o->api_timeout_ms, &record, err);
+	if (!rc)
+		rc = xorb_snapshot_stream(nc, ms->name, &so, &cb, &stats, err);
 	if (!rc) {
 		rc = xorb_snapcheck_finish(k.check, err);
 		if (rc)
@@ -117,6 +126,10 @@ static int save_stream(natsConnection *nc, struct xorb_aw *aw, const struct xorb
 	}
 	if (!rc)
 		rc = xorb_aw_blob_end(aw, &ms->snapshot, err);
+	if (!rc && !o->no_consumers) {
+		snprintf(k.path, sizeof(k.path), "streams/%s/consumers.json", ms->name);
+		rc = xorb_aw_add(aw, k.path, record.data, record.len, err);
+	}
 	if (rc)
 		goto out;
 	n = xorb_snapcheck_consumer_count(k.check);
@@ -143,6 +156,7 @@ static int save_stream(natsConnection *nc, struct xorb_aw *aw, const struct xorb
 	     ms->messages, ms->bytes, n, stats.bytes, xorb_now() - t0);
 out:
 	xorb_snapcheck_free(k.check);
+	xorb_buf_release(&record);
 	return rc;
 }
 

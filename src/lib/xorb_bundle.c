@@ -187,6 +187,29 @@ static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms
 		w->stream_seen[si] = 1;
 		return rc;
 	}
+	if (!strcmp(file, "consumers.json")) {
+		/* the consumers as recorded at backup time (xorb_consumers.h):
+		 * after the stream's snapshot */
+		struct xorb_buf b;
+
+		rc = end_blob(w, err);
+		if (rc)
+			return rc;
+		if (w->stream_seen[si] != 2)
+			return xorb_error_set(err, XORB_ECORRUPT,
+					      "archive entry \"%s\" is out of order (it must follow the stream's snapshot)", path);
+		rc = check_entry(w, path, size, &idx, err);
+		if (rc)
+			return rc;
+		xorb_buf_init(&b);
+		rc = read_small(w, path, size, &b, sha, err);
+		if (!rc)
+			rc = sha_check(w->m, idx, sha, err);
+		if (!rc && w->cb->stream_record)
+			rc = w->cb->stream_record(w->cb->arg, ms, b.data ? b.data : "", b.len, err);
+		xorb_buf_release(&b);
+		return rc;
+	}
 	if (strncmp(file, "stream.tar.s2", 13))
 		return xorb_error_set(err, XORB_ECORRUPT, "unexpected archive entry \"%s\"", path);
 	{

@@ -27,6 +27,10 @@ struct xorb_walk_cb {
 			   size_t len, struct xorb_error *err);
 	int (*stream_end)(void *arg, const struct xorb_manifest_stream *ms,
 			  struct xorb_error *err);
+	/* streams/<name>/consumers.json, when the backup has it (backups made
+	 * before the record existed lack it): after stream_end. */
+	int (*stream_record)(void *arg, const struct xorb_manifest_stream *ms,
+			     const char *json, size_t len, struct xorb_error *err);
 	/* Small entries other than stream ones (account/…, manifest.json). */
 	int (*other)(void *arg, const char *path, const char *data, size_t len,
 		     struct xorb_error *err);

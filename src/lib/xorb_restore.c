@@ -11,6 +11,7 @@
 #include "xorb_bundle.h"
 #include "xorb_json.h"
 #include "xorb_nats.h"
+#include "xorb_consumers.h"
 #include "xorb_snapcheck.h"
 
 __attribute__((format(printf, 5, 6))) static void notef(xorb_note_fn fn, void *arg,
@@ -124,7 +125,7 @@ int xorb_verify_backup(struct xorb_store *store, const struct xorb_manifest *m,
 		       struct xorb_error *err)
 {
 	struct vctx v = { NULL, res, note, note_arg };
-	struct xorb_walk_cb cb = { v_begin, v_data, v_end, NULL, NULL, &v };
+	struct xorb_walk_cb cb = { v_begin, v_data, v_end, NULL, NULL, NULL, &v };
 	double t0 = xorb_now();
 	int rc;
 
@@ -178,6 +179,7 @@ struct rctx {
 	struct xorb_restorer *r;
 	struct xorb_snapcheck *check;
 	const struct xorb_manifest_stream *cur; /* being restored, NULL when skipped */
+	const struct xorb_manifest_stream *done; /* the last one restored */
 	char **created;
 	size_t n_created;
 	double t_stream;
@@ -344,7 +346,28 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	notef(c->o->note, c->o->note_arg, XORB_NOTE_INFO, ms->name,
 	      "restored: %" PRId64 " messages, %zu consumers, in %.2f s", ms->messages, ms->n_consumers,
 	      xorb_now() - c->t_stream);
+	c->done = ms;
 	c->cur = NULL;
+	return XORB_OK;
+}
+
+/* The consumers as recorded at backup time: compare, repair what can be
+ * repaired exactly, warn about the rest (xorb_consumers.h). */
+static int r_record(void *arg, const struct xorb_manifest_stream *ms, const char *json, size_t len,
+		    struct xorb_error *err)
+{
+	struct rctx *c = arg;
+	struct xorb_consumers_result cr;
+	int rc;
+
+	if (c->done != ms)
+		return XORB_OK; /* not restored in this run */
+	rc = xorb_consumers_reconcile(c->nc, ms->name, json, len, ms->last_seq, c->o->api_timeout_ms,
+				      c->o->note, c->o->note_arg, &cr, err);
+	if (rc)
+		return rc;
+	c->res->consumers_repaired += cr.repaired;
+	c->res->consumer_warnings += cr.differ;
 	return XORB_OK;
 }
 
@@ -359,8 +382,8 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 			const struct xorb_manifest *m, const struct xorb_restore_opts *o,
 			struct xorb_restore_result *res, struct xorb_error *err)
 {
-	struct rctx c = { m, nc, o, res, NULL, NULL, NULL, NULL, 0, 0 };
-	struct xorb_walk_cb cb = { r_begin, r_data, r_end, NULL, o->progress ? r_progress : NULL, &c };
+	struct rctx c = { m, nc, o, res, NULL, NULL, NULL, NULL, NULL, 0, 0 };
+	struct xorb_walk_cb cb = { r_begin, r_data, r_end, r_record, NULL, o->progress ? r_progress : NULL, &c };
 	char **existing = NULL;
 	size_t n_existing = 0, i;
 	double t0 = xorb_now();

@@ -50,6 +50,8 @@ struct xorb_restore_result {
 	uint64_t messages, bytes;
 	double seconds;
 	unsigned rolled_back;
+	unsigned consumers_repaired; /* recreated to match the backup's record */
+	unsigned consumer_warnings;  /* consumers that still differ (exit 1) */
 };
 
 int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,

@@ -356,6 +356,25 @@ static int consumer_create(natsConnection *nc, const char *stream, const char *d
 	return r;
 }
 
+/* A push consumer like the seed's xorb-<t>-<d>-live-consumer: deliver last,
+ * no filter, explicit acks; nobody subscribes to its deliver subject, so it
+ * stays where "last" put it: at the stream's last message, one pending.
+ * nats-server 2.10.x loses exactly this position in snapshots (notes P7). */
+static int push_last_create(natsConnection *nc, const char *stream, const char *durable,
+			    char *why, size_t whylen)
+{
+	char req[1024];
+
+	snprintf(req, sizeof(req),
+		 "{\"stream_name\":\"%s\",\"config\":{\"durable_name\":\"%s\","
+		 "\"deliver_subject\":\"_INBOX.xt-%s\",\"deliver_policy\":\"last\","
+		 "\"ack_policy\":\"explicit\",\"ack_wait\":30000000000,\"max_ack_pending\":1024,"
+		 "\"replay_policy\":\"instant\"}}",
+		 stream, durable, durable);
+	return js_callf(nc, req, NULL, why, whylen, "$JS.API.CONSUMER.DURABLE.CREATE.%s.%s", stream,
+			durable);
+}
+
 /*
  * Pulls up to `batch` messages from a durable pull consumer and acks those
  * whose delivery index (0-based) has its bit set in ack_mask, synchronously,
@@ -414,7 +433,8 @@ out:
 	return r;
 }
 
-/* scan-live: binary payloads, headers, gaps, two consumers. */
+/* scan-live: binary payloads, headers, gaps, three consumers (two pull, one
+ * deliver-last push). */
 static int fixture_scan(natsConnection *nc, jsCtx *js, const char *t, int n, char *why,
 			size_t whylen)
 {
@@ -509,6 +529,9 @@ static int fixture_scan(natsConnection *nc, jsCtx *js, const char *t, int n, cha
 		fail(why, whylen, "consumer \"%s\": %d of 2 messages delivered", cons, got);
 		goto out;
 	}
+	snprintf(cons, sizeof(cons), "%s-last", name);
+	if (push_last_create(nc, name, cons, why, whylen))
+		goto out;
 	r = 0;
 	goto out;
 oom:

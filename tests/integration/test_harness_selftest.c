@@ -404,7 +404,7 @@ static void test_compare(void **state)
 	for (i = 0; i < 3; i++)
 		assert_identical(na, na, file_streams[i]);
 	assert_int_equal(xt_compare_stream(na, na, "xorb-acme-scan-live", why, sizeof(why)), 0);
-	assert_string_equal(why, "197 messages, 2 consumers");
+	assert_string_equal(why, "197 messages, 3 consumers");
 	assert_identical(na, na, "xorb-acme-control-live");
 	assert_int_equal(xt_compare_stream(na, na, "xorb-nobody-scan-live", why, sizeof(why)), -1);
 

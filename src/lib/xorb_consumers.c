@@ -1,0 +1,359 @@
+/*
+ * Consumer records and their reconciliation after a restore: see
+ * xorb_consumers.h.
+ *
+ * Repair is done only where its result is known before it is tried, and is
+ * checked after: a deliver-last consumer without a filter that the server
+ * restored with a zero state (the nats-server 2.10 bug) while the record
+ * says nothing was delivered or acked since it started at the stream's last
+ * message. Deleting it and creating it again with the recorded config puts
+ * it at the stream's last message, which is exactly the recorded position.
+ * Any other difference cannot be set through the JetStream API on every
+ * server (CONSUMER.RESET, 2.14+, refuses deliver-last consumers and restarts
+ * the delivery count), so it is reported, not guessed at.
+ */
+#include "xorb_consumers.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xorb_json.h"
+#include "xorb_nats.h"
+
+int xorb_consumers_record(natsConnection *nc, const char *stream, int timeout_ms,
+			  struct xorb_buf *out, struct xorb_error *err)
+{
+	char **names = NULL, subj[600];
+	size_t n = 0, i;
+	int rc, api = 0, first = 1;
+
+	rc = xorb_js_consumer_names(nc, stream, timeout_ms, &names, &n, err);
+	if (rc)
+		return xorb_error_prefix(err, "stream \"%s\": cannot list its consumers: ", stream);
+	if (xorb_buf_puts(out, "{\"consumers\":["))
+		goto oom;
+	for (i = 0; i < n; i++) {
+		cJSON *info = NULL;
+
+		snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.%s", stream, names[i]);
+		rc = xorb_js_request(nc, subj, NULL, timeout_ms, &info, NULL, &api, err);
+		if (rc == XORB_ENOTFOUND || api == XORB_JS_CONSUMER_NOT_FOUND) {
+			rc = XORB_OK; /* deleted meanwhile: it is not in the snapshot either */
+			continue;
+		}
+		if (rc) {
+			xorb_error_prefix(err, "stream \"%s\": cannot read consumer \"%s\": ", stream, names[i]);
+			goto out;
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(info, "type");
+		if ((!first && xorb_buf_puts(out, ",")) || xorb_json_print(info, out)) {
+			cJSON_Delete(info);
+			goto oom;
+		}
+		first = 0;
+		cJSON_Delete(info);
+		if (out->len > XORB_CONSUMERS_MAX_JSON) {
+			rc = xorb_error_set(err, XORB_EUNSUPPORTED,
+					    "stream \"%s\": the consumer record exceeds %u MiB (%zu consumers)",
+					    stream, XORB_CONSUMERS_MAX_JSON >> 20, n);
+			goto out;
+		}
+	}
+	if (xorb_buf_puts(out, "]}"))
+		goto oom;
+	rc = XORB_OK;
+	goto out;
+oom:
+	rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+out:
+	xorb_strv_free(names, n);
+	return rc;
+}
+
+/* ---- comparison ---- */
+
+struct diff {
+	struct xorb_buf text;
+	unsigned n;
+};
+
+__attribute__((format(printf, 2, 3))) static void diff_add(struct diff *d, const char *fmt, ...)
+{
+	char line[700];
+	va_list ap;
+
+	d->n++;
+	if (d->n > 6) /* enough to act on; the count says the rest */
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (d->text.len)
+		xorb_buf_puts(&d->text, "; ");
+	xorb_buf_puts(&d->text, line);
+}
+
+/* A JSON value on one line, cut to fit a message. */
+static void shown(const cJSON *v, char *out, size_t size)
+{
+	char *s = v ? cJSON_PrintUnformatted(v) : NULL;
+
+	snprintf(out, size, "%s", s ? s : "(absent)");
+	if (s && strlen(s) >= size && size > 4)
+		memcpy(out + size - 4, "...", 4);
+	free(s);
+}
+
+static const char *const state_fields[][2] = {
+	{ "delivered", "consumer_seq" }, { "delivered", "stream_seq" },
+	{ "ack_floor", "consumer_seq" }, { "ack_floor", "stream_seq" },
+	{ "num_ack_pending", NULL },	 { "num_redelivered", NULL },
+	{ "num_pending", NULL },
+};
+
+static int64_t state_num(const cJSON *info, const char *a, const char *b)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(info, a);
+
+	if (b)
+		return xorb_json_int(o, b, 0);
+	return cJSON_IsNumber(o) ? (int64_t)o->valuedouble : 0;
+}
+
+/* Server-added metadata (_nats.ver, _nats.level, ... from 2.11) is not the
+ * user's config. */
+static void compare_metadata(const cJSON *rec, const cJSON *now, struct diff *d)
+{
+	const cJSON *it;
+	char a[200], b[200];
+
+	cJSON_ArrayForEach(it, rec) {
+		const cJSON *o;
+
+		if (!it->string || !strncmp(it->string, "_nats.", 6))
+			continue;
+		o = cJSON_GetObjectItemCaseSensitive(now, it->string);
+		if (!o || !cJSON_Compare(it, o, 1)) {
+			shown(it, a, sizeof(a));
+			shown(o, b, sizeof(b));
+			diff_add(d, "config.metadata.%s: backup %s, server %s", it->string, a, b);
+		}
+	}
+}
+
+static void compare(const cJSON *rec, const cJSON *now, struct diff *d)
+{
+	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(rec, "config");
+	const cJSON *nc = cJSON_GetObjectItemCaseSensitive(now, "config"), *it;
+	char a[200], b[200];
+	size_t i;
+
+	for (i = 0; i < sizeof(state_fields) / sizeof(state_fields[0]); i++) {
+		int64_t x = state_num(rec, state_fields[i][0], state_fields[i][1]);
+		int64_t y = state_num(now, state_fields[i][0], state_fields[i][1]);
+
+		if (x != y)
+			diff_add(d, "%s%s%s: backup %" PRId64 ", server %" PRId64, state_fields[i][0],
+				 state_fields[i][1] ? "." : "", state_fields[i][1] ? state_fields[i][1] : "",
+				 x, y);
+	}
+	cJSON_ArrayForEach(it, rc) {
+		const cJSON *o;
+
+		if (!it->string)
+			continue;
+		o = cJSON_GetObjectItemCaseSensitive(nc, it->string);
+		if (!strcmp(it->string, "metadata")) {
+			compare_metadata(it, o, d);
+			continue;
+		}
+		if (!o) {
+			shown(it, a, sizeof(a));
+			diff_add(d, "config.%s %s is not kept by this server (a feature it does not have)",
+				 it->string, a);
+		} else if (!cJSON_Compare(it, o, 1)) {
+			shown(it, a, sizeof(a));
+			shown(o, b, sizeof(b));
+			diff_add(d, "config.%s: backup %s, server %s", it->string, a, b);
+		}
+	}
+}
+
+/* The nats-server 2.10 deliver-last case (see the top of this file): is the
+ * result of creating the consumer again known to equal the record? */
+static int repairable(const cJSON *rec, const cJSON *now, int64_t last_seq)
+{
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(rec, "config");
+	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(cfg, "filter_subjects");
+
+	if (strcmp(xorb_json_str(cfg, "deliver_policy", ""), "last") ||
+	    *xorb_json_str(cfg, "filter_subject", "") || cJSON_GetArraySize(fs) > 0)
+		return 0;
+	if (last_seq < 1 || state_num(now, "delivered", "stream_seq") ||
+	    state_num(now, "delivered", "consumer_seq") || state_num(now, "ack_floor", "stream_seq"))
+		return 0;
+	return state_num(rec, "delivered", "consumer_seq") == 0 &&
+	       state_num(rec, "ack_floor", "consumer_seq") == 0 &&
+	       state_num(rec, "num_ack_pending", NULL) == 0 &&
+	       state_num(rec, "num_redelivered", NULL) == 0 &&
+	       state_num(rec, "delivered", "stream_seq") == last_seq - 1 &&
+	       /* 2.10 reports an ack floor of 0 for such a consumer, 2.11+ the
+		* position before its start: both mean nothing was acked */
+	       (state_num(rec, "ack_floor", "stream_seq") == last_seq - 1 ||
+		state_num(rec, "ack_floor", "stream_seq") == 0);
+}
+
+static int recreate(natsConnection *nc, const char *stream, const char *name, const cJSON *rec,
+		    int timeout_ms, struct xorb_error *err)
+{
+	cJSON *req = cJSON_CreateObject(), *cfg;
+	struct xorb_buf b;
+	char subj[600];
+	int rc;
+
+	cfg = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(rec, "config"), 1);
+	if (!req || !cfg) {
+		cJSON_Delete(req);
+		cJSON_Delete(cfg);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	cJSON_AddStringToObject(req, "stream_name", stream);
+	cJSON_AddItemToObject(req, "config", cfg);
+	xorb_buf_init(&b);
+	if (xorb_json_print(req, &b)) {
+		cJSON_Delete(req);
+		xorb_buf_release(&b);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	cJSON_Delete(req);
+	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.DELETE.%s.%s", stream, name);
+	rc = xorb_js_request(nc, subj, NULL, timeout_ms, NULL, NULL, NULL, err);
+	if (rc) {
+		xorb_error_prefix(err, "cannot delete it: ");
+	} else {
+		snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.DURABLE.CREATE.%s.%s", stream, name);
+		rc = xorb_js_request(nc, subj, b.data, timeout_ms, NULL, NULL, NULL, err);
+		if (rc)
+			xorb_error_prefix(err, "it was deleted and cannot be created again (create it by hand with the config in the backup's consumers.json): ");
+	}
+	xorb_buf_release(&b);
+	return rc;
+}
+
+__attribute__((format(printf, 5, 6))) static void notef(xorb_note_fn fn, void *arg,
+							enum xorb_note_level lvl,
+							const char *stream, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(arg, lvl, stream, msg);
+}
+
+static int consumer_info(natsConnection *nc, const char *stream, const char *name, int timeout_ms,
+			 cJSON **info, struct xorb_error *err)
+{
+	char subj[600];
+	int api = 0, rc;
+
+	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.%s", stream, name);
+	rc = xorb_js_request(nc, subj, NULL, timeout_ms, info, NULL, &api, err);
+	if (api == XORB_JS_CONSUMER_NOT_FOUND)
+		rc = XORB_ENOTFOUND;
+	return rc;
+}
+
+int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char *record,
+			     size_t len, int64_t last_seq, int timeout_ms, xorb_note_fn note,
+			     void *note_arg, struct xorb_consumers_result *res,
+			     struct xorb_error *err)
+{
+	cJSON *j = NULL, *arr, *rec;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (len > XORB_CONSUMERS_MAX_JSON)
+		return xorb_error_set(err, XORB_ECORRUPT, "stream \"%s\": consumers.json is larger than %u MiB",
+				      stream, XORB_CONSUMERS_MAX_JSON >> 20);
+	rc = xorb_json_parse(record, len, "consumers.json", &j, err);
+	if (rc)
+		return xorb_error_prefix(err, "stream \"%s\": ", stream);
+	arr = cJSON_GetObjectItemCaseSensitive(j, "consumers");
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(j);
+		return xorb_error_set(err, XORB_ECORRUPT, "stream \"%s\": consumers.json has no \"consumers\" array", stream);
+	}
+	cJSON_ArrayForEach(rec, arr) {
+		const char *name = xorb_json_str(rec, "name", NULL);
+		struct diff d = { { 0 }, 0 };
+		cJSON *now = NULL;
+		struct xorb_error e;
+
+		if (!cJSON_IsObject(rec) || !name || !*name || strpbrk(name, ".*> \t\r\n") ||
+		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "config"))) {
+			cJSON_Delete(j);
+			return xorb_error_set(err, XORB_ECORRUPT,
+					      "stream \"%s\": consumers.json holds an entry without a valid name and config",
+					      stream);
+		}
+		res->checked++;
+		xorb_error_clear(&e);
+		rc = consumer_info(nc, stream, name, timeout_ms, &now, &e);
+		if (rc == XORB_ENOTFOUND) {
+			res->differ++;
+			notef(note, note_arg, XORB_NOTE_WARN, stream,
+			      "consumer \"%s\" is in the backup but not on the server after the restore", name);
+			continue;
+		}
+		if (rc) {
+			cJSON_Delete(j);
+			*err = e;
+			return xorb_error_prefix(err, "stream \"%s\": cannot read consumer \"%s\" after the restore: ",
+						 stream, name);
+		}
+		xorb_buf_init(&d.text);
+		compare(rec, now, &d);
+		if (d.n && repairable(rec, now, last_seq)) {
+			rc = recreate(nc, stream, name, rec, timeout_ms, &e);
+			cJSON_Delete(now);
+			now = NULL;
+			if (!rc)
+				rc = consumer_info(nc, stream, name, timeout_ms, &now, &e);
+			if (rc) {
+				res->differ++;
+				notef(note, note_arg, XORB_NOTE_WARN, stream,
+				      "consumer \"%s\" came back without its position (%s) and could not be repaired: %s",
+				      name, d.text.data, e.msg);
+				xorb_buf_release(&d.text);
+				continue;
+			}
+			xorb_buf_reset(&d.text);
+			d.n = 0;
+			compare(rec, now, &d);
+			if (!d.n) {
+				res->repaired++;
+				notef(note, note_arg, XORB_NOTE_INFO, stream,
+				      "consumer \"%s\": the server restored it at the start of the stream (nats-server 2.10 keeps no position for deliver-last consumers); created again at its recorded position",
+				      name);
+			}
+		}
+		if (d.n) {
+			res->differ++;
+			notef(note, note_arg, XORB_NOTE_WARN, stream,
+			      "consumer \"%s\" differs from the backup (%u difference%s): %s%s", name, d.n,
+			      d.n == 1 ? "" : "s", d.text.data ? d.text.data : "", d.n > 6 ? "; ..." : "");
+		}
+		xorb_buf_release(&d.text);
+		cJSON_Delete(now);
+	}
+	cJSON_Delete(j);
+	return XORB_OK;
+}
