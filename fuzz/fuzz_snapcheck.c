@@ -1,17 +1,23 @@
 /*
  * libFuzzer target: the snapshot checker (S2 frames, then the PAX tar
- * follower) on untrusted bytes, fed in data-derived pieces.
+ * follower or the v2 "NATSARC1" follower) on untrusted bytes, fed in
+ * data-derived pieces.
  *
  * An input that starts with an S2 or Snappy stream identifier is the
- * snapshot itself. Any other input is taken as the decoded tar and framed
- * here into uncompressed S2 chunks with correct CRCs, of data-derived sizes:
- * the CRC of every block would otherwise stop almost every mutation before
- * it reaches the tar follower, and the chunk sizes split tar headers across
- * blocks.
+ * snapshot itself. Any other input is taken as the decoded snapshot (a tar,
+ * or NATSARC1 and v2 entries) and framed here into uncompressed S2 chunks
+ * with correct CRCs, of data-derived sizes: the CRC of every block would
+ * otherwise stop almost every mutation before it reaches a follower, and
+ * the chunk sizes split tar headers, v2 varints and names across blocks.
  *
- * Invariants: a check that succeeds on a framed tar has seen every tar byte;
- * consumer names are NUL-terminated and the index past the last gives NULL;
- * a failed check keeps returning the same status.
+ * Invariants: a framed input is told v2 when it starts with NATSARC1, tar
+ * when it starts with anything else, unknown only while it is a proper
+ * prefix of the magic; a check that succeeds on a framed input has seen
+ * every decoded byte; consumer names are NUL-terminated and the index past
+ * the last gives NULL; a tar counts no messages; a v2 check counts no more
+ * messages than entries, and a good one has exactly state.json, the
+ * consumers and the messages as entries, with a sequence range that holds
+ * them all; a failed check keeps returning the same status.
  */
 #include <string.h>
 
@@ -73,7 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	uint8_t *framed = NULL;
 	struct xorb_error err, e2;
 	size_t inlen = len, off, step, n, i, count;
-	int rc, wrapped = 0;
+	uint64_t msgs, first, last;
+	int rc, wrapped = 0, fmt, have_range;
 
 	if (len < 10 || (memcmp(data, id_s2, 10) && memcmp(data, id_snappy, 10))) {
 		size_t chunk = fuzz_pick(h, 0, 4) == 0 ? 1 + fuzz_pick(h, 4, 1024)
@@ -105,10 +112,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		FUZZ_CHECK(name != NULL && strlen(name) <= XORB_SNAPCHECK_MAX_NAME);
 	}
 	FUZZ_CHECK(xorb_snapcheck_consumer(c, count) == NULL);
+	fmt = xorb_snapcheck_format(c);
+	msgs = xorb_snapcheck_message_count(c);
+	have_range = xorb_snapcheck_seq_range(c, &first, &last);
+	FUZZ_CHECK(have_range == (msgs > 0));
+	FUZZ_CHECK(have_range ? first <= last && last - first >= msgs - 1 : first == 0 && last == 0);
+	FUZZ_CHECK(xorb_snapcheck_tar_bytes(c) == xorb_snapcheck_decoded_bytes(c));
+	if (wrapped && len >= 8 && !memcmp(data, "NATSARC1", 8))
+		FUZZ_CHECK(fmt == XORB_SNAPCHECK_FORMAT_V2);
+	else if (wrapped && len && memcmp(data, "NATSARC1", len < 8 ? len : 8))
+		FUZZ_CHECK(fmt == XORB_SNAPCHECK_FORMAT_TAR);
+	else if (wrapped)
+		FUZZ_CHECK(fmt == XORB_SNAPCHECK_FORMAT_UNKNOWN);
+	if (fmt != XORB_SNAPCHECK_FORMAT_V2)
+		FUZZ_CHECK(msgs == 0);
+	else
+		FUZZ_CHECK(msgs <= xorb_snapcheck_entry_count(c));
 	if (rc == XORB_OK) {
-		FUZZ_CHECK(xorb_snapcheck_entry_count(c) >= 1); /* meta.inf at least */
+		FUZZ_CHECK(xorb_snapcheck_entry_count(c) >= 1); /* meta.inf or state.json at least */
+		FUZZ_CHECK(fmt != XORB_SNAPCHECK_FORMAT_UNKNOWN);
+		if (fmt == XORB_SNAPCHECK_FORMAT_V2)
+			FUZZ_CHECK(xorb_snapcheck_entry_count(c) == 1 + count + msgs);
 		if (wrapped)
-			FUZZ_CHECK(xorb_snapcheck_tar_bytes(c) == len);
+			FUZZ_CHECK(xorb_snapcheck_decoded_bytes(c) == len);
 	} else {
 		FUZZ_CHECK(rc == XORB_ECORRUPT || rc == XORB_ENOMEM);
 		FUZZ_CHECK(err.code == rc && strnlen(err.msg, sizeof(err.msg)) < sizeof(err.msg));

@@ -1,9 +1,12 @@
 /*
  * Unit tests of the snapshot checker (xorb_snapcheck.h): the consumers and
- * entries of real nats-server 2.9.10 snapshots, and synthetic snapshots
- * (tars written with libarchive or header by header, framed here with
- * uncompressed S2 chunks) that hold the server's errors.txt, are truncated,
- * lack meta.inf, break a header, or exceed a cap.
+ * entries of real nats-server 2.9.10 (tar) and 2.15.1 (v2, "NATSARC1")
+ * snapshots, and synthetic snapshots (tars written with libarchive or
+ * header by header, v2 archives entry by entry, framed here with
+ * uncompressed S2 chunks) that hold the server's errors.txt, are
+ * truncated, lack meta.inf or state.json or the v2 end sentinel, break a
+ * header, put entries out of order, or exceed a cap; and how the format is
+ * told from the first decoded bytes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -810,6 +813,629 @@ static void test_consumer_cap(void **state)
 	xorb_buf_release(&s2);
 }
 
+/* ---- v2 ("NATSARC1", nats-server 2.15+) ---- */
+
+static void put_uvarint(struct xorb_buf *b, uint64_t v)
+{
+	uint8_t o[10];
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		o[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	o[n++] = (uint8_t)v;
+	assert_int_equal(xorb_buf_append(b, o, n), 0);
+}
+
+/* An entry header as the server writes it: name length, zig-zag timestamp,
+ * sequence, header size, payload size, then the name. */
+static void v2_head(struct xorb_buf *b, const char *name, int64_t ts, uint64_t seq,
+		    uint64_t hdr, uint64_t payload)
+{
+	size_t n = strlen(name);
+
+	put_uvarint(b, n);
+	put_uvarint(b, (uint64_t)ts << 1 ^ (uint64_t)(ts >> 63));
+	put_uvarint(b, seq);
+	put_uvarint(b, hdr);
+	put_uvarint(b, payload);
+	assert_int_equal(xorb_buf_append(b, name, n), 0);
+}
+
+static void v2_json(struct xorb_buf *b, const char *name, const char *json)
+{
+	v2_head(b, name, 1796531481051089750, 0, 0, strlen(json));
+	assert_int_equal(xorb_buf_append(b, json, strlen(json)), 0);
+}
+
+static void v2_msg(struct xorb_buf *b, const char *subj, uint64_t seq, const char *hdr,
+		   const char *data)
+{
+	v2_head(b, subj, 1796531481023306322 + (int64_t)seq, seq, strlen(hdr), strlen(data));
+	assert_int_equal(xorb_buf_append(b, hdr, strlen(hdr)), 0);
+	assert_int_equal(xorb_buf_append(b, data, strlen(data)), 0);
+}
+
+static void v2_sentinel(struct xorb_buf *b)
+{
+	assert_int_equal(xorb_buf_append(b, "\0\0\0\0\0", 5), 0);
+}
+
+static void v2_start(struct xorb_buf *b, uint64_t first_seq, unsigned consumers)
+{
+	xorb_buf_reset(b);
+	assert_int_equal(xorb_buf_append(b, "NATSARC1", 8), 0);
+	assert_int_equal(xorb_buf_printf(b, "%c", 0), 0); /* replaced below */
+	b->len = 8;
+	{
+		char js[200];
+
+		snprintf(js, sizeof(js),
+			 "{\"messages\":3,\"bytes\":200,\"first_seq\":%llu,\"last_seq\":9,\"consumer_count\":%u}",
+			 (unsigned long long)first_seq, consumers);
+		v2_json(b, "state.json", js);
+	}
+}
+
+static const char cons_a[] = "{\"config\":{\"durable_name\":\"a\"},\"state\":{}}";
+static const char msg_hdr[] = "NATS/1.0\r\nX-Trace: 1\r\n\r\n";
+
+/* Offsets of each piece of the synthetic snapshot good_v2 builds. */
+struct v2_marks {
+	size_t state, cons_a, cons_b, msg5, msg7, msg8, sentinel, end;
+};
+
+/* state.json (first_seq 5, 2 consumers), consumers a and b, messages 5
+ * (with headers), 7 and 8, the sentinel. */
+static void good_v2(struct xorb_buf *b, struct v2_marks *m)
+{
+	v2_start(b, 5, 2);
+	m->state = 8;
+	m->cons_a = b->len;
+	v2_json(b, "consumers/a", cons_a);
+	m->cons_b = b->len;
+	v2_json(b, "consumers/b", "{\"config\":{},\"state\":{}}");
+	m->msg5 = b->len;
+	v2_msg(b, "orders.a", 5, msg_hdr, "{\"id\":5}");
+	m->msg7 = b->len;
+	v2_msg(b, "orders.b", 7, "", "payload of seven");
+	m->msg8 = b->len;
+	v2_msg(b, "orders.a", 8, "", "");
+	m->sentinel = b->len;
+	v2_sentinel(b);
+	m->end = b->len;
+}
+
+static int check_v2(const void *dec, size_t len, size_t chunk, size_t step,
+		    struct xorb_snapcheck **out, struct xorb_error *err)
+{
+	struct xorb_buf s2;
+	int rc;
+
+	frame_tar(&s2, dec, len, chunk);
+	rc = check(s2.data, s2.len, step, out, err);
+	xorb_buf_release(&s2);
+	return rc;
+}
+
+static void expect_v2_fails(const void *dec, size_t len, const char *msg)
+{
+	struct xorb_snapcheck *c;
+	struct xorb_error err;
+	int rc = check_v2(dec, len, 1000, 0, &c, &err);
+
+	if (rc != XORB_ECORRUPT || !strstr(err.msg, msg))
+		fail_msg("want ECORRUPT with \"%s\", got %d \"%s\"", msg, rc, err.msg);
+	assert_int_equal(err.code, XORB_ECORRUPT);
+	xorb_snapcheck_free(c);
+}
+
+/* Decodes an S2 vector into out. */
+static int collect_sink(void *arg, const uint8_t *p, size_t len)
+{
+	return xorb_buf_append(arg, p, len) ? XORB_ENOMEM : XORB_OK;
+}
+
+static void decode_vector(const char *name, struct xorb_buf *out)
+{
+	struct xorb_s2_dec *d;
+	struct xorb_error err;
+	uint8_t *in;
+	size_t len;
+
+	in = read_vector(name, &len);
+	xorb_buf_init(out);
+	assert_int_equal(xorb_s2_dec_new(&d, collect_sink, out), XORB_OK);
+	assert_int_equal(xorb_s2_dec_feed(d, in, len, &err), XORB_OK);
+	assert_int_equal(xorb_s2_dec_finish(d, &err), XORB_OK);
+	xorb_s2_dec_free(d);
+	free(in);
+}
+
+static void test_v2_real_snapshot(void **state)
+{
+	static const char *const orders[] = { "billing", "shipping-worker" };
+	static const size_t steps[] = { 0, 1, 7, 300 };
+	struct xorb_snapcheck *c;
+	struct xorb_error err;
+	struct xorb_buf dec;
+	uint64_t first, last;
+	uint8_t *in;
+	size_t len, i;
+
+	(void)state;
+	in = read_vector("orders-v2.s2", &len);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		assert_int_equal(check(in, len, steps[i], &c, &err), XORB_OK);
+		assert_int_equal(xorb_snapcheck_format(c), XORB_SNAPCHECK_FORMAT_V2);
+		expect_consumers(c, orders, 2);
+		/* state.json, 2 consumers, messages 1 2 4 5 6 (3 was deleted) */
+		assert_int_equal(xorb_snapcheck_entry_count(c), 8);
+		assert_int_equal(xorb_snapcheck_message_count(c), 5);
+		assert_int_equal(xorb_snapcheck_seq_range(c, &first, &last), 1);
+		assert_int_equal(first, 1);
+		assert_int_equal(last, 6);
+		assert_int_equal(xorb_snapcheck_decoded_bytes(c), 1400);
+		assert_int_equal(xorb_snapcheck_tar_bytes(c), 1400);
+		xorb_snapcheck_free(c);
+	}
+	free(in);
+
+	/* decoded and re-framed: whole, it passes; cut anywhere, it fails */
+	decode_vector("orders-v2.s2", &dec);
+	assert_int_equal(dec.len, 1400);
+	assert_int_equal(check_v2(dec.data, dec.len, 64, 0, &c, &err), XORB_OK);
+	assert_int_equal(xorb_snapcheck_message_count(c), 5);
+	xorb_snapcheck_free(c);
+	for (len = 0; len < dec.len; len++) {
+		int rc = check_v2(dec.data, len, 100, 0, &c, &err);
+
+		if (rc != XORB_ECORRUPT || (len && !strstr(err.msg, "snapshot v2: ends ")))
+			fail_msg("cut at %zu: got %d \"%s\"", len, rc, err.msg);
+		xorb_snapcheck_free(c);
+	}
+	/* where the cut lands says what is missing */
+	expect_v2_fails(dec.data, 1395,
+			"snapshot v2: ends at decoded offset 1395 without the end sentinel (after 8 entries, 5 messages)");
+	expect_v2_fails(dec.data, 1397,
+			"snapshot v2: ends inside the header of the entry at decoded offset 1395 (in its sequence)");
+	expect_v2_fails(dec.data, 1360,
+			"snapshot v2: ends inside message sequence 5 \"orders.shipped\" at decoded offset 1360 (12 data bytes missing)");
+	expect_v2_fails(dec.data, 700,
+			"snapshot v2: ends inside entry \"consumers/shipping-worker\" at decoded offset 700 (427 data bytes missing)");
+	expect_v2_fails(dec.data, 650,
+			"snapshot v2: ends inside the header of the entry at decoded offset 647 (in its timestamp)");
+	expect_v2_fails(dec.data, 1217, /* a 13-byte header, then the name */
+			"snapshot v2: ends inside the name of the entry at decoded offset 1202 (2 of 10 bytes)");
+	xorb_buf_release(&dec);
+}
+
+static void test_v2_synthetic_good(void **state)
+{
+	static const char *const ab[] = { "a", "b" };
+	struct xorb_snapcheck *c;
+	struct xorb_error err;
+	struct v2_marks m;
+	struct xorb_buf b;
+	uint64_t first, last;
+	size_t chunk;
+
+	(void)state;
+	xorb_buf_init(&b);
+	good_v2(&b, &m);
+	/* S2 blocks of every small size split headers, varints, names and
+	 * data everywhere; fed one byte at a time too */
+	for (chunk = 1; chunk <= 24; chunk++) {
+		assert_int_equal(check_v2(b.data, b.len, chunk, chunk % 3 ? 0 : 1, &c, &err), XORB_OK);
+		expect_consumers(c, ab, 2);
+		assert_int_equal(xorb_snapcheck_entry_count(c), 6);
+		assert_int_equal(xorb_snapcheck_message_count(c), 3);
+		assert_int_equal(xorb_snapcheck_seq_range(c, &first, &last), 1);
+		assert_int_equal(first, 5);
+		assert_int_equal(last, 8);
+		assert_int_equal(xorb_snapcheck_decoded_bytes(c), b.len);
+		xorb_snapcheck_free(c);
+	}
+
+	/* zero bytes after the sentinel are fine, anything else is not */
+	assert_int_equal(xorb_buf_append(&b, "\0\0\0", 3), 0);
+	assert_int_equal(check_v2(b.data, b.len, 1000, 0, &c, &err), XORB_OK);
+	xorb_snapcheck_free(c);
+	assert_int_equal(xorb_buf_append(&b, "x", 1), 0);
+	expect_v2_fails(b.data, b.len, "snapshot v2: data after the end sentinel at decoded offset ");
+	{
+		char want[100];
+
+		snprintf(want, sizeof(want), "snapshot v2: data after the end sentinel at decoded offset %zu",
+			 m.end + 3);
+		expect_v2_fails(b.data, b.len, want);
+	}
+	/* a second sentinel-sized header that is not all zero */
+	b.len = m.end;
+	v2_msg(&b, "orders.late", 9, "", "x");
+	expect_v2_fails(b.data, b.len, "snapshot v2: data after the end sentinel");
+
+	/* no consumers, no messages: state.json and the sentinel (as the
+	 * server writes an empty stream, first_seq 0) */
+	v2_start(&b, 0, 0);
+	v2_sentinel(&b);
+	assert_int_equal(check_v2(b.data, b.len, 1000, 0, &c, &err), XORB_OK);
+	assert_int_equal(xorb_snapcheck_consumer_count(c), 0);
+	assert_int_equal(xorb_snapcheck_entry_count(c), 1);
+	assert_int_equal(xorb_snapcheck_seq_range(c, &first, &last), 0);
+	assert_int_equal(first, 0);
+	assert_int_equal(last, 0);
+	xorb_snapcheck_free(c);
+
+	/* uncommon but valid: negative timestamp, huge sequences, a subject
+	 * of exactly 4096 bytes, a 10-byte varint */
+	{
+		char *subj = malloc(4097);
+
+		assert_non_null(subj);
+		memset(subj, 's', 4096);
+		subj[4096] = '\0';
+		v2_start(&b, UINT64_MAX - 10, 0);
+		v2_head(&b, "x.y", -5, UINT64_MAX - 5, 0, 1);
+		assert_int_equal(xorb_buf_append(&b, "z", 1), 0);
+		v2_msg(&b, subj, UINT64_MAX, "", "zz");
+		v2_sentinel(&b);
+		assert_int_equal(check_v2(b.data, b.len, 1000, 0, &c, &err), XORB_OK);
+		assert_int_equal(xorb_snapcheck_seq_range(c, &first, &last), 1);
+		assert_int_equal(first, UINT64_MAX - 5);
+		assert_int_equal(last, UINT64_MAX);
+		xorb_snapcheck_free(c);
+		free(subj);
+	}
+	xorb_buf_release(&b);
+}
+
+static void test_v2_truncated(void **state)
+{
+	struct xorb_snapcheck *c;
+	struct xorb_error err;
+	struct v2_marks m;
+	struct xorb_buf b;
+	char want[200];
+
+	(void)state;
+	xorb_buf_init(&b);
+	good_v2(&b, &m);
+	expect_v2_fails(b.data, 4, "snapshot v2: ends inside the \"NATSARC1\" magic at decoded offset 4 (4 of 8 bytes)");
+	expect_v2_fails(b.data, 8, "snapshot v2: ends at decoded offset 8 before state.json");
+	expect_v2_fails(b.data, 9, "snapshot v2: ends inside the header of the entry at decoded offset 8 (in its timestamp)");
+	expect_v2_fails(b.data, 12, "snapshot v2: ends inside the header of the entry at decoded offset 8 (in its timestamp)");
+	/* name length 1 byte, timestamp 9, three 1-byte sizes */
+	expect_v2_fails(b.data, 8 + 1 + 9 + 1, "snapshot v2: ends inside the header of the entry at decoded offset 8 (in its header size)");
+	expect_v2_fails(b.data, 8 + 13 + 4, "snapshot v2: ends inside the name of the entry at decoded offset 8 (4 of 10 bytes)");
+	snprintf(want, sizeof(want), "snapshot v2: ends inside entry \"state.json\" at decoded offset %zu (%zu data bytes missing)",
+		 m.cons_a - 5, (size_t)5);
+	expect_v2_fails(b.data, m.cons_a - 5, want);
+	snprintf(want, sizeof(want), "snapshot v2: ends inside entry \"consumers/a\" at decoded offset %zu (1 data bytes missing)",
+		 m.cons_b - 1);
+	expect_v2_fails(b.data, m.cons_b - 1, want);
+	/* between the consumers, and after them: no sentinel */
+	snprintf(want, sizeof(want), "snapshot v2: ends at decoded offset %zu without the end sentinel (after 2 entries, 0 messages): truncated, or the server failed mid-snapshot",
+		 m.cons_b);
+	expect_v2_fails(b.data, m.cons_b, want);
+	snprintf(want, sizeof(want), "snapshot v2: ends at decoded offset %zu without the end sentinel (after 3 entries, 0 messages)",
+		 m.msg5);
+	expect_v2_fails(b.data, m.msg5, want);
+	/* inside a message's headers, and its payload */
+	snprintf(want, sizeof(want), "snapshot v2: ends inside message sequence 5 \"orders.a\" at decoded offset %zu (%zu data bytes missing)",
+		 m.msg7 - 20, (size_t)20);
+	expect_v2_fails(b.data, m.msg7 - 20, want);
+	snprintf(want, sizeof(want), "snapshot v2: ends inside message sequence 7 \"orders.b\" at decoded offset %zu (3 data bytes missing)",
+		 m.msg8 - 3);
+	expect_v2_fails(b.data, m.msg8 - 3, want);
+	snprintf(want, sizeof(want), "snapshot v2: ends at decoded offset %zu without the end sentinel (after 6 entries, 3 messages)",
+		 m.sentinel);
+	expect_v2_fails(b.data, m.sentinel, want);
+	/* inside the sentinel itself */
+	snprintf(want, sizeof(want), "snapshot v2: ends inside the header of the entry at decoded offset %zu (in its sequence)",
+		 m.sentinel);
+	expect_v2_fails(b.data, m.sentinel + 2, want);
+
+	/* the failure sticks, and finish repeats it */
+	assert_int_equal(check_v2(b.data, m.msg5, 1000, 0, &c, &err), XORB_ECORRUPT);
+	xorb_error_clear(&err);
+	assert_int_equal(xorb_snapcheck_finish(c, &err), XORB_ECORRUPT);
+	assert_non_null(strstr(err.msg, "without the end sentinel"));
+	xorb_snapcheck_free(c);
+	xorb_buf_release(&b);
+}
+
+static void test_v2_bad_headers(void **state)
+{
+	static const uint8_t overflow[] = { 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 };
+	struct xorb_buf b;
+	char want[300];
+	size_t at;
+
+	(void)state;
+	xorb_buf_init(&b);
+	/* a varint past 64 bits (the server's reader refuses it too) */
+	assert_int_equal(xorb_buf_append(&b, "NATSARC1", 8), 0);
+	assert_int_equal(xorb_buf_append(&b, overflow, sizeof(overflow)), 0);
+	expect_v2_fails(b.data, b.len, "snapshot v2: the timestamp of the entry header at decoded offset 8 overflows 64 bits");
+	b.len = 8;
+	assert_int_equal(xorb_buf_append(&b, overflow, sizeof(overflow) - 1), 0);
+	assert_int_equal(xorb_buf_append(&b, "\x01", 1), 0); /* 10 bytes, ends in 1: 2^64 - 1 */
+	put_uvarint(&b, 0);
+	put_uvarint(&b, 0);
+	put_uvarint(&b, 0);
+	expect_v2_fails(b.data, b.len, "snapshot v2: ends inside the name of the entry at decoded offset 8 (0 of 1 bytes)");
+
+	/* sizes above int64, or whose sum is */
+	v2_start(&b, 1, 0);
+	at = b.len;
+	v2_head(&b, "orders.a", 1, 1, (uint64_t)1 << 63, 0);
+	snprintf(want, sizeof(want), "snapshot v2: the entry at decoded offset %zu declares an impossible size (header 9223372036854775808, payload 0 bytes)", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	v2_head(&b, "orders.a", 1, 1, 10, INT64_MAX - 9);
+	expect_v2_fails(b.data, b.len, "declares an impossible size (header 10, payload 9223372036854775798 bytes)");
+
+	/* a message over the largest max_payload, and just at it */
+	b.len = at;
+	v2_head(&b, "orders.a", 1, 1, 100, 2147483548);
+	snprintf(want, sizeof(want), "snapshot v2: message sequence 1 at decoded offset %zu holds 2147483648 bytes (header 100, payload 2147483548), over the limit of 2147483647", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	v2_head(&b, "orders.a", 1, 1, 100, 2147483547);
+	expect_v2_fails(b.data, b.len, "snapshot v2: ends inside message sequence 1 \"orders.a\"");
+
+	/* a JSON entry (sequence 0) with headers, or over its cap */
+	b.len = 8;
+	v2_head(&b, "state.json", 1, 0, 2, 10);
+	expect_v2_fails(b.data, b.len, "snapshot v2: the entry at decoded offset 8 has sequence 0 (not a message) but a header size of 2");
+	b.len = 8;
+	v2_head(&b, "state.json", 1, 0, 0, (1u << 20) + 1);
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json of 1048577 bytes at decoded offset 8 exceeds the limit of 1048576");
+	v2_start(&b, 1, 1);
+	at = b.len;
+	v2_head(&b, "consumers/a", 1, 0, 0, (256u << 20) + 1);
+	snprintf(want, sizeof(want), "snapshot v2: the entry at decoded offset %zu holds 268435457 bytes of JSON, over the limit of 268435456", at);
+	expect_v2_fails(b.data, b.len, want);
+
+	/* names: none, too long (refused from the header) */
+	v2_start(&b, 1, 0);
+	at = b.len;
+	v2_head(&b, "", 1, 4, 0, 3);
+	snprintf(want, sizeof(want), "snapshot v2: the entry at decoded offset %zu has no name (sequence 4, 3 data bytes)", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	put_uvarint(&b, 4097);
+	put_uvarint(&b, 2);
+	put_uvarint(&b, 4);
+	put_uvarint(&b, 0);
+	put_uvarint(&b, 3);
+	snprintf(want, sizeof(want), "snapshot v2: entry name of 4097 bytes at decoded offset %zu exceeds the limit of 4096", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	put_uvarint(&b, UINT64_MAX);
+	put_uvarint(&b, 0);
+	put_uvarint(&b, 0);
+	put_uvarint(&b, 0);
+	put_uvarint(&b, 0);
+	snprintf(want, sizeof(want), "snapshot v2: entry name of 18446744073709551615 bytes at decoded offset %zu exceeds the limit of 4096", at);
+	expect_v2_fails(b.data, b.len, want);
+	xorb_buf_release(&b);
+}
+
+static void test_v2_state_json(void **state)
+{
+	struct xorb_buf b;
+
+	(void)state;
+	xorb_buf_init(&b);
+	/* missing: the first entry is something else, or the sentinel */
+	assert_int_equal(xorb_buf_append(&b, "NATSARC1", 8), 0);
+	v2_json(&b, "consumers/a", cons_a);
+	v2_sentinel(&b);
+	expect_v2_fails(b.data, b.len, "snapshot v2: the first entry, \"consumers/a\" at decoded offset 8, is not state.json");
+	b.len = 8;
+	v2_msg(&b, "orders.a", 1, "", "x");
+	expect_v2_fails(b.data, b.len, "snapshot v2: the first entry, \"orders.a\" at decoded offset 8, is not state.json");
+	b.len = 8;
+	v2_head(&b, "state.json", 1, 7, 0, 2); /* a message named state.json */
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json at decoded offset 8 has sequence 7 (only messages have one)");
+	b.len = 8;
+	v2_sentinel(&b);
+	expect_v2_fails(b.data, b.len, "snapshot v2: the end sentinel at decoded offset 8 comes before state.json");
+
+	/* bad content */
+	b.len = 8;
+	v2_json(&b, "state.json", "{\"first_seq\":1,");
+	v2_sentinel(&b);
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json is not valid JSON (near byte ");
+	b.len = 8;
+	v2_head(&b, "state.json", 1, 0, 0, 0);
+	v2_sentinel(&b);
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json is not valid JSON");
+	b.len = 8;
+	v2_json(&b, "state.json", "[1,2]");
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json at decoded offset 8 is not a JSON object");
+	b.len = 8;
+	v2_json(&b, "state.json", "{\"first_seq\":1}");
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json at decoded offset 8 has no unsigned integer \"consumer_count\"");
+	b.len = 8;
+	v2_json(&b, "state.json", "{\"first_seq\":1,\"consumer_count\":-1}");
+	expect_v2_fails(b.data, b.len, "has no unsigned integer \"consumer_count\"");
+	b.len = 8;
+	v2_json(&b, "state.json", "{\"consumer_count\":0,\"first_seq\":1.5}");
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json at decoded offset 8 has no unsigned integer \"first_seq\"");
+	b.len = 8;
+	v2_json(&b, "state.json", "{\"consumer_count\":0,\"first_seq\":18446744073709551616}");
+	expect_v2_fails(b.data, b.len, "has no unsigned integer \"first_seq\"");
+	b.len = 8;
+	v2_json(&b, "state.json", "{\"consumer_count\":100001,\"first_seq\":1}");
+	expect_v2_fails(b.data, b.len, "snapshot v2: state.json at decoded offset 8 announces 100001 consumers, more than the limit of 100000");
+
+	/* a second one */
+	v2_start(&b, 1, 0);
+	v2_json(&b, "state.json", "{}");
+	expect_v2_fails(b.data, b.len, "snapshot v2: a second state.json at decoded offset ");
+	xorb_buf_release(&b);
+}
+
+static void test_v2_consumers(void **state)
+{
+	struct xorb_buf b;
+	char want[300];
+	size_t at;
+
+	(void)state;
+	xorb_buf_init(&b);
+	/* fewer than announced: a message or the sentinel where one is due */
+	v2_start(&b, 1, 2);
+	v2_json(&b, "consumers/a", cons_a);
+	at = b.len;
+	v2_msg(&b, "orders.a", 1, "", "x");
+	snprintf(want, sizeof(want), "snapshot v2: entry \"orders.a\" at decoded offset %zu where consumer 2 of the 2 that state.json announces was due", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	v2_sentinel(&b);
+	snprintf(want, sizeof(want), "snapshot v2: the end sentinel at decoded offset %zu comes after 1 of the 2 consumers that state.json announces", at);
+	expect_v2_fails(b.data, b.len, want);
+	/* more than announced */
+	v2_start(&b, 1, 1);
+	v2_json(&b, "consumers/a", cons_a);
+	at = b.len;
+	v2_json(&b, "consumers/b", cons_a);
+	snprintf(want, sizeof(want), "snapshot v2: consumer entry \"consumers/b\" at decoded offset %zu is one more than the 1 that state.json announces", at);
+	expect_v2_fails(b.data, b.len, want);
+	/* after the messages started */
+	v2_start(&b, 1, 0);
+	v2_msg(&b, "orders.a", 1, "", "x");
+	v2_json(&b, "consumers/late", cons_a);
+	expect_v2_fails(b.data, b.len, "snapshot v2: consumer entry \"consumers/late\" at decoded offset ");
+	/* bad names, no data, not JSON */
+	v2_start(&b, 1, 1);
+	at = b.len;
+	v2_json(&b, "consumers/", cons_a);
+	snprintf(want, sizeof(want), "snapshot v2: consumer entry \"consumers/\" at decoded offset %zu has an invalid consumer name", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	v2_json(&b, "consumers/a/b", cons_a);
+	expect_v2_fails(b.data, b.len, "snapshot v2: consumer entry \"consumers/a/b\" at decoded offset ");
+	b.len = at;
+	v2_json(&b, "consumers/a b", cons_a);
+	expect_v2_fails(b.data, b.len, "has an invalid consumer name");
+	b.len = at;
+	v2_head(&b, "consumers/a", 1, 0, 0, 0);
+	snprintf(want, sizeof(want), "snapshot v2: consumer entry \"consumers/a\" at decoded offset %zu is empty", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	v2_json(&b, "consumers/a", "{\"config\":{},\"state\"");
+	v2_sentinel(&b);
+	snprintf(want, sizeof(want), "snapshot v2: consumer entry \"consumers/a\" at decoded offset %zu does not hold a JSON object", at);
+	expect_v2_fails(b.data, b.len, want);
+	xorb_buf_release(&b);
+}
+
+static void test_v2_messages(void **state)
+{
+	struct xorb_buf b;
+	char want[300];
+	size_t at;
+
+	(void)state;
+	xorb_buf_init(&b);
+	/* out of order, repeated, before first_seq, in a never-written stream */
+	v2_start(&b, 5, 0);
+	v2_msg(&b, "orders.a", 7, "", "x");
+	at = b.len;
+	v2_msg(&b, "orders.a", 6, "", "x");
+	snprintf(want, sizeof(want), "snapshot v2: message sequence 6 at decoded offset %zu follows sequence 7: out of order", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	v2_msg(&b, "orders.a", 7, "", "x");
+	expect_v2_fails(b.data, b.len, "snapshot v2: message sequence 7 at decoded offset ");
+	expect_v2_fails(b.data, b.len, "follows sequence 7: out of order");
+	v2_start(&b, 5, 0);
+	at = b.len;
+	v2_msg(&b, "orders.a", 4, "", "x");
+	snprintf(want, sizeof(want), "snapshot v2: message sequence 4 at decoded offset %zu precedes the stream's first_seq 5 in state.json", at);
+	expect_v2_fails(b.data, b.len, want);
+	v2_start(&b, 0, 0);
+	v2_msg(&b, "orders.a", 1, "", "x");
+	expect_v2_fails(b.data, b.len, "in a stream that state.json says never held one (first_seq 0)");
+	/* a subject no client could have published */
+	v2_start(&b, 1, 0);
+	at = b.len;
+	v2_msg(&b, "orders a", 1, "", "x");
+	snprintf(want, sizeof(want), "snapshot v2: message sequence 1 at decoded offset %zu has an invalid subject \"orders a\"", at);
+	expect_v2_fails(b.data, b.len, want);
+	/* sequence 0 that is not the sentinel: a name, or any non-zero field */
+	b.len = at;
+	v2_head(&b, "orders.a", 0, 0, 0, 0);
+	snprintf(want, sizeof(want), "snapshot v2: entry \"orders.a\" at decoded offset %zu has sequence 0 but is not the end sentinel", at);
+	expect_v2_fails(b.data, b.len, want);
+	b.len = at;
+	v2_head(&b, "", 1, 0, 0, 0);
+	snprintf(want, sizeof(want), "snapshot v2: the entry at decoded offset %zu has no name (sequence 0, 0 data bytes)", at);
+	expect_v2_fails(b.data, b.len, want);
+	xorb_buf_release(&b);
+}
+
+/* Formats: told from the first 8 decoded bytes, whatever the blocks. */
+static void test_format_detection(void **state)
+{
+	struct xorb_snapcheck *c;
+	struct xorb_error err;
+	struct xorb_buf raw, s2;
+	uint64_t first, last;
+	size_t chunk;
+
+	(void)state;
+	/* a tar whose first name starts like the magic */
+	xorb_buf_init(&raw);
+	raw_entry(&raw, "NATSARC.txt", '0', "x", 1);
+	raw_entry(&raw, "meta.inf", '0', "{}", 2);
+	raw_end(&raw);
+	for (chunk = 1; chunk <= 9; chunk++) {
+		frame_tar(&s2, raw.data, raw.len, chunk);
+		assert_int_equal(check(s2.data, s2.len, chunk == 3 ? 1 : 0, &c, &err), XORB_OK);
+		assert_int_equal(xorb_snapcheck_format(c), XORB_SNAPCHECK_FORMAT_TAR);
+		assert_int_equal(xorb_snapcheck_entry_count(c), 2);
+		assert_int_equal(xorb_snapcheck_decoded_bytes(c), raw.len);
+		assert_int_equal(xorb_snapcheck_message_count(c), 0);
+		assert_int_equal(xorb_snapcheck_seq_range(c, &first, &last), 0);
+		xorb_snapcheck_free(c);
+		xorb_buf_release(&s2);
+	}
+	/* before any decoded byte, and after a partial magic */
+	assert_int_equal(xorb_snapcheck_new(&c), XORB_OK);
+	assert_int_equal(xorb_snapcheck_format(c), XORB_SNAPCHECK_FORMAT_UNKNOWN);
+	frame_tar(&s2, "NATSA", 5, 10);
+	assert_int_equal(xorb_snapcheck_feed(c, s2.data, s2.len, &err), XORB_OK);
+	assert_int_equal(xorb_snapcheck_format(c), XORB_SNAPCHECK_FORMAT_UNKNOWN);
+	assert_int_equal(xorb_snapcheck_decoded_bytes(c), 5);
+	xorb_buf_release(&s2);
+	xorb_buf_reset(&raw);
+	assert_int_equal(xorb_buf_append(&raw, "RC1", 3), 0);
+	put_uncompressed(&raw, "RC1", 3);
+	assert_int_equal(xorb_snapcheck_feed(c, raw.data + 3, raw.len - 3, &err), XORB_OK);
+	assert_int_equal(xorb_snapcheck_format(c), XORB_SNAPCHECK_FORMAT_V2);
+	assert_int_equal(xorb_snapcheck_decoded_bytes(c), 8);
+	xorb_snapcheck_free(c);
+	/* a tar that mismatches at the first byte, as every real one does */
+	{
+		uint8_t *in;
+		size_t len;
+
+		in = read_vector("kv.s2", &len);
+		assert_int_equal(check(in, len, 0, &c, &err), XORB_OK);
+		assert_int_equal(xorb_snapcheck_format(c), XORB_SNAPCHECK_FORMAT_TAR);
+		assert_int_equal(xorb_snapcheck_message_count(c), 0);
+		xorb_snapcheck_free(c);
+		free(in);
+	}
+	xorb_buf_release(&raw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +1451,14 @@ int main(void)
 		cmocka_unit_test(test_pax_global_and_records),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_consumer_cap),
+		cmocka_unit_test(test_v2_real_snapshot),
+		cmocka_unit_test(test_v2_synthetic_good),
+		cmocka_unit_test(test_v2_truncated),
+		cmocka_unit_test(test_v2_bad_headers),
+		cmocka_unit_test(test_v2_state_json),
+		cmocka_unit_test(test_v2_consumers),
+		cmocka_unit_test(test_v2_messages),
+		cmocka_unit_test(test_format_detection),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
