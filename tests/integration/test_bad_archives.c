@@ -53,7 +53,8 @@
 #define TENANT "t-qa"
 #define BIG_TENANT "t-big" /* one stream of incompressible data, over 2 MiB */
 #define HUGE_SIZE (UINT64_C(1) << 40)
-#define MAX_BASE_ENTRIES 8 /* 3 streams x 2, account/jetstream.json, manifest.json */
+#define MAX_BASE_ENTRIES 11 /* 3 streams x 3 (backup.json, snapshot, consumers.json),
+			     * account/jetstream.json, manifest.json */
 #define ENTRY_MTIME 1795799108
 
 struct base_entry {
@@ -560,18 +561,18 @@ static void tar_dotdot_deep(struct tarw *t)
 	char p[PATH_MAX];
 
 	/* "streams/<third stream>/" + "../../../<escape>" */
-	snprintf(p, sizeof(p), "%.*s../../../%s", (int)(strlen(base[4].path) - strlen("backup.json")),
-		 base[4].path, escape_name);
-	tw_base(t, 0, 2);
+	snprintf(p, sizeof(p), "%.*s../../../%s", (int)(strlen(base[6].path) - strlen("backup.json")),
+		 base[6].path, escape_name);
+	tw_base(t, 0, 3);
 	tw_file(t, p, "escaped\n", 8);
-	tw_base(t, 2, n_base);
+	tw_base(t, 3, n_base);
 }
 
 static void tar_absolute(struct tarw *t)
 {
-	tw_base(t, 0, 2);
+	tw_base(t, 0, 3);
 	tw_file(t, abs_target, "escaped\n", 8);
-	tw_base(t, 2, n_base);
+	tw_base(t, 3, n_base);
 }
 
 /* 3. links */
@@ -642,7 +643,7 @@ static void tar_dup_backup_json(struct tarw *t)
 
 static void tar_dup_stream(struct tarw *t)
 {
-	tw_base(t, 0, 2);
+	tw_base(t, 0, 3);
 	tw_base(t, 0, n_base);
 }
 
@@ -659,8 +660,8 @@ static void tar_dup_account(struct tarw *t)
 /* The third stream's entries left out; both manifests still list it. */
 static void tar_missing_stream(struct tarw *t)
 {
-	tw_base(t, 0, 4);
-	tw_base(t, 6, n_base);
+	tw_base(t, 0, 6);
+	tw_base(t, 9, n_base);
 }
 
 /* Both manifests list a fourth stream that the tar does not hold. */
@@ -936,14 +937,17 @@ static void load_base(void)
 	assert_int_equal(rc, ARCHIVE_EOF);
 	archive_read_free(a);
 	/* the cases rely on this order: three streams, each one entry of
-	 * backup.json then one stream.tar.s2 (small enough for one part) */
-	assert_int_equal(n_base, 8);
+	 * backup.json, one stream.tar.s2 (small enough for one part) and
+	 * consumers.json */
+	assert_int_equal(n_base, 11);
 	assert_string_equal(base[0].path, "streams/xorb-t-qa-compliance-replay/backup.json");
 	assert_string_equal(base[1].path, "streams/xorb-t-qa-compliance-replay/stream.tar.s2");
-	assert_string_equal(base[4].path, "streams/xorb-t-qa-scan-live/backup.json");
-	assert_string_equal(base[5].path, "streams/xorb-t-qa-scan-live/stream.tar.s2");
-	assert_string_equal(base[6].path, "account/jetstream.json");
-	assert_string_equal(base[7].path, "manifest.json");
+	assert_string_equal(base[2].path, "streams/xorb-t-qa-compliance-replay/consumers.json");
+	assert_string_equal(base[6].path, "streams/xorb-t-qa-scan-live/backup.json");
+	assert_string_equal(base[7].path, "streams/xorb-t-qa-scan-live/stream.tar.s2");
+	assert_string_equal(base[8].path, "streams/xorb-t-qa-scan-live/consumers.json");
+	assert_string_equal(base[9].path, "account/jetstream.json");
+	assert_string_equal(base[10].path, "manifest.json");
 }
 
 static void mkdirs(const char *path)

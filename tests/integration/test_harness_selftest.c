@@ -251,7 +251,7 @@ static void test_fixture_facts(void **state)
 	assert_int_equal(json_num(t, "state", "num_deleted"), XT_SCAN_DELETED);
 	assert_int_equal(json_num(t, "state", "last_seq"), TENANT_MSGS);
 	assert_int_equal(json_num(t, "state", "num_subjects"), 20);
-	assert_int_equal(json_num(t, "state", "consumer_count"), 2);
+	assert_int_equal(json_num(t, "state", "consumer_count"), 3);
 	free(t);
 	t = api_text(nc, "{\"seq\":17}", "$JS.API.STREAM.MSG.GET.xorb-acme-scan-live");
 	assert_contains(t, "10037"); /* TENANT_MSGS/3+1 is a gap */
