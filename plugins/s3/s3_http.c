@@ -8,6 +8,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "xorb_error.h"
 #include "xorb_hash.h"
 
@@ -148,8 +151,8 @@ int s3_req_url(struct s3_req *r, const struct s3_conf *c, const char *full_key, 
 {
 	struct xorb_buf b;
 
-	/* libcurl would drop such segments before signing and sending (see
-	 * s3_key_dot_segment): never let the URL name another object */
+	/* dot segments are normalised away on the way (s3_key_dot_segment):
+	 * never let the URL name another object */
 	if (full_key && s3_key_dot_segment(full_key))
 		return -1;
 	xorb_buf_init(&b);
@@ -279,6 +282,110 @@ static int add_header(struct s3_req *r, const char *fmt, ...)
 	return 0;
 }
 
+static int hmac256(const void *key, size_t klen, const char *msg, unsigned char out[32])
+{
+	unsigned int n = 32;
+
+	return HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &n) && n == 32 ? 0 : -1;
+}
+
+/*
+ * SigV4 (header form), computed here rather than by libcurl's
+ * CURLOPT_AWS_SIGV4, whose canonical request differs between versions: 7.88
+ * signs the query as written; 8.14 decodes and re-encodes it and turns a '+'
+ * (%2B) into %20 (fixed upstream only in 2026), so any query with a '+' — a
+ * prefix, a continuation token, a key marker — got 403 on Debian 13; 8.14 also
+ * refuses CURLOPT_PATH_AS_IS with SigV4. Here the canonical URI and query are
+ * the bytes of r->url, which curl sends unchanged (CURLOPT_PATH_AS_IS; keys are
+ * encoded by s3_encode, queries by s3_query), and the Host header is set to
+ * what is signed. Signed: host, x-amz-content-sha256, x-amz-date and the
+ * session token; other headers (Content-MD5, Range, ...) are sent unsigned,
+ * which S3 allows.
+ */
+static int sign_v4(const struct s3_conf *c, struct s3_req *r)
+{
+	const char *host, *path, *query, *tok = NULL;
+	size_t hostlen, pathlen;
+	char amzdate[20], day[12], hex[65], sig[65], *sk = NULL;
+	unsigned char k1[32], k2[32];
+	struct xorb_sha256 *h;
+	struct xorb_buf b;
+	struct tm tm;
+	time_t now = time(NULL);
+	int bad = 0;
+
+	host = strstr(r->url, "://");
+	if (!host)
+		return -1;
+	host += 3;
+	hostlen = strcspn(host, "/?");
+	path = host + hostlen;
+	pathlen = strcspn(path, "?");
+	query = path[pathlen] == '?' ? path + pathlen + 1 : "";
+	if (c->token_hdr) {
+		tok = strchr(c->token_hdr, ':');
+		tok = tok ? tok + 1 + strspn(tok + 1, " ") : NULL;
+	}
+	if (!gmtime_r(&now, &tm) || !strftime(amzdate, sizeof(amzdate), "%Y%m%dT%H%M%SZ", &tm) ||
+	    !strftime(day, sizeof(day), "%Y%m%d", &tm))
+		return -1;
+
+	/* canonical request → its hash */
+	xorb_buf_init(&b);
+	bad |= xorb_buf_puts(&b, r->method) || xorb_buf_puts(&b, "\n");
+	bad |= pathlen ? xorb_buf_append(&b, path, pathlen) : xorb_buf_puts(&b, "/");
+	bad |= xorb_buf_puts(&b, "\n") || xorb_buf_puts(&b, query) || xorb_buf_puts(&b, "\nhost:") ||
+	       xorb_buf_append(&b, host, hostlen) || xorb_buf_puts(&b, "\nx-amz-content-sha256:") ||
+	       xorb_buf_puts(&b, r->sha256) || xorb_buf_puts(&b, "\nx-amz-date:") || xorb_buf_puts(&b, amzdate) ||
+	       xorb_buf_puts(&b, "\n");
+	if (tok)
+		bad |= xorb_buf_puts(&b, "x-amz-security-token:") || xorb_buf_puts(&b, tok) || xorb_buf_puts(&b, "\n");
+	bad |= xorb_buf_puts(&b, "\nhost;x-amz-content-sha256;x-amz-date") ||
+	       (tok && xorb_buf_puts(&b, ";x-amz-security-token")) || xorb_buf_puts(&b, "\n") ||
+	       xorb_buf_puts(&b, r->sha256);
+	if (bad || !(h = xorb_sha256_new())) {
+		xorb_buf_release(&b);
+		return -1;
+	}
+	xorb_sha256_update(h, b.data, b.len);
+	xorb_sha256_final_hex(h, hex);
+	xorb_sha256_free(h);
+
+	/* string to sign, signing key, signature */
+	xorb_buf_reset(&b);
+	bad |= xorb_buf_puts(&b, "AWS4-HMAC-SHA256\n") || xorb_buf_puts(&b, amzdate) || xorb_buf_puts(&b, "\n") ||
+	       xorb_buf_puts(&b, day) || xorb_buf_puts(&b, "/") || xorb_buf_puts(&b, c->region) ||
+	       xorb_buf_puts(&b, "/s3/aws4_request\n") || xorb_buf_puts(&b, hex);
+	if (!bad) {
+		size_t sl = strlen(c->secret) + 5;
+
+		sk = malloc(sl);
+		if (!sk)
+			bad = 1;
+		else
+			snprintf(sk, sl, "AWS4%s", c->secret);
+	}
+	bad = bad || hmac256(sk, strlen(sk), day, k1) || hmac256(k1, 32, c->region, k2) ||
+	      hmac256(k2, 32, "s3", k1) || hmac256(k1, 32, "aws4_request", k2) || hmac256(k2, 32, b.data, k1);
+	if (sk) {
+		explicit_bzero(sk, strlen(sk));
+		free(sk);
+	}
+	if (!bad)
+		s3_hex(k1, 32, sig);
+	explicit_bzero(k1, sizeof(k1));
+	explicit_bzero(k2, sizeof(k2));
+	xorb_buf_release(&b);
+	if (bad)
+		return -1;
+	bad |= add_header(r, "Host: %.*s", (int)hostlen, host);
+	bad |= add_header(r, "x-amz-date: %s", amzdate);
+	bad |= add_header(r, "Authorization: AWS4-HMAC-SHA256 Credential=%s/%s/%s/s3/aws4_request, "
+			     "SignedHeaders=host;x-amz-content-sha256;x-amz-date%s, Signature=%s",
+			  c->access_key, day, c->region, tok ? ";x-amz-security-token" : "", sig);
+	return bad ? -1 : 0;
+}
+
 int s3_req_setup(const struct s3_conf *c, CURL *e, struct s3_req *r)
 {
 	int bad = 0;
@@ -309,7 +416,7 @@ int s3_req_setup(const struct s3_conf *c, CURL *e, struct s3_req *r)
 		}
 	}
 
-	/* libcurl 7.88 signs but does not add the payload hash: S3 needs it */
+	/* the payload hash: S3 needs it, and it is signed */
 	bad |= add_header(r, "x-amz-content-sha256: %s", r->sha256);
 	if (r->md5_b64[0])
 		bad |= add_header(r, "Content-MD5: %s", r->md5_b64);
@@ -323,23 +430,16 @@ int s3_req_setup(const struct s3_conf *c, CURL *e, struct s3_req *r)
 	if (r->content_type || !strcmp(r->method, "POST"))
 		bad |= add_header(r, "Content-Type: %s",
 				  r->content_type ? r->content_type : "application/octet-stream");
-	if (bad)
+	if (bad || sign_v4(c, r))
 		return -1;
 
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* No CURLOPT_PATH_AS_IS: libcurl >= 8.14 refuses it with SigV4 ("Cannot use
-	 * sigv4 authentication with path-as-is flag"). Without it curl removes
-	 * "." and ".." segments (also %2E forms) from the path and signs and
-	 * sends the rest byte for byte, so keys with such segments are refused
-	 * (s3_key_dot_segment) and everything else is sent and signed exactly as
-	 * s3_encode wrote it. */
+	/* the path goes out exactly as signed (sign_v4): no dot-segment removal */
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curlerr);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "xorb-dr/" XORB_VERSION);
-	curl_easy_setopt(e, CURLOPT_AWS_SIGV4, c->sigv4);
-	curl_easy_setopt(e, CURLOPT_USERNAME, c->access_key);
-	curl_easy_setopt(e, CURLOPT_PASSWORD, c->secret);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);

@@ -1,7 +1,7 @@
 /*
  * One S3 request over libcurl, for the "s3" storage plugin: the settings of a
- * store, the URL and query encoding S3 signs, SigV4 by libcurl
- * (CURLOPT_AWS_SIGV4), the verdict on an answer (done, retry, failed), the
+ * store, the URL and query encoding S3 signs, SigV4 computed here over the
+ * exact bytes libcurl sends (see sign_v4 in s3_http.c), the verdict on an answer (done, retry, failed), the
  * one retry/backoff rule, and messages that name the operation, the key, the
  * HTTP status and the S3 error code. Secrets never reach a message.
  *
@@ -91,9 +91,10 @@ void s3_req_release(struct s3_req *r);
 int s3_req_url(struct s3_req *r, const struct s3_conf *c, const char *full_key, const char *query);
 
 /* 1 when key has a "." or ".." segment ('/'-separated, the whole segment).
- * libcurl removes those from a URL's path (RFC 3986 dot segments, also when
- * written %2E) before it signs and sends it, and refuses CURLOPT_PATH_AS_IS
- * with SigV4 (8.14): such a key cannot be addressed, s3_req_url refuses it. */
+ * HTTP clients, proxies and servers remove such segments from URL paths
+ * (RFC 3986; libcurl unless told not to, also when written %2E), so a request
+ * could reach another object than the one named: such keys are refused
+ * (s3_req_url, and with a clear message by the store). */
 int s3_key_dot_segment(const char *key);
 /* Configures e for the next attempt of r (resets e, keeps its connections). */
 int s3_req_setup(const struct s3_conf *c, CURL *e, struct s3_req *r);

@@ -168,8 +168,8 @@ static int parse_url(struct s3ctx *x, const char *url)
 	snprintf(c->prefix, pl + 2, "%s%s", pl ? slash + 1 : "", pl && slash[pl] != '/' ? "/" : "");
 	if (s3_key_dot_segment(c->prefix))
 		return fail(x, XORB_EINVAL,
-			    "the prefix \"%s\" of the store URL has a \".\" or \"..\" path segment, which libcurl removes from "
-			    "request URLs before signing: write the prefix without them",
+			    "the prefix \"%s\" of the store URL has a \".\" or \"..\" path segment, which HTTP clients, proxies "
+			    "and servers remove from URLs: write the prefix without them",
 			    c->prefix);
 	return XORB_OK;
 }
@@ -291,8 +291,8 @@ static char *full_key(struct s3ctx *x, const char *key, int *rc)
 	n = strlen(x->conf.prefix) + strlen(key);
 	if (s3_key_dot_segment(key) || s3_key_dot_segment(x->conf.prefix)) {
 		*rc = fail(x, XORB_EINVAL,
-			   "key \"%s%s\" has a \".\" or \"..\" path segment: libcurl removes those from the URL before signing, "
-			   "so the request would reach another object; such keys are not supported (rename the object with another S3 tool)",
+			   "key \"%s%s\" has a \".\" or \"..\" path segment: HTTP clients, proxies and servers remove those from "
+			   "URLs, so the request could reach another object; such keys are not supported (rename the object with another S3 tool)",
 			   x->conf.prefix, key);
 		return NULL;
 	}
