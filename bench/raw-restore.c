@@ -2,7 +2,16 @@
  * raw-restore: the physical baseline for xorb-restore. The least a client can
  * do to restore a snapshot file: the restore request with a backup.json, the
  * snapshot bytes in 1 MiB chunks with WINDOW of them in flight, the final
- * empty message. No checks, no archive, no decompression.
+ * empty message. No archive, no decompression; only the checks without
+ * which a failed restore would look like a success: every chunk's reply must
+ * be empty (the server answers a chunk it refuses with a JSON error), and the
+ * final reply must carry no error.
+ *
+ * The restore protocol is the same on 2.9.10, 2.10.27 and 2.15.1 (checked):
+ * request, chunks with a reply subject each, final empty message. 2.14+ pipe
+ * the chunks into the stream as they arrive instead of staging them in a
+ * file, which changes nothing a client sees except what exists after a
+ * failure.
  *
  *   raw-restore URL STREAM BACKUP_JSON SNAPSHOT_FILE [WINDOW]
  */
@@ -11,6 +20,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* a chunk's reply: empty = stored, anything else (a JSON error) = refused */
+static int chunk_ok(natsMsg *m, unsigned long long total)
+{
+	if (natsMsg_GetDataLength(m) == 0)
+		return 1;
+	fprintf(stderr, "raw-restore: chunk refused near %llu bytes: %.*s\n", total, natsMsg_GetDataLength(m),
+		natsMsg_GetData(m));
+	return 0;
+}
 
 static char *slurp(const char *path, long *len)
 {
@@ -62,8 +81,10 @@ int main(int argc, char **argv)
 	natsConnection_SubscribeSync(&sub, nc, wild);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.RESTORE.%s", argv[2]);
+	/* an error reply carries "deliver_subject":"" too (2.15) */
 	if (natsConnection_Request(&reply, nc, subj, meta, (int)mlen, 10000) != NATS_OK ||
-	    !(p = strstr(natsMsg_GetData(reply), "\"deliver_subject\":\""))) {
+	    strstr(natsMsg_GetData(reply), "\"error\"") ||
+	    !(p = strstr(natsMsg_GetData(reply), "\"deliver_subject\":\"")) || p[strlen("\"deliver_subject\":\"")] == '"') {
 		fprintf(stderr, "raw-restore: request failed: %s\n", reply ? natsMsg_GetData(reply) : "");
 		return 2;
 	}
@@ -74,26 +95,37 @@ int main(int argc, char **argv)
 		while (inflight >= window) {
 			natsMsg *m = NULL;
 
-			if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK)
+			if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK) {
+				fprintf(stderr, "raw-restore: no reply to a chunk near %llu bytes\n", total);
+				return 2;
+			}
+			if (!chunk_ok(m, total))
 				return 2;
 			natsMsg_Destroy(m);
 			inflight--;
 		}
 		snprintf(rsubj, sizeof(rsubj), "%s.%llu", inbox, ++seq);
-		natsConnection_PublishRequest(nc, deliver, rsubj, buf, (int)n);
+		if (natsConnection_PublishRequest(nc, deliver, rsubj, buf, (int)n) != NATS_OK) {
+			fprintf(stderr, "raw-restore: sending a chunk failed\n");
+			return 2;
+		}
 		inflight++;
 		total += n;
 	}
 	while (inflight-- > 0) {
 		natsMsg *m = NULL;
 
-		if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK)
+		if (natsSubscription_NextMsg(&m, sub, 10000) != NATS_OK) {
+			fprintf(stderr, "raw-restore: no reply to a chunk near %llu bytes\n", total);
+			return 2;
+		}
+		if (!chunk_ok(m, total))
 			return 2;
 		natsMsg_Destroy(m);
 	}
 	if (natsConnection_Request(&reply, nc, deliver, NULL, 0, 300000) != NATS_OK ||
 	    strstr(natsMsg_GetData(reply), "\"error\"")) {
-		fprintf(stderr, "raw-restore: final failed\n");
+		fprintf(stderr, "raw-restore: final failed: %s\n", reply ? natsMsg_GetData(reply) : "no reply");
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
