@@ -15,6 +15,7 @@
 #include "xorb_metrics.h"
 #include "xorb_names.h"
 #include "xorb_restore.h"
+#include "xorb_version.h"
 
 static const char usage_text[] =
 	"Usage: xorb-restore TENANT [BACKUP-ID|latest] [options]\n"
@@ -117,6 +118,40 @@ static int dry_run(const struct xorb_cli *c, const struct xorb_manifest *m,
 	else
 		printf("nothing was changed.\n");
 	return XORB_EXIT_OK;
+}
+
+/*
+ * Refuses, before anything is created, a backup the target server cannot
+ * read: one made on nats-server 2.15+ (v2 NATSARC1 snapshots) into an older
+ * server. A backup that records no server version is not checked; when the
+ * target's version cannot be read, the restore goes on with a warning (the
+ * server then fails it if it cannot read it).
+ */
+static int check_target_version(const struct xorb_cli *c, natsConnection *nc,
+				const struct xorb_manifest *m, struct xorb_error *err)
+{
+	struct xorb_version bv;
+	struct xorb_error e = { 0, "" };
+	cJSON *info = NULL;
+	int rc;
+
+	if (!m->server_version || !*m->server_version)
+		return XORB_OK;
+	if (!xorb_version_parse(m->server_version, &bv, NULL) && xorb_version_snapshot_format(&bv) < 2)
+		return XORB_OK; /* v1 (tar) snapshots: every supported server reads them */
+	if (xorb_nats_server_info(nc, &info, &e)) {
+		xorb_cli_warn(c, "cannot read the target server's version (%s): not checking that it can read the snapshots of backup %s, made on nats-server %s (servers older than %s cannot)",
+			      e.msg, m->backup_id, m->server_version, XORB_SNAPSHOT_V2_SINCE);
+		return XORB_OK;
+	}
+	rc = xorb_version_check_restore(m->server_version, xorb_json_str(info, "version", ""), "the backup", err);
+	cJSON_Delete(info);
+	if (rc == XORB_EINVAL) {
+		xorb_cli_warn(c, "%s; restoring anyway", err->msg);
+		xorb_error_clear(err);
+		return XORB_OK;
+	}
+	return rc;
 }
 
 static double progress_t0;
@@ -241,6 +276,8 @@ int main(int argc, char **argv)
 	}
 	memset(&res, 0, sizeof(res));
 	rc = xorb_cli_connect(&c, &nc, &err);
+	if (!rc)
+		rc = check_target_version(&c, nc, m, &err);
 	if (!rc)
 		rc = xorb_restore_backup(nc, store, m, &o, &res, &err);
 	xorb_cli_progress_end(&c);
