@@ -190,14 +190,16 @@ static void *snap_read(void *arg)
 		}
 		expect++;
 		received += (uint64_t)dlen;
+		/* ack before the spool takes the message: reply lives in m, which
+		 * the store side may free as soon as it is queued */
+		if (!last)
+			natsConnection_Publish(r->nc, reply, NULL, 0);
 		rc = xorb_spool_put(r->sp, natsMsg_GetData(m), (size_t)dlen, NULL, m, msg_release, &err);
 		if (rc) {
 			xorb_error_prefix(&err, "stream \"%s\": the store is slower than the server sends the snapshot, and ",
 					  r->stream);
 			break;
 		}
-		if (!last)
-			natsConnection_Publish(r->nc, reply, NULL, 0);
 	}
 	xorb_spool_finish(r->sp, rc, &err);
 	return NULL;
