@@ -300,7 +300,7 @@ int main(int argc, char **argv)
 		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"%s\",\"streams\":%u,"
 		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,"
 		       "\"consumers_repaired\":%u,\"consumers_differing\":%u}\n",
-		       tenant, m->backup_id, res.consumer_warnings ? "warning" : "ok", res.streams,
+		       tenant, m->backup_id, res.consumer_warnings || res.config_warnings ? "warning" : "ok", res.streams,
 		       res.messages, res.bytes, res.seconds, res.consumers_repaired,
 		       res.consumer_warnings);
 	else if (!c.quiet)
@@ -308,6 +308,11 @@ int main(int argc, char **argv)
 		       m->backup_id, tenant, res.streams, res.messages,
 		       xorb_cli_bytes(res.bytes, b, sizeof(b)), res.seconds);
 	rc = XORB_EXIT_OK;
+	if (res.config_warnings) {
+		xorb_cli_warn(&c, "%u stream%s of tenant \"%s\" came back with another config than the backup's (see the warnings above): this server does not keep everything the backup holds",
+			      res.config_warnings, res.config_warnings == 1 ? "" : "s", tenant);
+		rc = XORB_EXIT_WARN;
+	}
 	if (res.consumer_warnings) {
 		xorb_cli_warn(&c, "%u consumer%s of tenant \"%s\" differ%s from the backup (see the warnings above): the data is restored; check those consumers' positions before the applications resume",
 			      res.consumer_warnings, res.consumer_warnings == 1 ? "" : "s", tenant,

@@ -57,6 +57,7 @@ const char *xorb_status_str(int code)
 		[XORB_ETRANSIENT] = "transient failure",
 		[XORB_EAUTH] = "authentication failed",
 		[XORB_ESTORE] = "store error",
+		[XORB_ELIMIT] = "limit exceeded",
 	};
 
 	if (code < 0 || (size_t)code >= sizeof(names) / sizeof(names[0]) || !names[code])

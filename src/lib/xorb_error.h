@@ -25,6 +25,7 @@ enum xorb_status {
 	XORB_ETRANSIENT, /* worth retrying (network, 5xx) */
 	XORB_EAUTH,	/* credentials rejected */
 	XORB_ESTORE,	/* backup store failure that is not one of the above */
+	XORB_ELIMIT,	/* a quota or limit (account storage...) would be exceeded */
 };
 
 struct xorb_error {

@@ -52,6 +52,7 @@ struct xorb_restore_result {
 	unsigned rolled_back;
 	unsigned consumers_repaired; /* recreated to match the backup's record */
 	unsigned consumer_warnings;  /* consumers that still differ (exit 1) */
+	unsigned config_warnings;    /* streams whose config the target changed (exit 1) */
 };
 
 int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,

@@ -88,10 +88,13 @@ int xorb_tenant_plan(const struct xorb_env *env, const struct xorb_env_tenant *t
 		/* least privilege for xorb-backup / xorb-restore: the API calls they
 		 * make, the snapshot acks and restore chunks, replies; no data.
 		 * CONSUMER.DELETE and DURABLE.CREATE: a restore recreates a consumer
-		 * the server restored without its position (xorb_consumers.h). */
+		 * the server restored without its position (xorb_consumers.h);
+		 * STREAM.UPDATE: a restore sets max_bytes back after restoring without
+		 * it to fit the account's limit (xorb_restore.c, fit_account). */
 		const char *pub[] = { "$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
 				      "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.SNAPSHOT.*",
 				      "$JS.API.STREAM.RESTORE.*", "$JS.API.STREAM.DELETE.*",
+				      "$JS.API.STREAM.UPDATE.*",
 				      "$JS.API.CONSUMER.NAMES.*", "$JS.API.CONSUMER.LIST.*",
 				      "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.DELETE.*.*",
 				      "$JS.API.CONSUMER.DURABLE.CREATE.*.*", "$JS.SNAPSHOT.ACK.>",

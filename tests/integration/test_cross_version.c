@@ -465,8 +465,10 @@ static void test_old_backups_into_2_15(void **state)
 	 * the restored consumer, so its position comes back right without a
 	 * repair (delivered.stream_seq N-1, 1 pending), but 2.15 reports the ack
 	 * floor of such a consumer as N-1 where 2.10 reported 0. Both mean
-	 * "nothing acked"; the consumer comparison (xorb_consumers.c) only
-	 * equates them when it repairs, so the restore warns and exits 1.
+	 * "nothing acked", and the consumer comparison (xorb_consumers.c)
+	 * takes them as the same state: no warning, exit 0. (2.15.1 was also
+	 * seen reporting the zero state right after the restore; the restore
+	 * then recreates the consumer at its recorded position.)
 	 */
 	restore_into(dst.url, "t-v210", id210, NULL, &r);
 	show("2.10 backup into 2.15", &r);
@@ -477,14 +479,11 @@ static void test_old_backups_into_2_15(void **state)
 			 "xorb-restore: stream \"xorb-t-v210-compliance-replay\": restored: %d messages, 0 consumers, in ",
 			 N_MSGS);
 		assert_non_null(strstr(r.err, want));
-		snprintf(want, sizeof(want),
-			 "\nxorb-restore: warning: stream \"xorb-t-v210-scan-live\": consumer \"xorb-t-v210-scan-live-last\" differs from the backup (1 difference): ack_floor.stream_seq: backup 0, server %d\n"
-			 "xorb-restore: warning: 1 consumer of tenant \"t-v210\" differs from the backup (see the warnings above): the data is restored; check those consumers' positions before the applications resume\n",
-			 N_MSGS - 1);
-		assert_non_null(strstr(r.err, want));
-		assert_null(strstr(r.err, "created again at its recorded position"));
+		/* either 2.15 computed "last" again by itself, or the restore
+		 * recreated the consumer (seen both ways on 2.15.1): no warning */
+		assert_null(strstr(r.err, "warning"));
 	}
-	assert_int_equal(r.status, 1);
+	assert_int_equal(r.status, 0);
 	xt_result_release(&r);
 	known_ack_floor = "xorb-t-v210-scan-live-last";
 	known_ack_floor_seen = 0;
