@@ -5,9 +5,11 @@
 # the integration programs again with every command under valgrind memcheck:
 # label memcheck), short libFuzzer runs of every parser, then the unit and
 # integration tests again under AddressSanitizer + UndefinedBehaviorSanitizer
-# (against the newest server).
+# (against the newest server), and last the Debian 13 check in a clean
+# debootstrap root (scripts/debian13-check.sh).
 #   XORB_TEST_SKIP_MEMCHECK=1  skip the memcheck pass (local iteration only)
 #   XORB_TEST_SKIP_ASAN=1      skip the sanitizer pass (local iteration only)
+#   XORB_TEST_SKIP_DEBIAN13=1  skip the Debian 13 root check (local iteration only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,4 +52,12 @@ if [ "${XORB_TEST_SKIP_ASAN:-0}" != 1 ]; then
 		"-DXORB_NATS_MATRIX=$newest" >/dev/null
 	cmake --build build-asan -j"$jobs"
 	(cd build-asan && ctest --output-on-failure -j2 --timeout 900)
+fi
+
+# Debian 13: the same build, unit and integration tests (against Debian 13's
+# own nats-server, libcurl, Swift and awscli) and scripts/demo.sh, in a clean
+# trixie root made with debootstrap from the system's mirror (cached).
+if [ "${XORB_TEST_SKIP_DEBIAN13:-0}" != 1 ]; then
+	echo "== Debian 13 check (scripts/debian13-check.sh: a clean trixie root, chroot)"
+	scripts/debian13-check.sh
 fi
