@@ -15,6 +15,7 @@
 #include "xorb_names.h"
 #include "xorb_nats.h"
 #include "xorb_snapcheck.h"
+#include "xorb_version.h"
 
 void xorb_time_rfc3339(time_t t, char out[32])
 {
@@ -260,7 +261,7 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 	size_t n = 0, i;
 	time_t started = time(NULL);
 	double t0 = xorb_now();
-	int rc, archive_committed = 0;
+	int rc, archive_committed = 0, v2_server = 0;
 
 	memset(res, 0, sizeof(*res));
 	memset(&m, 0, sizeof(m));
@@ -306,6 +307,12 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 		goto out;
 	}
 
+	{
+		struct xorb_version sv;
+
+		v2_server = xorb_version_parse(m.server_version, &sv, NULL) == XORB_OK &&
+			    xorb_version_snapshot_format(&sv) == 2;
+	}
 	rc = xorb_store_put_begin(store, res->archive_key, &w, err);
 	if (rc)
 		goto out;
@@ -325,11 +332,13 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 			goto out;
 		}
 		storage = xorb_json_str(cJSON_GetObjectItemCaseSensitive(si, "config"), "storage", "file");
-		if (!strcmp(storage, "memory")) {
+		/* nats-server 2.15 snapshots memory streams too (v2 format); older
+		 * servers cannot */
+		if (!strcmp(storage, "memory") && !v2_server) {
 			struct xorb_manifest_skip *sk = &m.skipped[m.n_skipped++];
 
 			sk->name = strdup(names[i]);
-			sk->reason = strdup("memory storage: the server cannot snapshot memory streams");
+			sk->reason = strdup("memory storage: nats-server before 2.15 cannot snapshot memory streams");
 			cJSON_Delete(si);
 			if (!sk->name || !sk->reason) {
 				rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
@@ -337,7 +346,8 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 			}
 			res->warnings++;
 			note(o, XORB_NOTE_WARN, names[i],
-			     "skipped: memory storage streams cannot be snapshotted by nats-server; this stream is NOT in the backup");
+			     "skipped: memory storage streams cannot be snapshotted by nats-server %s (2.15 and newer can); this stream is NOT in the backup",
+			     *m.server_version ? m.server_version : "(unknown version)");
 			continue;
 		}
 		m.streams[m.n_streams].name = strdup(names[i]);

@@ -7,6 +7,10 @@
 #include "xt_fixture.h"
 #include "xt_harness.h"
 
+#include "xorb_json.h"
+#include "xorb_nats.h"
+#include "xorb_version.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -360,6 +364,22 @@ static void test_damaged_archive_creates_nothing(void **state)
 }
 
 /* A memory stream is skipped with a warning and exit 1. */
+/* Does the server under test write v2 snapshots (nats-server 2.15+)? */
+static int server_is_v2(void)
+{
+	struct xorb_version v;
+	cJSON *info = NULL;
+	int v2;
+
+	assert_int_equal(xorb_nats_server_info(src_nc, &info, NULL), XORB_OK);
+	assert_int_equal(xorb_version_parse(xorb_json_str(info, "version", ""), &v, NULL), XORB_OK);
+	v2 = xorb_version_snapshot_format(&v) == 2;
+	cJSON_Delete(info);
+	return v2;
+}
+
+/* Memory streams: skipped with a warning where the server cannot snapshot
+ * them (before 2.15), backed up and restored where it can. */
 static void test_memory_stream_warns(void **state)
 {
 	struct xt_result r;
@@ -369,10 +389,31 @@ static void test_memory_stream_warns(void **state)
 	    xt_fixture_memory_stream(src_nc, "t-mem", why, sizeof(why)))
 		fail_msg("fixture: %s", why);
 	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-mem", NULL };
+	if (server_is_v2()) {
+		/* nats-server 2.15 snapshots memory streams: backed up, restored */
+		struct xt_server dst;
+		natsConnection *dnc;
+		char w[1024];
+
+		assert_int_equal(run(&r, backup), 0);
+		assert_non_null(strstr(r.out, "4 saved"));
+		xt_result_release(&r);
+		assert_int_equal(xt_server_start(&dst, NULL), 0);
+		const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-mem", NULL };
+		assert_int_equal(run(&r, restore), 0);
+		xt_result_release(&r);
+		assert_int_equal(xt_server_connect(&dst, &dnc), 0);
+		if (xt_compare_stream(src_nc, dnc, "xorb-t-mem-control-live", w, sizeof(w)))
+			fail_msg("memory stream after the restore: %s", w);
+		natsConnection_Destroy(dnc);
+		xt_server_stop(&dst);
+		return;
+	}
 	assert_int_equal(run(&r, backup), 1);
 	assert_non_null(strstr(r.err, "xorb-backup: warning: "));
 	assert_non_null(strstr(r.err, "xorb-t-mem-control-live"));
 	assert_non_null(strstr(r.err, "memory"));
+	assert_non_null(strstr(r.err, "2.15 and newer can"));
 	assert_non_null(strstr(r.out, "3 saved, 1 skipped"));
 	xt_result_release(&r);
 }
