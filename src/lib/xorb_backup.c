@@ -33,6 +33,20 @@ double xorb_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+void xorb_notef(xorb_note_fn fn, void *arg, enum xorb_note_level lvl, const char *stream,
+		const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+
+	if (!fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fn(arg, lvl, stream, msg);
+}
+
 __attribute__((format(printf, 4, 5))) static void note(const struct xorb_backup_opts *o,
 						       enum xorb_note_level lvl,
 						       const char *stream, const char *fmt, ...)

@@ -23,6 +23,11 @@ enum xorb_note_level { XORB_NOTE_INFO, XORB_NOTE_WARN, XORB_NOTE_DEBUG };
 typedef void (*xorb_note_fn)(void *arg, enum xorb_note_level lvl, const char *stream,
 			     const char *msg);
 
+/* Formats a note (up to 4 KiB) and hands it to fn; fn NULL: nothing. */
+__attribute__((format(printf, 5, 6))) void xorb_notef(xorb_note_fn fn, void *arg,
+						      enum xorb_note_level lvl,
+						      const char *stream, const char *fmt, ...);
+
 struct xorb_backup_opts {
 	const char *tenant;
 	const char *const *streams; /* NULL-terminated narrowing list, or NULL */

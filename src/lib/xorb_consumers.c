@@ -22,6 +22,7 @@
 
 #include "xorb_json.h"
 #include "xorb_nats.h"
+#include "xorb_streamcfg.h"
 
 int xorb_consumers_record(natsConnection *nc, const char *stream, int timeout_ms,
 			  struct xorb_buf *out, struct xorb_error *err)
@@ -96,17 +97,6 @@ __attribute__((format(printf, 2, 3))) static void diff_add(struct diff *d, const
 	xorb_buf_puts(&d->text, line);
 }
 
-/* A JSON value on one line, cut to fit a message. */
-static void shown(const cJSON *v, char *out, size_t size)
-{
-	char *s = v ? cJSON_PrintUnformatted(v) : NULL;
-
-	snprintf(out, size, "%s", s ? s : "(absent)");
-	if (s && strlen(s) >= size && size > 4)
-		memcpy(out + size - 4, "...", 4);
-	free(s);
-}
-
 static const char *const state_fields[][2] = {
 	{ "delivered", "consumer_seq" }, { "delivered", "stream_seq" },
 	{ "ack_floor", "consumer_seq" }, { "ack_floor", "stream_seq" },
@@ -138,33 +128,10 @@ static int nothing_acked_alike(const cJSON *a, const cJSON *b)
 	       (fb == 0 && fa == state_num(a, "delivered", "stream_seq"));
 }
 
-/* Server-added metadata (_nats.ver, _nats.level, ... from 2.11) is not the
- * user's config. */
-static void compare_metadata(const cJSON *rec, const cJSON *now, struct diff *d)
-{
-	const cJSON *it;
-	char a[200], b[200];
-
-	cJSON_ArrayForEach(it, rec) {
-		const cJSON *o;
-
-		if (!it->string || !strncmp(it->string, "_nats.", 6))
-			continue;
-		o = cJSON_GetObjectItemCaseSensitive(now, it->string);
-		if (!o || !cJSON_Compare(it, o, 1)) {
-			shown(it, a, sizeof(a));
-			shown(o, b, sizeof(b));
-			diff_add(d, "config.metadata.%s: backup %s, server %s", it->string, a, b);
-		}
-	}
-}
-
 static void compare(const cJSON *rec, const cJSON *now, struct diff *d)
 {
-	const cJSON *rc = cJSON_GetObjectItemCaseSensitive(rec, "config");
-	const cJSON *nc = cJSON_GetObjectItemCaseSensitive(now, "config"), *it;
-	char a[200], b[200];
 	size_t i;
+	unsigned n;
 
 	for (i = 0; i < sizeof(state_fields) / sizeof(state_fields[0]); i++) {
 		int64_t x = state_num(rec, state_fields[i][0], state_fields[i][1]);
@@ -177,25 +144,19 @@ static void compare(const cJSON *rec, const cJSON *now, struct diff *d)
 				 state_fields[i][1] ? "." : "", state_fields[i][1] ? state_fields[i][1] : "",
 				 x, y);
 	}
-	cJSON_ArrayForEach(it, rc) {
-		const cJSON *o;
+	/* the config: the same rules as a stream's (_nats.* metadata ignored, a
+	 * member the server does not keep named as a feature it lacks) */
+	{
+		struct xorb_buf t;
 
-		if (!it->string)
-			continue;
-		o = cJSON_GetObjectItemCaseSensitive(nc, it->string);
-		if (!strcmp(it->string, "metadata")) {
-			compare_metadata(it, o, d);
-			continue;
+		xorb_buf_init(&t);
+		n = xorb_streamcfg_diff(cJSON_GetObjectItemCaseSensitive(rec, "config"),
+					cJSON_GetObjectItemCaseSensitive(now, "config"), NULL, &t);
+		if (n) {
+			d->n += n - 1;
+			diff_add(d, "config: %s", t.data ? t.data : "");
 		}
-		if (!o) {
-			shown(it, a, sizeof(a));
-			diff_add(d, "config.%s %s is not kept by this server (a feature it does not have)",
-				 it->string, a);
-		} else if (!cJSON_Compare(it, o, 1)) {
-			shown(it, a, sizeof(a));
-			shown(o, b, sizeof(b));
-			diff_add(d, "config.%s: backup %s, server %s", it->string, a, b);
-		}
+		xorb_buf_release(&t);
 	}
 }
 
@@ -260,21 +221,6 @@ static int recreate(natsConnection *nc, const char *stream, const char *name, co
 	return rc;
 }
 
-__attribute__((format(printf, 5, 6))) static void notef(xorb_note_fn fn, void *arg,
-							enum xorb_note_level lvl,
-							const char *stream, const char *fmt, ...)
-{
-	char msg[4096];
-	va_list ap;
-
-	if (!fn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fn(arg, lvl, stream, msg);
-}
-
 static int consumer_info(natsConnection *nc, const char *stream, const char *name, int timeout_ms,
 			 cJSON **info, struct xorb_error *err)
 {
@@ -326,7 +272,7 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 		rc = consumer_info(nc, stream, name, timeout_ms, &now, &e);
 		if (rc == XORB_ENOTFOUND) {
 			res->differ++;
-			notef(note, note_arg, XORB_NOTE_WARN, stream,
+			xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,
 			      "consumer \"%s\" is in the backup but not on the server after the restore", name);
 			continue;
 		}
@@ -346,7 +292,7 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 				rc = consumer_info(nc, stream, name, timeout_ms, &now, &e);
 			if (rc) {
 				res->differ++;
-				notef(note, note_arg, XORB_NOTE_WARN, stream,
+				xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,
 				      "consumer \"%s\" came back without its position (%s) and could not be repaired: %s",
 				      name, d.text.data, e.msg);
 				xorb_buf_release(&d.text);
@@ -357,14 +303,14 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 			compare(rec, now, &d);
 			if (!d.n) {
 				res->repaired++;
-				notef(note, note_arg, XORB_NOTE_INFO, stream,
+				xorb_notef(note, note_arg, XORB_NOTE_INFO, stream,
 				      "consumer \"%s\": the server restored it at the start of the stream (nats-server 2.10 keeps no position for deliver-last consumers); created again at its recorded position",
 				      name);
 			}
 		}
 		if (d.n) {
 			res->differ++;
-			notef(note, note_arg, XORB_NOTE_WARN, stream,
+			xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,
 			      "consumer \"%s\" differs from the backup (%u difference%s): %s%s", name, d.n,
 			      d.n == 1 ? "" : "s", d.text.data ? d.text.data : "", d.n > 6 ? "; ..." : "");
 		}

@@ -15,21 +15,6 @@
 #include "xorb_snapcheck.h"
 #include "xorb_streamcfg.h"
 
-__attribute__((format(printf, 5, 6))) static void notef(xorb_note_fn fn, void *arg,
-							enum xorb_note_level lvl,
-							const char *stream, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-
-	if (!fn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fn(arg, lvl, stream, msg);
-}
-
 /* backup.json must be {"config":{"name":<stream>,…},"state":{…}}. */
 static int check_backup_json(const char *json, size_t len, const char *stream, cJSON **out,
 			     struct xorb_error *err)
@@ -116,7 +101,7 @@ static int v_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 		return rc;
 	v->res->streams++;
 	v->res->messages += (uint64_t)ms->messages;
-	notef(v->note, v->note_arg, XORB_NOTE_INFO, ms->name, "ok: %" PRId64 " messages, %zu consumers, snapshot %" PRIu64 " bytes",
+	xorb_notef(v->note, v->note_arg, XORB_NOTE_INFO, ms->name, "ok: %" PRId64 " messages, %zu consumers, snapshot %" PRIu64 " bytes",
 	      ms->messages, ms->n_consumers, ms->snapshot.size);
 	return XORB_OK;
 }
@@ -464,7 +449,7 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 		if (rc)
 			return xorb_error_prefix(err, "stream \"%s\" was restored without max_bytes to fit the account's storage limit, and setting max_bytes back failed: ",
 						 ms->name);
-		notef(c->o->note, c->o->note_arg, XORB_NOTE_INFO, ms->name,
+		xorb_notef(c->o->note, c->o->note_arg, XORB_NOTE_INFO, ms->name,
 		      "restored without max_bytes, then max_bytes set back to %" PRId64
 		      " (the account's storage limit cannot hold the reservation and the restored bytes at once; nats-server 2.10+)",
 		      c->final_max_bytes);
@@ -487,7 +472,7 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	c->res->streams++;
 	c->res->messages += (uint64_t)ms->messages;
 	c->res->bytes += (uint64_t)ms->bytes;
-	notef(c->o->note, c->o->note_arg, XORB_NOTE_INFO, ms->name,
+	xorb_notef(c->o->note, c->o->note_arg, XORB_NOTE_INFO, ms->name,
 	      "restored: %" PRId64 " messages, %zu consumers, in %.2f s", ms->messages, ms->n_consumers,
 	      xorb_now() - c->t_stream);
 	c->done = ms;
@@ -571,7 +556,7 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 		struct xorb_verify_result vr;
 
 		/* --replace: the whole archive must be sound before anything is deleted. */
-		notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
+		xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
 		      "verifying the whole backup before replacing %zu existing streams", n_existing);
 		rc = xorb_verify_backup(store, m, NULL, NULL, &vr, err);
 		if (rc) {
@@ -584,7 +569,7 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 				xorb_error_prefix(err, "cannot delete stream \"%s\" for --replace: ", existing[i]);
 				goto out;
 			}
-			notef(o->note, o->note_arg, XORB_NOTE_INFO, existing[i], "deleted (--replace)");
+			xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, existing[i], "deleted (--replace)");
 		}
 	}
 	rc = xorb_bundle_walk(store, m, &cb, err);
