@@ -34,6 +34,9 @@ scripts/deps.sh
 cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-bench -j"$(nproc)" >/dev/null
 B=$PWD/build-bench
+# the tree the binaries were built from: HEAD plus any uncommitted change to what they are built from
+dirty=$(git diff --name-only HEAD -- src plugins 'bench/*.c' CMakeLists.txt 2>/dev/null | xargs || true)
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)${dirty:+ with uncommitted changes to $dirty}"
 runs=${BENCH_RUNS:-3}
 sets=${BENCH_SETS:-small large}
 cpu_model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
@@ -171,6 +174,7 @@ EOF
 # and the download (xorb-verify reads and checks the whole archive) against `aws s3 cp` to a file.
 bench_s3() {
 	local stream=$1 swift=$work/swift aws=/usr/bin/aws
+	rm -rf "$swift" # a fresh, empty Swift for every server version
 	scripts/swift-harness.sh start "$swift" >&2
 	# shellcheck disable=SC1091
 	set -a; . "$swift/env"; set +a
@@ -233,6 +237,7 @@ bench_s3() {
 	[ "$fa" = 0 ] || echo "aws s3 cp failed $fa times" >>"$work/failures"
 	swift_cpu=$(work_cpu) # Swift's daemons are not this script's children: count them before they go
 	scripts/swift-harness.sh stop "$swift" >&2
+	rm -rf "$swift"
 }
 
 # row WHAT BASELINE XORB RATIO BASE_CPU XORB_CPU RSS (the server version is $ver)
@@ -257,7 +262,7 @@ write_results() {
 		echo
 		echo "- written: $(date -u +%Y-%m-%dT%H:%M:%SZ) by scripts/bench.sh, servers: $servers"
 		echo "- CPU: $cpu_model, nproc $ncpu"
-		echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
+		echo "- commit: $commit (what build-bench was built from when the run started)"
 		echo "- backups: xorb-backup and raw-snapshot both ask for 1 MiB snapshot chunks (xorb's default is 256 KiB, safer for slow stores)"
 		echo "- restores: xorb-restore (default window 16) against raw-restore with the same window of 16 x 1 MiB chunks"
 		echo "- times: wall clock of the whole process, best of the runs; CPU s/GiB: user + sys of that process"
