@@ -135,9 +135,11 @@ delete_stream() {
 }
 # busy CPU seconds of the whole machine since boot (/proc/stat: user nice system irq softirq steal)
 machine_cpu() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{printf "%.2f\n", ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat; }
-# CPU seconds of this script's reaped children (bash `times`, second line)
+# CH = CPU seconds of this script's reaped children (bash `times`, second line). Not $(...):
+# `times` in a subshell reports the subshell's children, not this script's
 children_cpu() {
-	times | awk 'NR==2{ s=0; for (i=1;i<=2;i++){ split($i,a,/[ms]/); s+=a[1]*60+a[2] } printf "%.2f\n", s }'
+	times >"$work/times"
+	CH=$(awk 'NR==2{ s=0; for (i=1;i<=2;i++){ split($i,a,/[ms]/); s+=a[1]*60+a[2] } printf "%.2f\n", s }' "$work/times")
 }
 # CPU seconds of the Swift harness's live processes ($work/swift/pids) and their descendants:
 # they are not this script's children, so `times` does not see them
@@ -286,7 +288,7 @@ for ver in $servers; do
 	echo "== nats-server $ver ($bin)" >&2
 	start_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 	load_before=$(loadavg); top_before=$(others_top)
-	t_start=$(date +%s.%N); m_start=$(machine_cpu); c_start=$(children_cpu); swift_cpu=0
+	t_start=$(date +%s.%N); m_start=$(machine_cpu); children_cpu; c_start=$CH; swift_cpu=0
 	rm -rf "$work/src" "$work/dst" "$work/store"
 	: >"$work/failures"
 	start_server src "$bin"; SRC=$URL; src_pid=$SPID
@@ -355,7 +357,7 @@ for ver in $servers; do
 	done
 	stop_pid "$src_pid"
 	stop_pid "$dst_pid"
-	t_end=$(date +%s.%N); m_end=$(machine_cpu); c_end=$(children_cpu)
+	t_end=$(date +%s.%N); m_end=$(machine_cpu); children_cpu; c_end=$CH
 	load_after=$(loadavg); top_after=$(others_top)
 	elapsed=$(echo "$t_end - $t_start" | bc -l)
 	ours=$(echo "$c_end - $c_start + $swift_cpu" | bc -l)
