@@ -14,6 +14,7 @@
 #include "xorb_consumers.h"
 #include "xorb_snapcheck.h"
 #include "xorb_streamcfg.h"
+#include "xorb_version.h"
 
 /* backup.json must be {"config":{"name":<stream>,…},"state":{…}}. */
 static int check_backup_json(const char *json, size_t len, const char *stream, cJSON **out,
@@ -173,6 +174,7 @@ struct rctx {
 	int64_t final_max_bytes;
 	char *backup_json; /* the stream being restored: its backup.json */
 	size_t backup_json_len;
+	bool piped; /* the server applies restore chunks as they arrive (2.14+) */
 };
 
 /*
@@ -279,6 +281,21 @@ static bool selected(const struct xorb_restore_opts *o, const char *name)
 	return false;
 }
 
+/* Remembers that this run created stream name: a later failure deletes it. */
+static int track_created(struct rctx *c, const char *name, struct xorb_error *err)
+{
+	char **nv = realloc(c->created, (c->n_created + 1) * sizeof(*nv));
+
+	if (!nv)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	c->created = nv;
+	c->created[c->n_created] = strdup(name);
+	if (!c->created[c->n_created])
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	c->n_created++;
+	return XORB_OK;
+}
+
 static int r_begin(void *arg, const struct xorb_manifest_stream *ms, const char *json, size_t len,
 		   struct xorb_error *err)
 {
@@ -320,6 +337,12 @@ static int r_begin(void *arg, const struct xorb_manifest_stream *ms, const char 
 	}
 	rc = xorb_restorer_begin(c->nc, ms->name, req, strlen(req), &c->o->proto, &c->r, err);
 	free(req);
+	if (rc)
+		return rc;
+	/* nats-server 2.14+ creates the stream as the chunks arrive (notes P6):
+	 * it is this run's from the accepted request on */
+	if (c->piped)
+		rc = track_created(c, ms->name, err);
 	if (rc)
 		return rc;
 	c->cur = ms;
@@ -410,7 +433,6 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	struct rctx *c = arg;
 	struct xorb_restorer *r = c->r;
 	cJSON *reply = NULL;
-	char **nv;
 	int rc;
 
 	if (!c->cur)
@@ -421,20 +443,13 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	rc = consumers_match(ms, c->check, err);
 	if (rc)
 		return rc;
-	/* Every byte of this stream passed its checks: commit. */
+	/* Every byte of this stream passed its checks: commit. From here on a
+	 * failure deletes it again (on piped servers: from its first chunk). */
 	c->r = NULL;
-	nv = realloc(c->created, (c->n_created + 1) * sizeof(*nv));
-	if (!nv) {
+	if (!c->piped && (rc = track_created(c, ms->name, err))) {
 		xorb_restorer_abort(r);
-		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		return rc;
 	}
-	c->created = nv;
-	c->created[c->n_created] = strdup(ms->name);
-	if (!c->created[c->n_created]) {
-		xorb_restorer_abort(r);
-		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
-	}
-	c->n_created++; /* from here on a failure deletes it again */
 	rc = xorb_restorer_commit(r, &reply, err);
 	cJSON_Delete(reply);
 	if (rc)
@@ -507,11 +522,28 @@ static void r_progress(void *arg, uint64_t bytes)
 	c->o->progress(c->o->note_arg, c->cur ? c->cur->name : NULL, bytes, c->m->archive_size);
 }
 
+/* nats-server 2.14.0+ pipe restore chunks into the stream as they arrive
+ * (commit 4d12f15; seen on 2.15.1): the stream exists, and is activated
+ * even when the restore fails midway. An unknown version counts as piped
+ * (the safe side: a verification pass more). */
+static bool server_pipes_restores(natsConnection *nc)
+{
+	struct xorb_version v;
+	cJSON *info = NULL;
+	bool piped = true;
+
+	if (xorb_nats_server_info(nc, &info, NULL) == XORB_OK &&
+	    xorb_version_parse(xorb_json_str(info, "version", ""), &v, NULL) == XORB_OK)
+		piped = xorb_version_cmp_core(&v, 2, 14, 0) >= 0;
+	cJSON_Delete(info);
+	return piped;
+}
+
 int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 			const struct xorb_manifest *m, const struct xorb_restore_opts *o,
 			struct xorb_restore_result *res, struct xorb_error *err)
 {
-	struct rctx c = { m, nc, o, res, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, 0, NULL, 0 };
+	struct rctx c = { m, nc, o, res, NULL, NULL, NULL, NULL, NULL, 0, 0, NULL, 0, NULL, 0, false };
 	struct xorb_walk_cb cb = { r_begin, r_data, r_end, r_record, NULL, o->progress ? r_progress : NULL, &c };
 	char **existing = NULL;
 	size_t n_existing = 0, n_gone = 0, i;
@@ -552,15 +584,22 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 			goto out;
 		}
 	}
-	if (n_existing) {
+	c.piped = server_pipes_restores(nc);
+	if (n_existing || c.piped) {
 		struct xorb_verify_result vr;
 
-		/* --replace: the whole archive must be sound before anything is deleted. */
-		xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
-		      "verifying the whole backup before replacing %zu existing streams", n_existing);
+		/* --replace: the whole archive must be sound before anything is
+		 * deleted; a server that applies restore chunks as they arrive
+		 * must get only bytes already proven whole */
+		if (n_existing)
+			xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
+				   "verifying the whole backup before replacing %zu existing streams", n_existing);
+		else
+			xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
+				   "verifying the whole backup first: this nats-server applies restored data as it arrives (2.14+)");
 		rc = xorb_verify_backup(store, m, NULL, NULL, &vr, err);
 		if (rc) {
-			xorb_error_prefix(err, "not replacing anything: ");
+			xorb_error_prefix(err, n_existing ? "not replacing anything: " : "nothing was created: ");
 			goto out;
 		}
 		for (i = 0; i < n_existing; i++) {

@@ -47,8 +47,11 @@
 
 #include "xorb_buf.h"
 #include "xorb_hash.h"
+#include "xorb_json.h"
 #include "xorb_manifest.h"
 #include "xorb_names.h"
+#include "xorb_nats.h"
+#include "xorb_version.h"
 
 #define TENANT "t-qa"
 #define BIG_TENANT "t-big" /* one stream of incompressible data, over 2 MiB */
@@ -783,6 +786,20 @@ static void release_held(void)
 	memset(&held, 0, sizeof(held));
 }
 
+/* Does the server under test apply restored data as it arrives (2.14+)? */
+static int server_pipes(void)
+{
+	struct xorb_version v;
+	cJSON *info = NULL;
+	int piped;
+
+	assert_int_equal(xorb_nats_server_info(nc, &info, NULL), XORB_OK);
+	assert_int_equal(xorb_version_parse(xorb_json_str(info, "version", ""), &v, NULL), XORB_OK);
+	piped = xorb_version_cmp_core(&v, 2, 14, 0) >= 0;
+	cJSON_Delete(info);
+	return piped;
+}
+
 /* Runs both commands on tenant/id and checks everything a rejection must
  * leave as it was. xorb-restore's result stays in held.restore. */
 static void check_rejected(const struct bad_case *c, const char *tenant, const char *id)
@@ -795,7 +812,10 @@ static void check_rejected(const struct bad_case *c, const char *tenant, const c
 
 	const char *restore[] = { xt_bin("xorb-restore"), "-s", srv.url, tenant, id, NULL };
 	run(&held.restore, restore);
-	assert_error(c, "xorb-restore", &held.restore, c->expect_restore);
+	/* a server that applies restored data as it arrives (2.14+) gets the
+	 * backup only once all of it is verified: nothing is created at all */
+	assert_error(c, "xorb-restore", &held.restore,
+		     c->expect_restore && server_pipes() ? "nothing was created" : c->expect_restore);
 
 	assert_server_empty(c->name);
 	held.after = tree();
