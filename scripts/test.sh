@@ -30,7 +30,7 @@ echo "   memcheck pass: the nats-server on PATH ($(nats-server --version 2>&1 | 
 echo "== build (warnings are errors)"
 cmake -S . -B build -DXORB_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DXORB_NATS_MATRIX=$all" >/dev/null
 if [ -s build/nats-known-gaps.txt ] && grep -q . build/nats-known-gaps.txt; then
-	echo "== known gaps: registered but not run on these servers (ctest lists them as Disabled)"
+	echo "== known gaps: test cases not run against these servers (a whole program shows as Disabled)"
 	sed 's/^/   /' build/nats-known-gaps.txt
 fi
 cmake --build build -j"$jobs"
