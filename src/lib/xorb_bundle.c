@@ -141,6 +141,22 @@ static int sha_check(const struct xorb_manifest *m, size_t idx, const char *sha,
 	return XORB_OK;
 }
 
+/* A small entry the manifest lists: its size, its bytes into b (initialised
+ * by the caller, who releases it) and its SHA-256 checked. */
+static int read_listed(struct walk *w, const char *path, uint64_t size, struct xorb_buf *b,
+		       struct xorb_error *err)
+{
+	char sha[XORB_SHA256_HEX];
+	size_t idx;
+	int rc = check_entry(w, path, size, &idx, err);
+
+	if (!rc)
+		rc = read_small(w, path, size, b, sha, err);
+	if (!rc)
+		rc = sha_check(w->m, idx, sha, err);
+	return rc;
+}
+
 /* The consumer found the stream data corrupt: when the archive itself ends
  * or breaks inside this entry, that is the cause to report (a truncated
  * archive, not "s2: block too short"). Only on this failure path. */
@@ -174,13 +190,8 @@ static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms
 			return rc;
 		if (w->stream_seen[si])
 			return xorb_error_set(err, XORB_ECORRUPT, "stream \"%s\" appears twice in the archive", ms->name);
-		rc = check_entry(w, path, size, &idx, err);
-		if (rc)
-			return rc;
 		xorb_buf_init(&b);
-		rc = read_small(w, path, size, &b, sha, err);
-		if (!rc)
-			rc = sha_check(w->m, idx, sha, err);
+		rc = read_listed(w, path, size, &b, err);
 		if (!rc && w->cb->stream_begin)
 			rc = w->cb->stream_begin(w->cb->arg, ms, b.data ? b.data : "", b.len, err);
 		xorb_buf_release(&b);
@@ -198,13 +209,8 @@ static int do_stream_entry(struct walk *w, const struct xorb_manifest_stream *ms
 		if (w->stream_seen[si] != 2)
 			return xorb_error_set(err, XORB_ECORRUPT,
 					      "archive entry \"%s\" is out of order (it must follow the stream's snapshot)", path);
-		rc = check_entry(w, path, size, &idx, err);
-		if (rc)
-			return rc;
 		xorb_buf_init(&b);
-		rc = read_small(w, path, size, &b, sha, err);
-		if (!rc)
-			rc = sha_check(w->m, idx, sha, err);
+		rc = read_listed(w, path, size, &b, err);
 		if (!rc && w->cb->stream_record)
 			rc = w->cb->stream_record(w->cb->arg, ms, b.data ? b.data : "", b.len, err);
 		xorb_buf_release(&b);
