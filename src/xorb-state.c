@@ -147,7 +147,9 @@ static int open_ctx(struct args *a, const struct xorb_env *env, struct xorb_stat
 	so.url = ctx->url;
 	so.creds = a->sys_creds;
 	so.user = so.password = NULL;
-	rc = xorb_nats_connect(&so, &ctx->sys, err);
+	/* refused now and then right after account pushes (nats-server 2.9.10
+	 * and 2.10.27, seen in test_state): the same retry as the admin login */
+	rc = xorb_nats_connect_retry_auth(&so, 5000, &ctx->sys, err);
 	if (rc)
 		xorb_error_prefix(err, "as the system user (%s): ", a->sys_creds);
 	return rc;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -271,6 +272,20 @@ int xorb_js_stream_names(natsConnection *nc, int timeout_ms, char ***names, size
 			 struct xorb_error *err)
 {
 	return paged_names(nc, "$JS.API.STREAM.NAMES", "streams", timeout_ms, names, count, err);
+}
+
+int xorb_nats_connect_retry_auth(const struct xorb_conn_opts *o, int retry_ms, natsConnection **nc,
+				 struct xorb_error *err)
+{
+	int rc, waited = 0;
+
+	for (;;) {
+		rc = xorb_nats_connect(o, nc, err);
+		if (rc != XORB_EAUTH || waited >= retry_ms)
+			return rc;
+		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+		waited += 200;
+	}
 }
 
 int xorb_js_consumer_names(natsConnection *nc, const char *stream, int timeout_ms,

@@ -34,6 +34,13 @@ struct xorb_nkey;
 int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struct xorb_error *err);
 void xorb_nats_close(natsConnection *nc);
 
+/* xorb_nats_connect, retrying a refused login (XORB_EAUTH) every 200 ms for
+ * up to retry_ms: nats-server 2.9.10 (also seen on 2.10.27) now and then
+ * refuses a valid first login right after accounts were (re)loaded. For
+ * operator-mode administration only, where the credentials were just made. */
+int xorb_nats_connect_retry_auth(const struct xorb_conn_opts *o, int retry_ms, natsConnection **nc,
+				 struct xorb_error *err);
+
 /* Unsubscribes and frees a subscription safely while the server may still be
  * sending to it: the flush is a round trip, so the connection's reader thread
  * has handled every message of that subscription before it is freed (nats.c

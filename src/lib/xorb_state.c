@@ -61,13 +61,8 @@ int xorb_state_account_connect(struct xorb_state_ctx *c, const char *tenant, nat
 	o.user_jwt = jwt;
 	o.user_key = user;
 	/* nats-server 2.9.10 now and then refuses the first login into an
-	 * account it just (re)loaded: retry a refusal for up to 5 s */
-	for (int attempt = 0; attempt < 25; attempt++) {
-		rc = xorb_nats_connect(&o, nc, err);
-		if (rc != XORB_EAUTH)
-			break;
-		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
-	}
+	 * account it just (re)loaded */
+	rc = xorb_nats_connect_retry_auth(&o, 5000, nc, err);
 	if (rc)
 		xorb_error_prefix(err, "tenant %s: as the account's administrator: ", tenant);
 out:
