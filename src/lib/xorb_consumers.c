@@ -97,11 +97,14 @@ __attribute__((format(printf, 2, 3))) static void diff_add(struct diff *d, const
 	xorb_buf_puts(&d->text, line);
 }
 
+/* The consumer's own state. num_pending is left out: it is derived from the
+ * delivered position and the stream (identical after a restore), and a
+ * cluster node computes it late (seen 156 for 289 right after an R3 restore
+ * on 2.9.10), so comparing it would only report timing. */
 static const char *const state_fields[][2] = {
 	{ "delivered", "consumer_seq" }, { "delivered", "stream_seq" },
 	{ "ack_floor", "consumer_seq" }, { "ack_floor", "stream_seq" },
 	{ "num_ack_pending", NULL },	 { "num_redelivered", NULL },
-	{ "num_pending", NULL },
 };
 
 static int64_t state_num(const cJSON *info, const char *a, const char *b)
