@@ -480,6 +480,19 @@ static int server_error(struct xorb_snapcheck *c)
 			  n ? text : "(errors.txt is empty)");
 }
 
+/* Past the end of the snapshot only zero bytes may follow (both formats):
+ * consumes len of them, or fails naming what and the offset. */
+static int zeros_only(struct xorb_snapcheck *c, const uint8_t *p, size_t len, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (p[i])
+			return check_fail(c, XORB_ECORRUPT, "%s at decoded offset %" PRIu64, what, c->pos + i);
+	c->pos += len;
+	return XORB_OK;
+}
+
 static int tar_sink(void *arg, const uint8_t *p, size_t len)
 {
 	struct xorb_snapcheck *c = arg;
@@ -535,12 +548,9 @@ static int tar_sink(void *arg, const uint8_t *p, size_t len)
 				return server_error(c);
 			break;
 		case T_END:
-			for (take = 0; take < len; take++)
-				if (p[take])
-					return check_fail(c, XORB_ECORRUPT,
-							  "snapshot tar: data after the end-of-archive marker at decoded offset %" PRIu64,
-							  c->pos + take);
-			c->pos += take;
+			rc = zeros_only(c, p, len, "snapshot tar: data after the end-of-archive marker");
+			if (rc)
+				return rc;
 			break;
 		}
 		p += take;
@@ -863,12 +873,9 @@ static int v2_sink(struct xorb_snapcheck *c, const uint8_t *p, size_t len)
 			}
 			break;
 		case V_END:
-			for (take = 0; take < len; take++)
-				if (p[take])
-					return check_fail(c, XORB_ECORRUPT,
-							  "snapshot v2: data after the end sentinel at decoded offset %" PRIu64,
-							  c->pos + take);
-			c->pos += take;
+			rc = zeros_only(c, p, len, "snapshot v2: data after the end sentinel");
+			if (rc)
+				return rc;
 			break;
 		}
 		p += take;
