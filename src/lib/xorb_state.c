@@ -849,11 +849,196 @@ static int create_from_state(struct xorb_state_ctx *c, natsConnection *nc, const
 	return rc;
 }
 
+/* One tenant of a state file on its way to the server. */
+struct import_item {
+	const char *tenant, *pub;
+	const cJSON *streams;
+	char *jwt;     /* its claims, re-signed by this operator's signing key */
+	bool has_key;  /* its account key is in the keys directory */
+	bool present;  /* the server held the account before the push */
+};
+
+/* Appends more of what happened to the error message. */
+__attribute__((format(printf, 2, 3))) static void error_append(struct xorb_error *err, const char *fmt, ...)
+{
+	size_t len;
+	va_list ap;
+
+	if (!err)
+		return;
+	len = strlen(err->msg);
+	va_start(ap, fmt);
+	vsnprintf(err->msg + len, sizeof(err->msg) - len, fmt, ap);
+	va_end(ap);
+}
+
+enum { LIST_ALL, LIST_PUSHED, LIST_KEYED };
+
+/* Appends the accounts of items [from, to) to the error message, "none"
+ * when there is none: all of them; with what the push did to each; or only
+ * those whose account key is here (the only ones we can look inside). */
+static void append_accounts(struct xorb_error *err, const struct import_item *it, size_t from, size_t to, int how)
+{
+	size_t i, shown = 0;
+
+	for (i = from; i < to; i++) {
+		if (how == LIST_KEYED && !it[i].has_key)
+			continue;
+		error_append(err, "%sxorb-%s%s", shown++ ? ", " : "", it[i].tenant,
+			     how != LIST_PUSHED ? "" : it[i].present ? " (pushed again)" : " (re-provisioned)");
+	}
+	if (!shown)
+		error_append(err, "none");
+}
+
+/* Everything about items[i] that can be known before a push: the tenant
+ * name, the account key (the file's, and the one in the keys directory when
+ * there is one), the JWT, its issuer and subject, no tenant or account twice
+ * in the file (items[0..i) are checked), and with streams their names. The
+ * claims are re-signed here too: same key, same claims, a fresh iat (the
+ * server ignores a byte-identical JWT pushed again after a delete). */
+static int check_tenant(struct xorb_state_ctx *c, const cJSON *t, bool with_streams, struct import_item *items,
+			size_t i, struct xorb_error *err)
+{
+	struct import_item *it = &items[i];
+	const cJSON *acct = cJSON_GetObjectItemCaseSensitive(t, "account"), *s;
+	struct xorb_error kerr = { 0, "" };
+	struct xorb_nkey *key = NULL;
+	cJSON *claims = NULL, *fresh;
+	const char *iss;
+	size_t k;
+	int rc;
+
+	it->tenant = xorb_json_str(t, "tenant", "");
+	it->pub = xorb_json_str(acct, "public_key", "");
+	it->streams = cJSON_GetObjectItemCaseSensitive(t, "streams");
+	rc = xorb_tenant_check(it->tenant, err);
+	if (!rc)
+		rc = xorb_jwt_decode(xorb_json_str(acct, "jwt", ""), &claims, err);
+	if (rc)
+		return xorb_error_prefix(err, "the state's tenant \"%.80s\": ", it->tenant);
+	for (k = 0; k < i && !rc; k++) {
+		if (!strcmp(items[k].tenant, it->tenant))
+			rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the state file lists it twice", it->tenant);
+		else if (!strcmp(items[k].pub, it->pub))
+			rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: its account %s is tenant %s's too in the state file",
+					    it->tenant, it->pub, items[k].tenant);
+	}
+	if (!rc && !xorb_nkey_public_valid(it->pub, XORB_NKEY_ACCOUNT))
+		rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the state's account.public_key \"%.60s\" is not an account public key",
+				    it->tenant, it->pub);
+	/* trust: only an account of THIS operator may be pushed (the server
+	 * would store another operator's JWT, answer 200, and then refuse
+	 * every login) */
+	iss = xorb_json_str(claims, "iss", "");
+	if (!rc && strcmp(iss, c->keys->signing_pub) && strcmp(iss, c->keys->operator_pub))
+		rc = xorb_error_set(err, XORB_EAUTH,
+				    "tenant %s: the account JWT in the state was issued by %s, not by this operator (%s) or its signing key: refusing to push it",
+				    it->tenant, *iss ? iss : "?", c->keys->operator_pub);
+	if (!rc && strcmp(xorb_json_str(claims, "sub", ""), it->pub))
+		rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the account JWT's subject is not %s", it->tenant, it->pub);
+	if (!rc && strcmp(xorb_json_str(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "type", ""), "account"))
+		rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the state's JWT is not an account JWT (nats.type \"%.20s\")",
+				    it->tenant, xorb_json_str(cJSON_GetObjectItemCaseSensitive(claims, "nats"), "type", ""));
+	/* the account key here, when there is one, must be the file's */
+	if (!rc) {
+		rc = xorb_keys_account(c->keys, it->tenant, 0, &key, &kerr);
+		if (rc == XORB_ENOTFOUND) {
+			rc = XORB_OK;
+		} else if (rc) {
+			if (err)
+				*err = kerr;
+			xorb_error_prefix(err, "tenant %s: ", it->tenant);
+		} else {
+			char kp[XORB_NKEY_PUBLIC_LEN + 1];
+
+			xorb_nkey_public(key, kp);
+			xorb_nkey_free(key);
+			it->has_key = true;
+			if (strcmp(kp, it->pub))
+				rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the account key in %s/accounts is %s, the state says %s",
+						    it->tenant, c->keys->dir, kp, it->pub);
+		}
+	}
+	if (!rc) {
+		fresh = cJSON_Duplicate(claims, 1);
+		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "iat");
+		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "jti");
+		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "iss");
+		rc = fresh ? xorb_jwt_encode(fresh, c->keys->signing, (int64_t)time(NULL), &it->jwt, err) :
+			     xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		cJSON_Delete(fresh);
+		if (rc)
+			xorb_error_prefix(err, "tenant %s: signing the account JWT again: ", it->tenant);
+	}
+	cJSON_Delete(claims);
+	if (rc || !with_streams)
+		return rc;
+	if (it->streams && !cJSON_IsArray(it->streams))
+		return xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the state's \"streams\" is not an array", it->tenant);
+	cJSON_ArrayForEach(s, it->streams) {
+		const char *name = xorb_json_str(cJSON_GetObjectItemCaseSensitive(s, "config"), "name", "");
+
+		if (!xorb_stream_name_valid(name))
+			return xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the state names an invalid stream \"%.100s\"",
+					      it->tenant, name);
+	}
+	return XORB_OK;
+}
+
+/* Inside a pushed account, when its key is here: what the server kept, and
+ * with_streams the streams and consumers of the state that are missing. */
+static int import_streams(struct xorb_state_ctx *c, const struct import_item *it, bool with_streams,
+			  struct xorb_state_counts *n, struct xorb_error *err)
+{
+	natsConnection *nc = NULL;
+	char **names = NULL;
+	size_t nn = 0, i, kept = 0;
+	int rc = XORB_OK;
+
+	if (!it->has_key) {
+		say(c, XORB_NOTE_WARN, "tenant %s: no account key in %s/accounts: cannot check or create streams", it->tenant,
+		    c->keys->dir);
+		return XORB_OK;
+	}
+	for (i = 0; i < 20; i++) {
+		rc = xorb_state_account_connect(c, it->tenant, &nc, err);
+		if (!rc && !(rc = xorb_js_stream_names(nc, c->timeout_ms, &names, &nn, err)))
+			break;
+		xorb_nats_close(nc);
+		nc = NULL;
+		nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
+	}
+	if (rc)
+		return xorb_error_prefix(err, "tenant %s: ", it->tenant);
+	for (i = 0; i < nn; i++)
+		kept += xorb_stream_of_tenant(names[i], it->tenant);
+	xorb_strv_free(names, nn);
+	if (kept && !it->present)
+		say(c, XORB_NOTE_INFO, "  tenant %s: the server kept the account's JetStream data: %zu streams re-attached "
+		    "(restore only what is missing; xorb-restore refuses existing streams)", it->tenant, kept);
+	if (with_streams)
+		rc = create_from_state(c, nc, it->streams, n, err);
+	xorb_nats_close(nc);
+	if (rc)
+		xorb_error_prefix(err, "tenant %s: ", it->tenant);
+	return rc;
+}
+
+/*
+ * All or nothing for the accounts: every tenant of the file is checked and
+ * re-signed (check_tenant) before the first push, so a bad account anywhere
+ * in the file leaves the server as it was. Then every account is pushed,
+ * then each one is looked inside (import_streams). A failure after the
+ * first push says which accounts were pushed and which were not.
+ */
 int xorb_state_import(struct xorb_state_ctx *c, const char *json, size_t len, bool with_streams,
 		      struct xorb_state_counts *n, struct xorb_error *err)
 {
 	const cJSON *tenants, *t;
+	struct import_item *items = NULL;
 	cJSON *root = NULL;
+	size_t nt = 0, i;
 	int rc;
 
 	memset(n, 0, sizeof(*n));
@@ -869,109 +1054,62 @@ int xorb_state_import(struct xorb_state_ctx *c, const char *json, size_t len, bo
 		cJSON_Delete(root);
 		return xorb_error_set(err, XORB_ECORRUPT, "the state file has no \"tenants\" array");
 	}
+	items = calloc((size_t)cJSON_GetArraySize(tenants) + 1, sizeof(*items));
+	if (!items) {
+		cJSON_Delete(root);
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	/* 1. every account is checked before the first push */
 	cJSON_ArrayForEach(t, tenants) {
-		const cJSON *acct = cJSON_GetObjectItemCaseSensitive(t, "account");
-		const char *tenant = xorb_json_str(t, "tenant", ""), *pub = xorb_json_str(acct, "public_key", "");
-		const char *jwt = xorb_json_str(acct, "jwt", "");
-		cJSON *claims = NULL, *fresh;
-		char *signed_jwt = NULL, **names = NULL;
-		natsConnection *nc = NULL;
-		size_t nn = 0, i, kept = 0;
-		struct xorb_nkey *key = NULL;
-		bool present;
-
-		rc = xorb_tenant_check(tenant, err);
-		if (!rc)
-			rc = xorb_jwt_decode(jwt, &claims, err);
+		rc = check_tenant(c, t, with_streams, items, nt, err);
+		nt++;
 		if (rc) {
-			xorb_error_prefix(err, "the state's tenant \"%.80s\": ", tenant);
-			break;
+			error_append(err, "; nothing was pushed (every account of the state file is checked before the first push)");
+			goto out;
 		}
-		/* trust: only an account of THIS operator may be pushed (the server
-		 * would store another operator's JWT, answer 200, and then refuse
-		 * every login) */
-		if (strcmp(xorb_json_str(claims, "iss", ""), c->keys->signing_pub) &&
-		    strcmp(xorb_json_str(claims, "iss", ""), c->keys->operator_pub)) {
-			rc = xorb_error_set(err, XORB_EAUTH,
-					    "tenant %s: the account JWT in the state was issued by %s, not by this operator (%s) or its signing key: refusing to push it",
-					    tenant, xorb_json_str(claims, "iss", "?"), c->keys->operator_pub);
-			cJSON_Delete(claims);
-			break;
-		}
-		if (strcmp(xorb_json_str(claims, "sub", ""), pub)) {
-			rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the account JWT's subject is not %s", tenant, pub);
-			cJSON_Delete(claims);
-			break;
-		}
-		/* same key, same claims, a fresh iat: the server ignores a
-		 * byte-identical JWT pushed again after a delete */
-		fresh = cJSON_Duplicate(claims, 1);
-		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "iat");
-		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "jti");
-		cJSON_DeleteItemFromObjectCaseSensitive(fresh, "iss");
-		cJSON_Delete(claims);
-		rc = xorb_jwt_encode(fresh, c->keys->signing, (int64_t)time(NULL), &signed_jwt, err);
-		cJSON_Delete(fresh);
-		{
-			char *had = NULL;
+	}
+	/* 2. every account is pushed */
+	for (i = 0; i < nt; i++) {
+		char *had = NULL;
 
-			present = xorb_sys_claims_lookup(c->sys, pub, &had, NULL) == XORB_OK;
-			free(had);
-		}
-		if (!rc)
-			rc = xorb_sys_claims_update(c->sys, pub, signed_jwt, NULL, err);
-		free(signed_jwt);
+		items[i].present = xorb_sys_claims_lookup(c->sys, items[i].pub, &had, NULL) == XORB_OK;
+		free(had);
+		rc = xorb_sys_claims_update(c->sys, items[i].pub, items[i].jwt, NULL, err);
 		if (rc) {
-			xorb_error_prefix(err, "tenant %s: ", tenant);
-			break;
+			xorb_error_prefix(err, "tenant %s: ", items[i].tenant);
+			error_append(err, "; pushed: ");
+			append_accounts(err, items, 0, i, LIST_PUSHED);
+			error_append(err, "; not pushed: ");
+			append_accounts(err, items, i, nt, LIST_ALL);
+			error_append(err, ": import the same file again once the cause is fixed (it pushes every account again)");
+			goto out;
 		}
-		if (present) {
+		if (items[i].present) {
 			n->unchanged++;
-			say(c, XORB_NOTE_INFO, "= account xorb-%s (%s) was on the server: its JWT was pushed again", tenant, pub);
+			say(c, XORB_NOTE_INFO, "= account xorb-%s (%s) was on the server: its JWT was pushed again", items[i].tenant,
+			    items[i].pub);
 		} else {
 			n->create++;
 			say(c, XORB_NOTE_INFO, "+ account xorb-%s (%s) re-provisioned with its own key: existing credentials work again",
-			    tenant, pub);
+			    items[i].tenant, items[i].pub);
 		}
-		/* with the account key we can look inside; without it we cannot */
-		if (xorb_keys_account(c->keys, tenant, 0, &key, NULL)) {
-			say(c, XORB_NOTE_WARN, "tenant %s: no account key in %s/accounts: cannot check or create streams", tenant,
-			    c->keys->dir);
-			continue;
-		}
-		{
-			char kp[XORB_NKEY_PUBLIC_LEN + 1];
-
-			xorb_nkey_public(key, kp);
-			xorb_nkey_free(key);
-			if (strcmp(kp, pub)) {
-				rc = xorb_error_set(err, XORB_ECORRUPT, "tenant %s: the account key in %s/accounts is %s, the state says %s",
-						    tenant, c->keys->dir, kp, pub);
-				break;
-			}
-		}
-		for (i = 0; i < 20; i++) {
-			rc = xorb_state_account_connect(c, tenant, &nc, err);
-			if (!rc && !(rc = xorb_js_stream_names(nc, c->timeout_ms, &names, &nn, err)))
-				break;
-			xorb_nats_close(nc);
-			nc = NULL;
-			nanosleep(&(struct timespec){ 0, 200 * 1000 * 1000 }, NULL);
-		}
-		if (rc)
-			break;
-		for (i = 0; i < nn; i++)
-			kept += xorb_stream_of_tenant(names[i], tenant);
-		xorb_strv_free(names, nn);
-		if (kept && !present)
-			say(c, XORB_NOTE_INFO, "  tenant %s: the server kept the account's JetStream data: %zu streams re-attached "
-			    "(restore only what is missing; xorb-restore refuses existing streams)", tenant, kept);
-		if (with_streams)
-			rc = create_from_state(c, nc, cJSON_GetObjectItemCaseSensitive(t, "streams"), n, err);
-		xorb_nats_close(nc);
-		if (rc)
-			break;
 	}
+	/* 3. inside the accounts (with the account key we can; without it we cannot) */
+	for (i = 0; i < nt; i++) {
+		rc = import_streams(c, &items[i], with_streams, n, err);
+		if (rc) {
+			error_append(err, "; all %zu accounts of the state file were pushed; streams %s for: ", nt,
+				     with_streams ? "checked and created" : "checked");
+			append_accounts(err, items, 0, i, LIST_KEYED);
+			error_append(err, "; not for: ");
+			append_accounts(err, items, i, nt, LIST_KEYED);
+			goto out;
+		}
+	}
+out:
+	for (i = 0; i < nt; i++)
+		free(items[i].jwt);
+	free(items);
 	cJSON_Delete(root);
 	return rc;
 }

@@ -51,6 +51,11 @@ int xorb_state_export(struct xorb_state_ctx *c, const char *const *tenants, size
 int xorb_state_export_account(natsConnection *sys, const char *tenant, char **json,
 			      struct xorb_error *err);
 
+/* Re-provisions the accounts of a state document with their own public keys.
+ * All or nothing for the accounts: every tenant (name, account key here,
+ * JWT, issuer, subject, no tenant or account twice) is checked before the
+ * first push, and any failure then pushes nothing. A failure after the first
+ * push names the accounts that were pushed and those that were not. */
 int xorb_state_import(struct xorb_state_ctx *c, const char *json, size_t len, bool with_streams,
 		      struct xorb_state_counts *counts, struct xorb_error *err);
 

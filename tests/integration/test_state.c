@@ -4,7 +4,10 @@
  * isolation tests (permissions, schema, quotas), the DR drill (apply ->
  * publish -> backup -> destroy -> import -> restore -> the old creds work and
  * every message and consumer is back), the seed's dev and prod environments,
- * bad environment and state files, and the issuer check on import.
+ * bad environment and state files, the issuer check on import, and that an
+ * import is all or nothing for the accounts (a bad last account: none of the
+ * file's accounts is pushed; a push the server refuses: the error says which
+ * were pushed and which not).
  */
 #include "xt_harness.h"
 
@@ -12,6 +15,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +25,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "xorb_jwt.h"
+#include "xorb_keys.h"
+#include "xorb_nkeys.h"
+#include "xorb_sys.h"
 
 static char *work, keys[4200], envf[4200], store_env[4300], keys_env[4300];
 static struct xt_server srv;
@@ -454,6 +463,193 @@ static void test_dr_drill(void **state)
 	}
 }
 
+/* Whether the server holds an account JWT for pub: the resolver's answer to
+ * the system user ($SYS.REQ.ACCOUNT.<pub>.CLAIMS.LOOKUP). */
+static bool server_holds(const char *pub)
+{
+	struct xorb_error err = { 0, "" };
+	natsConnection *nc = NULL;
+	natsOptions *o = NULL;
+	char path[4400], *jwt = NULL;
+	natsStatus s = NATS_ERR;
+	int rc, attempt;
+
+	snprintf(path, sizeof(path), "%s/sys.creds", keys);
+	natsOptions_Create(&o);
+	natsOptions_SetURL(o, srv.url);
+	natsOptions_SetUserCredentialsFromFiles(o, path, NULL);
+	natsOptions_SetAllowReconnect(o, false);
+	/* a first login refused now and then right after pushes (connect_as) */
+	for (attempt = 0; attempt < 25 && s != NATS_OK; attempt++) {
+		s = natsConnection_Connect(&nc, o);
+		if (s != NATS_OK)
+			usleep(200 * 1000);
+	}
+	natsOptions_Destroy(o);
+	assert_int_equal(s, NATS_OK);
+	rc = xorb_sys_claims_lookup(nc, pub, &jwt, &err);
+	free(jwt);
+	natsConnection_Destroy(nc);
+	if (rc != XORB_OK && rc != XORB_ENOTFOUND)
+		fail_msg("claims lookup of %s: %s", pub, err.msg);
+	return rc == XORB_OK;
+}
+
+static cJSON *load_state(const char *path)
+{
+	char *text = slurp(path);
+	cJSON *j = cJSON_Parse(text);
+
+	free(text);
+	assert_non_null(j);
+	return j;
+}
+
+static void save_state(cJSON *j, const char *path)
+{
+	char *text = cJSON_Print(j);
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(text);
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	cJSON_Delete(j);
+}
+
+/* The state file src written to dst with its last tenant's account JWT
+ * signed again by issuer, with the members of nats_extra (JSON, or NULL)
+ * added to the claims' "nats" object first. */
+static void resign_last(const char *src, const char *dst, const struct xorb_nkey *issuer, const char *nats_extra)
+{
+	cJSON *j = load_state(src), *acct, *claims = NULL, *extra, *it;
+	struct xorb_error err = { 0, "" };
+	char *jwt = NULL;
+
+	acct = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "tenants"),
+						      cJSON_GetArraySize(cJSON_GetObjectItem(j, "tenants")) - 1), "account");
+	assert_int_equal(xorb_jwt_decode(cJSON_GetObjectItem(acct, "jwt")->valuestring, &claims, &err), XORB_OK);
+	if (nats_extra) {
+		extra = cJSON_Parse(nats_extra);
+		assert_non_null(extra);
+		cJSON_ArrayForEach(it, extra)
+			cJSON_AddItemToObject(cJSON_GetObjectItem(claims, "nats"), it->string, cJSON_Duplicate(it, 1));
+		cJSON_Delete(extra);
+	}
+	if (xorb_jwt_encode(claims, issuer, 0, &jwt, &err))
+		fail_msg("signing the edited account JWT: %s", err.msg);
+	cJSON_Delete(claims);
+	cJSON_ReplaceItemInObject(acct, "jwt", cJSON_CreateString(jwt));
+	free(jwt);
+	save_state(j, dst);
+}
+
+#define T_AON(x) "\"t-aon-" x "\":{\"name\":\"t-aon-" x "\",\"max_streams\":8,\"max_consumers\":4,\"max_bytes\":25165824," \
+		 "\"max_messages\":1200,\"retention_days\":1}"
+
+static void test_import_all_or_nothing(void **state)
+{
+	static const char *const tenants[] = { "t-aon-a", "t-aon-b", "t-aon-c" };
+	char envaon[4400], good[4400], bad[4400], pubs[3][XORB_NKEY_PUBLIC_LEN + 1];
+	struct xorb_error err = { 0, "" };
+	struct xorb_nkey *foreign = NULL;
+	struct xorb_keys *k = NULL;
+	natsConnection *nc = NULL;
+	struct xt_result r;
+	cJSON *j, *arr;
+	int i;
+
+	/* three tenants of their own, exported, then destroyed */
+	snprintf(envaon, sizeof(envaon), "%s/aon.tfvars.json", work);
+	snprintf(good, sizeof(good), "%s/aon-state.json", work);
+	snprintf(bad, sizeof(bad), "%s/aon-bad.json", work);
+	write_env(envaon, T_AON("a") "," T_AON("b") "," T_AON("c"));
+	const char *apply[] = { xt_bin("xorb-state"), "-s", srv.url, "apply", envaon, NULL };
+	assert_int_equal(run(&r, apply), 0);
+	xt_result_release(&r);
+	const char *exp[] = { xt_bin("xorb-state"), "-s", srv.url, "export", "--tenant", tenants[0], "--tenant", tenants[1],
+			      "--tenant", tenants[2], "-o", good, NULL };
+	assert_int_equal(run(&r, exp), 0);
+	xt_result_release(&r);
+	j = load_state(good);
+	arr = cJSON_GetObjectItem(j, "tenants");
+	assert_int_equal(cJSON_GetArraySize(arr), 3);
+	for (i = 0; i < 3; i++) {
+		cJSON *t = cJSON_GetArrayItem(arr, i);
+
+		assert_string_equal(cJSON_GetObjectItem(t, "tenant")->valuestring, tenants[i]);
+		snprintf(pubs[i], sizeof(pubs[i]), "%s",
+			 cJSON_GetObjectItem(cJSON_GetObjectItem(t, "account"), "public_key")->valuestring);
+		assert_true(server_holds(pubs[i]));
+	}
+	cJSON_Delete(j);
+	const char *destroy[] = { xt_bin("xorb-state"), "-s", srv.url, "destroy", "--tenant", tenants[0], "--tenant", tenants[1],
+				  "--tenant", tenants[2], "--yes", NULL };
+	assert_int_equal(run(&r, destroy), 0);
+	xt_result_release(&r);
+	for (i = 0; i < 3; i++)
+		assert_false(server_holds(pubs[i]));
+
+	/* 1. the LAST account issued by another operator: refused before the
+	 * first push, so none of the three is back */
+	assert_int_equal(xorb_nkey_generate(XORB_NKEY_OPERATOR, &foreign, &err), XORB_OK);
+	resign_last(good, bad, foreign, NULL);
+	xorb_nkey_free(foreign);
+	const char *imp_bad[] = { xt_bin("xorb-state"), "-s", srv.url, "import", bad, NULL };
+	assert_int_equal(run(&r, imp_bad), 2);
+	assert_non_null(strstr(r.err, "tenant t-aon-c: "));
+	assert_non_null(strstr(r.err, "not by this operator"));
+	assert_non_null(strstr(r.err, "nothing was pushed"));
+	assert_null(strstr(r.out, "+ account"));
+	xt_result_release(&r);
+	for (i = 0; i < 3; i++)
+		assert_false(server_holds(pubs[i]));
+	/* the first tenant's credentials do not log in: its account is not back */
+	login_tries = 1;
+	assert_int_not_equal(connect_as("xorb-t-aon-a-user", &nc, NULL, NULL), NATS_OK);
+	login_tries = 25;
+
+	/* 2. a tenant listed twice: refused, nothing pushed */
+	j = load_state(good);
+	arr = cJSON_GetObjectItem(j, "tenants");
+	cJSON_AddItemToArray(arr, cJSON_Duplicate(cJSON_GetArrayItem(arr, 0), 1));
+	save_state(j, bad);
+	assert_int_equal(run(&r, imp_bad), 2);
+	assert_non_null(strstr(r.err, "tenant t-aon-a: the state file lists it twice"));
+	assert_non_null(strstr(r.err, "nothing was pushed"));
+	xt_result_release(&r);
+	for (i = 0; i < 3; i++)
+		assert_false(server_holds(pubs[i]));
+
+	/* 3. the last account is this operator's, but its claims are ones the
+	 * server refuses (an export subject with a space): the first two are
+	 * pushed, and the error says which were and which were not */
+	assert_int_equal(xorb_keys_open(keys, &k, &err), XORB_OK);
+	resign_last(good, bad, k->signing, "{\"exports\":[{\"name\":\"bad\",\"subject\":\"xorb.t-aon-c.bad subject\",\"type\":\"stream\"}]}");
+	xorb_keys_free(k);
+	assert_int_equal(run(&r, imp_bad), 2);
+	assert_non_null(strstr(r.err, "tenant t-aon-c: "));
+	assert_non_null(strstr(r.err, "pushed: xorb-t-aon-a (re-provisioned), xorb-t-aon-b (re-provisioned); not pushed: xorb-t-aon-c"));
+	xt_result_release(&r);
+	assert_true(server_holds(pubs[0]));
+	assert_true(server_holds(pubs[1]));
+	assert_false(server_holds(pubs[2]));
+
+	/* 4. the good file then completes the import */
+	const char *imp_good[] = { xt_bin("xorb-state"), "-s", srv.url, "import", good, NULL };
+	assert_int_equal(run(&r, imp_good), 0);
+	assert_non_null(strstr(r.out, "= account xorb-t-aon-a"));
+	assert_non_null(strstr(r.out, "= account xorb-t-aon-b"));
+	assert_non_null(strstr(r.out, "+ account xorb-t-aon-c"));
+	assert_non_null(strstr(r.out, "Imported: 1 created, 2 unchanged"));
+	xt_result_release(&r);
+	for (i = 0; i < 3; i++)
+		assert_true(server_holds(pubs[i]));
+	assert_int_equal(connect_as("xorb-t-aon-c-user", &nc, NULL, NULL), NATS_OK);
+	natsConnection_Destroy(nc);
+}
+
 static void test_seed_environments_apply(void **state)
 {
 	char src[4400], path[4400];
@@ -544,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_limit_change_applied_live),
 		cmocka_unit_test(test_isolation),
 		cmocka_unit_test(test_dr_drill),
+		cmocka_unit_test(test_import_all_or_nothing),
 		cmocka_unit_test(test_seed_environments_apply),
 		cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_creds_command),
