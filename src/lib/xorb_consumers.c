@@ -284,7 +284,10 @@ static int refetchable(const cJSON *rec, const cJSON *now)
 }
 
 /* Fetches the recorded num_ack_pending messages from the pull consumer and
- * acks none of them (see refetchable). */
+ * acks none of them (see refetchable). The pull requests wait for messages
+ * (expires) instead of no_wait: right after a restore into a 2.15.1 cluster a
+ * no_wait request was once answered "no messages" at once, although the
+ * messages were there (the new leader had not counted them yet). */
 static int refetch(natsConnection *nc, const char *stream, const char *name, const cJSON *rec,
 		   int timeout_ms, struct xorb_error *err)
 {
@@ -292,11 +295,13 @@ static int refetch(natsConnection *nc, const char *stream, const char *name, con
 	int64_t max_batch = xorb_json_int(cJSON_GetObjectItemCaseSensitive(rec, "config"), "max_batch", 0);
 	natsSubscription *sub = NULL;
 	natsInbox *inbox = NULL;
-	char subj[600], body[128];
+	char subj[600], body[160], last[64] = "";
 	natsStatus s;
+	double deadline;
 
 	if (timeout_ms <= 0)
 		timeout_ms = 10000;
+	deadline = xorb_now() + timeout_ms / 1000.0;
 	s = natsInbox_Create(&inbox);
 	if (s == NATS_OK)
 		s = natsConnection_SubscribeSync(&sub, nc, inbox);
@@ -305,37 +310,45 @@ static int refetch(natsConnection *nc, const char *stream, const char *name, con
 		return xorb_error_set(err, XORB_ENATS, "cannot subscribe to an inbox: %s", natsStatus_GetText(s));
 	}
 	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.MSG.NEXT.%s.%s", stream, name);
-	while (got < want) {
+	while (got < want && s == NATS_OK && xorb_now() < deadline) {
 		int64_t batch = want - got, in_batch = 0;
+		int wait_ms = timeout_ms < 2000 ? timeout_ms : 2000;
 
 		if (max_batch > 0 && batch > max_batch)
 			batch = max_batch;
-		snprintf(body, sizeof(body), "{\"batch\":%" PRId64 ",\"no_wait\":true}", batch);
+		snprintf(body, sizeof(body), "{\"batch\":%" PRId64 ",\"expires\":%" PRId64 "}", batch,
+			 (int64_t)wait_ms * 1000000);
 		s = natsConnection_PublishRequestString(nc, subj, inbox, body);
 		while (s == NATS_OK && in_batch < batch) {
 			natsMsg *m = NULL;
 			const char *status = NULL;
 
-			s = natsSubscription_NextMsg(&m, sub, timeout_ms);
+			s = natsSubscription_NextMsg(&m, sub, wait_ms + 1000);
 			if (s != NATS_OK)
 				break;
-			/* a status message (404 no messages, 408 ...) ends the batch */
+			/* a status message (408 request expired, 404 ...) ends
+			 * this request */
 			if (natsMsg_GetDataLength(m) == 0 && natsMsgHeader_Get(m, "Status", &status) == NATS_OK) {
+				const char *d = NULL;
+
+				natsMsgHeader_Get(m, "Description", &d);
+				snprintf(last, sizeof(last), "%s%s%s", status, d ? " " : "", d ? d : "");
 				natsMsg_Destroy(m);
 				break;
 			}
 			natsMsg_Destroy(m);
 			in_batch++;
 		}
-		if (s != NATS_OK || in_batch == 0)
-			break;
 		got += in_batch;
+		if (s == NATS_TIMEOUT && got < want)
+			s = NATS_OK; /* no answer to this request: ask again until the deadline */
 	}
 	xorb_nats_sub_free(nc, sub);
 	natsInbox_Destroy(inbox);
 	if (got < want)
-		return xorb_error_set(err, XORB_ENATS, "fetched %" PRId64 " of the %" PRId64 " pending messages again%s%s",
-				      got, want, s != NATS_OK ? ": " : "", s != NATS_OK ? natsStatus_GetText(s) : "");
+		return xorb_error_set(err, XORB_ENATS, "fetched %" PRId64 " of the %" PRId64 " pending messages again%s%s%s%s",
+				      got, want, s != NATS_OK ? ": " : "", s != NATS_OK ? natsStatus_GetText(s) : "",
+				      last[0] ? "; last status: " : "", last);
 	return XORB_OK;
 }
 
