@@ -23,8 +23,10 @@ static const char usage_text[] =
 	"Restores the streams of a backup, with their messages, sequence numbers, timestamps and\n"
 	"consumer state, through the server's restore API. The archive is checked while it\n"
 	"streams: a stream is created only once all of its data passed its checks, and if\n"
-	"anything fails, every stream this run created is deleted again. Streams that already\n"
-	"exist are refused unless --replace. Default backup: latest.\n"
+	"anything fails, every stream this run proves it created is deleted again (never a\n"
+	"stream someone else created meanwhile). Run again after a failed or killed run, it\n"
+	"keeps streams that already hold the backup's state and restores the rest; other\n"
+	"existing streams are refused unless --replace. Default backup: latest.\n"
 	"\n"
 	"Options:\n"
 	"      --stream NAME    restore only this stream (repeatable)\n"
@@ -300,14 +302,19 @@ int main(int argc, char **argv)
 	if (c.json)
 		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"%s\",\"streams\":%u,"
 		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,"
-		       "\"consumers_repaired\":%u,\"consumers_differing\":%u,\"node_warnings\":%u}\n",
+		       "\"consumers_repaired\":%u,\"consumers_differing\":%u,\"streams_kept\":%u,"
+		       "\"partial_streams_replaced\":%u,\"node_warnings\":%u}\n",
 		       tenant, m->backup_id, res.consumer_warnings || res.config_warnings || res.node_warnings ? "warning" : "ok", res.streams,
 		       res.messages, res.bytes, res.seconds, res.consumers_repaired,
-		       res.consumer_warnings, res.node_warnings);
-	else if (!c.quiet)
+		       res.consumer_warnings, res.kept, res.partials_replaced, res.node_warnings);
+	else if (!c.quiet && !res.kept)
 		printf("restored backup %s of tenant %s: %u streams, %" PRIu64 " messages (%s) in %.2f s\n",
 		       m->backup_id, tenant, res.streams, res.messages,
 		       xorb_cli_bytes(res.bytes, b, sizeof(b)), res.seconds);
+	else if (!c.quiet)
+		printf("restored backup %s of tenant %s: %u streams restored, %" PRIu64 " messages (%s) in %.2f s; %u kept (they already held the backup's state)\n",
+		       m->backup_id, tenant, res.streams, res.messages,
+		       xorb_cli_bytes(res.bytes, b, sizeof(b)), res.seconds, res.kept);
 	rc = XORB_EXIT_OK;
 	if (res.config_warnings) {
 		xorb_cli_warn(&c, "%u stream%s of tenant \"%s\" came back with another config than the backup's (see the warnings above): this server does not keep everything the backup holds",

@@ -7,8 +7,21 @@
  *
  * Restore streams the archive straight into the server's restore API: no
  * extraction to disk. A stream is committed (the server creates it) only once
- * all of its bytes passed their checks; if anything fails later in the run,
- * every stream created by the run is deleted again.
+ * all of its bytes passed their checks; nats-server 2.14+ build the stream as
+ * the chunks arrive, so there the whole backup is verified before the first
+ * byte is sent, and the stream carries a marker (config metadata
+ * "xorb-dr.restore") until it is whole.
+ *
+ * Ownership: a failed run deletes only the streams it proves it created
+ * (the creation time the server reported at commit, or its own marker), never
+ * by name alone. When another restore or a client took a stream's name
+ * meanwhile, the streams this run restored completely stay in place.
+ *
+ * Rerun: a target stream that already holds the backup's state (messages,
+ * first/last sequence, the same durable consumers, the same config) is kept
+ * (its consumers reconciled as after a restore); a partial stream marked by
+ * a restore that is over (its data unchanged for 7 s) is deleted and
+ * restored; any other existing stream is refused unless --replace.
  */
 #ifndef XORB_RESTORE_H
 #define XORB_RESTORE_H
@@ -52,7 +65,9 @@ struct xorb_restore_result {
 	unsigned streams;
 	uint64_t messages, bytes;
 	double seconds;
-	unsigned rolled_back;
+	unsigned rolled_back;	     /* streams this run created and deleted again */
+	unsigned kept;		     /* already held the backup's state: kept */
+	unsigned partials_replaced;  /* partial streams of an interrupted restore replaced */
 	unsigned consumers_repaired; /* recreated to match the backup's record */
 	unsigned consumer_warnings;  /* consumers that still differ (exit 1) */
 	unsigned config_warnings;    /* streams whose config the target changed (exit 1) */

@@ -594,17 +594,21 @@ static void need_good_backup(void)
 	free(out);
 }
 
-static int stream_exists(natsConnection *nc, const char *name)
+/* What a killed restore may leave: nothing, or on nats-server 2.14+ (which
+ * build the stream as chunks arrive) a partial stream marked by the restore
+ * ("xorb-dr.restore" in its metadata), which the rerun replaces. */
+static int absent_or_marked_partial(natsConnection *nc, const char *name)
 {
 	char subj[300];
 	natsMsg *m = NULL;
-	int yes;
+	int ok;
 
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", name);
 	assert_int_equal(natsConnection_RequestString(&m, nc, subj, "", 5000), NATS_OK);
-	yes = strstr(natsMsg_GetData(m), "\"error\"") == NULL;
+	ok = strstr(natsMsg_GetData(m), "\"error\"") != NULL ||
+	     strstr(natsMsg_GetData(m), "\"xorb-dr.restore\":\"run ") != NULL;
 	natsMsg_Destroy(m);
-	return yes;
+	return ok;
 }
 
 static int dir_is_empty(const char *dir)
@@ -742,10 +746,10 @@ static void test_killed_restore_from_s3(void **state)
 	assert_true(WIFSIGNALED(st));
 	set_rules("");
 	for (k = 0; big_streams[k]; k++)
-		assert_false(stream_exists(dst_nc, big_streams[k]));
+		assert_true(absent_or_marked_partial(dst_nc, big_streams[k]));
 	sleep(7); /* the server drops a restore that never got its final message */
 	for (k = 0; big_streams[k]; k++)
-		assert_false(stream_exists(dst_nc, big_streams[k]));
+		assert_true(absent_or_marked_partial(dst_nc, big_streams[k]));
 
 	const char *again[] = { xt_bin("xorb-restore"), "-q", "-s", dst.url, "t-big", good_id, "--store",
 				"s3://" BUCKET "/a", "--s3-endpoint", endpoint, "--s3-path-style", NULL };
