@@ -21,7 +21,14 @@
  * is down: nats-server 2.12+ places replicas on it as long as a quorum is
  * online) is not waited for, and is reported: it holds nothing of the
  * restore until it is back. A known server that cannot be reached is
- * reported too.
+ * reported too. With TLS, the servers a cluster advertises are reached by
+ * the addresses it advertises (usually IPs): a certificate that does not
+ * name them makes those nodes unreachable here (warnings) although the main
+ * connection works (have the servers advertise names their certificates
+ * cover: client_advertise). Not tested with a TLS cluster.
+ *
+ * Cost: per restored stream, two rounds of one connection per node (each
+ * round ends as soon as every node agrees; 0.01-0.9 s measured on loopback).
  */
 #ifndef XORB_NODECHECK_H
 #define XORB_NODECHECK_H
