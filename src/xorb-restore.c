@@ -27,6 +27,9 @@ static const char usage_text[] =
 	"stream someone else created meanwhile). Run again after a failed or killed run, it\n"
 	"keeps streams that already hold the backup's state and restores the rest; other\n"
 	"existing streams are refused unless --replace. Default backup: latest.\n"
+	"In a cluster, success also means that every node the connection knows of shows each\n"
+	"stream and consumer as in the backup; what differs there, or a node that is down, is a\n"
+	"warning (exit 1).\n"
 	"\n"
 	"Options:\n"
 	"      --stream NAME    restore only this stream (repeatable)\n"
@@ -254,6 +257,7 @@ int main(int argc, char **argv)
 	o.note = xorb_cli_note;
 	o.note_arg = &c;
 	o.api_timeout_ms = c.conn.timeout_ms;
+	o.conn = &c.conn;
 	o.proto.api_timeout_ms = c.conn.timeout_ms;
 
 	rc = xorb_cli_open_store(&c, &store, &err);
@@ -302,10 +306,10 @@ int main(int argc, char **argv)
 		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"%s\",\"streams\":%u,"
 		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,"
 		       "\"consumers_repaired\":%u,\"consumers_differing\":%u,\"streams_kept\":%u,"
-		       "\"partial_streams_replaced\":%u}\n",
-		       tenant, m->backup_id, res.consumer_warnings || res.config_warnings ? "warning" : "ok", res.streams,
+		       "\"partial_streams_replaced\":%u,\"node_warnings\":%u}\n",
+		       tenant, m->backup_id, res.consumer_warnings || res.config_warnings || res.node_warnings ? "warning" : "ok", res.streams,
 		       res.messages, res.bytes, res.seconds, res.consumers_repaired,
-		       res.consumer_warnings, res.kept, res.partials_replaced);
+		       res.consumer_warnings, res.kept, res.partials_replaced, res.node_warnings);
 	else if (!c.quiet && !res.kept)
 		printf("restored backup %s of tenant %s: %u streams, %" PRIu64 " messages (%s) in %.2f s\n",
 		       m->backup_id, tenant, res.streams, res.messages,
@@ -318,6 +322,11 @@ int main(int argc, char **argv)
 	if (res.config_warnings) {
 		xorb_cli_warn(&c, "%u stream%s of tenant \"%s\" came back with another config than the backup's (see the warnings above): this server does not keep everything the backup holds",
 			      res.config_warnings, res.config_warnings == 1 ? "" : "s", tenant);
+		rc = XORB_EXIT_WARN;
+	}
+	if (res.node_warnings) {
+		xorb_cli_warn(&c, "the cluster's nodes: %u problem%s (see the warnings above): a node that is down or a replica not yet current does not show what the restore put on the others; check the nodes named there",
+			      res.node_warnings, res.node_warnings == 1 ? "" : "s");
 		rc = XORB_EXIT_WARN;
 	}
 	if (res.consumer_warnings) {

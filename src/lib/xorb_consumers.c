@@ -8,9 +8,14 @@
  * says nothing was delivered or acked since it started at the stream's last
  * message. Deleting it and creating it again with the recorded config puts
  * it at the stream's last message, which is exactly the recorded position.
- * Any other difference cannot be set through the JetStream API on every
- * server (CONSUMER.RESET, 2.14+, refuses deliver-last consumers and restarts
- * the delivery count), so it is reported, not guessed at.
+ * And a pull consumer that a clustered nats-server 2.15 wrote into its
+ * snapshot rolled back to its ack floor (notes P9) while the record has every
+ * delivery after the floor still pending and nothing redelivered: fetching
+ * that many messages again without acking them makes them pending exactly
+ * as recorded (refetchable()). Any other difference cannot be set through
+ * the JetStream API on every server (CONSUMER.RESET, 2.14+, refuses
+ * deliver-last consumers and restarts the delivery count), so it is
+ * reported, not guessed at.
  */
 #include "xorb_consumers.h"
 
@@ -77,7 +82,7 @@ out:
 /* ---- comparison ---- */
 
 struct diff {
-	struct xorb_buf text;
+	struct xorb_buf *text; /* may be NULL: count only */
 	unsigned n;
 };
 
@@ -87,14 +92,14 @@ __attribute__((format(printf, 2, 3))) static void diff_add(struct diff *d, const
 	va_list ap;
 
 	d->n++;
-	if (d->n > 6) /* enough to act on; the count says the rest */
+	if (d->n > XORB_CONSUMERS_DIFF_SHOWN || !d->text) /* enough to act on; the count says the rest */
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (d->text.len)
-		xorb_buf_puts(&d->text, "; ");
-	xorb_buf_puts(&d->text, line);
+	if (d->text->len)
+		xorb_buf_puts(d->text, "; ");
+	xorb_buf_puts(d->text, line);
 }
 
 /* The consumer's own state. num_pending is left out: it is derived from the
@@ -131,21 +136,23 @@ static int nothing_acked_alike(const cJSON *a, const cJSON *b)
 	       (fb == 0 && fa == state_num(a, "delivered", "stream_seq"));
 }
 
-static void compare(const cJSON *rec, const cJSON *now, struct diff *d)
+unsigned xorb_consumers_compare(const cJSON *ref, const cJSON *now, const char *ref_label,
+				const char *now_label, struct xorb_buf *text)
 {
+	struct diff d = { text, 0 };
 	size_t i;
 	unsigned n;
 
 	for (i = 0; i < sizeof(state_fields) / sizeof(state_fields[0]); i++) {
-		int64_t x = state_num(rec, state_fields[i][0], state_fields[i][1]);
+		int64_t x = state_num(ref, state_fields[i][0], state_fields[i][1]);
 		int64_t y = state_num(now, state_fields[i][0], state_fields[i][1]);
 
-		if (x != y && i == 3 && nothing_acked_alike(rec, now))
+		if (x != y && i == 3 && nothing_acked_alike(ref, now))
 			continue;
 		if (x != y)
-			diff_add(d, "%s%s%s: backup %" PRId64 ", server %" PRId64, state_fields[i][0],
+			diff_add(&d, "%s%s%s: %s %" PRId64 ", %s %" PRId64, state_fields[i][0],
 				 state_fields[i][1] ? "." : "", state_fields[i][1] ? state_fields[i][1] : "",
-				 x, y);
+				 ref_label, x, now_label, y);
 	}
 	/* the config: the same rules as a stream's (_nats.* metadata ignored, a
 	 * member the server does not keep named as a feature it lacks) */
@@ -153,14 +160,15 @@ static void compare(const cJSON *rec, const cJSON *now, struct diff *d)
 		struct xorb_buf t;
 
 		xorb_buf_init(&t);
-		n = xorb_streamcfg_diff(cJSON_GetObjectItemCaseSensitive(rec, "config"),
+		n = xorb_streamcfg_diff(cJSON_GetObjectItemCaseSensitive(ref, "config"),
 					cJSON_GetObjectItemCaseSensitive(now, "config"), NULL, &t);
 		if (n) {
-			d->n += n - 1;
-			diff_add(d, "config: %s", t.data ? t.data : "");
+			d.n += n - 1;
+			diff_add(&d, "config: %s", t.data ? t.data : "");
 		}
 		xorb_buf_release(&t);
 	}
+	return d.n;
 }
 
 /* The nats-server 2.10 deliver-last case (see the top of this file): is the
@@ -237,15 +245,120 @@ static int consumer_info(natsConnection *nc, const char *stream, const char *nam
 	return rc;
 }
 
-int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char *record,
-			     size_t len, int64_t last_seq, int timeout_ms, xorb_note_fn note,
-			     void *note_arg, struct xorb_consumers_result *res,
-			     struct xorb_error *err)
+/*
+ * The ack-pending rollback of clustered nats-server 2.15 snapshots (notes
+ * P9): a clustered server writes a consumer with acks pending into its
+ * snapshot with its delivered position set back to its ack floor, and the
+ * restored consumer would deliver those messages again as new deliveries.
+ * Is the recorded state known to come back by fetching the pending messages
+ * once more, without acking them? Only for a pull consumer whose record has
+ * every delivery after the ack floor still pending (delivered - ack floor =
+ * ack pending, in consumer sequences) and no redelivery: the next N messages
+ * after the ack floor of the identical stream are then exactly the pending
+ * ones, each delivered once, as in the record. With redeliveries the counts
+ * cannot be made again (every redelivery advances the consumer sequence),
+ * and a push consumer delivers at its own pace: those stay warnings.
+ */
+static int refetchable(const cJSON *rec, const cJSON *now)
+{
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(rec, "config");
+	int64_t n = state_num(rec, "num_ack_pending", NULL);
+
+	if (*xorb_json_str(cfg, "deliver_subject", "") || !strcmp(xorb_json_str(cfg, "ack_policy", "none"), "none"))
+		return 0;
+	if (n <= 0 || state_num(rec, "num_redelivered", NULL) ||
+	    state_num(rec, "delivered", "consumer_seq") - state_num(rec, "ack_floor", "consumer_seq") != n)
+		return 0;
+	if (xorb_json_int(cfg, "max_ack_pending", -1) > 0 && xorb_json_int(cfg, "max_ack_pending", -1) < n)
+		return 0;
+	/* now: at the recorded ack floor, nothing pending, nobody waiting, the
+	 * same config */
+	return state_num(now, "delivered", "consumer_seq") == state_num(rec, "ack_floor", "consumer_seq") &&
+	       state_num(now, "delivered", "stream_seq") == state_num(rec, "ack_floor", "stream_seq") &&
+	       state_num(now, "ack_floor", "consumer_seq") == state_num(rec, "ack_floor", "consumer_seq") &&
+	       state_num(now, "ack_floor", "stream_seq") == state_num(rec, "ack_floor", "stream_seq") &&
+	       !state_num(now, "num_ack_pending", NULL) && !state_num(now, "num_redelivered", NULL) &&
+	       !state_num(now, "num_waiting", NULL) &&
+	       !xorb_streamcfg_diff(cJSON_GetObjectItemCaseSensitive(rec, "config"),
+				    cJSON_GetObjectItemCaseSensitive(now, "config"), NULL, NULL);
+}
+
+/* Fetches the recorded num_ack_pending messages from the pull consumer and
+ * acks none of them (see refetchable). The pull requests wait for messages
+ * (expires) instead of no_wait: right after a restore into a 2.15.1 cluster a
+ * no_wait request was once answered "no messages" at once, although the
+ * messages were there (the new leader had not counted them yet). */
+static int refetch(natsConnection *nc, const char *stream, const char *name, const cJSON *rec,
+		   int timeout_ms, struct xorb_error *err)
+{
+	int64_t want = state_num(rec, "num_ack_pending", NULL), got = 0;
+	int64_t max_batch = xorb_json_int(cJSON_GetObjectItemCaseSensitive(rec, "config"), "max_batch", 0);
+	natsSubscription *sub = NULL;
+	natsInbox *inbox = NULL;
+	char subj[600], body[160], last[64] = "";
+	natsStatus s;
+	double deadline;
+
+	if (timeout_ms <= 0)
+		timeout_ms = 10000;
+	deadline = xorb_now() + timeout_ms / 1000.0;
+	s = natsInbox_Create(&inbox);
+	if (s == NATS_OK)
+		s = natsConnection_SubscribeSync(&sub, nc, inbox);
+	if (s != NATS_OK) {
+		natsInbox_Destroy(inbox);
+		return xorb_error_set(err, XORB_ENATS, "cannot subscribe to an inbox: %s", natsStatus_GetText(s));
+	}
+	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.MSG.NEXT.%s.%s", stream, name);
+	while (got < want && s == NATS_OK && xorb_now() < deadline) {
+		int64_t batch = want - got, in_batch = 0;
+		int wait_ms = timeout_ms < 2000 ? timeout_ms : 2000;
+
+		if (max_batch > 0 && batch > max_batch)
+			batch = max_batch;
+		snprintf(body, sizeof(body), "{\"batch\":%" PRId64 ",\"expires\":%" PRId64 "}", batch,
+			 (int64_t)wait_ms * 1000000);
+		s = natsConnection_PublishRequestString(nc, subj, inbox, body);
+		while (s == NATS_OK && in_batch < batch) {
+			natsMsg *m = NULL;
+			const char *status = NULL;
+
+			s = natsSubscription_NextMsg(&m, sub, wait_ms + 1000);
+			if (s != NATS_OK)
+				break;
+			/* a status message (408 request expired, 404 ...) ends
+			 * this request */
+			if (natsMsg_GetDataLength(m) == 0 && natsMsgHeader_Get(m, "Status", &status) == NATS_OK) {
+				const char *d = NULL;
+
+				natsMsgHeader_Get(m, "Description", &d);
+				snprintf(last, sizeof(last), "%s%s%s", status, d ? " " : "", d ? d : "");
+				natsMsg_Destroy(m);
+				break;
+			}
+			natsMsg_Destroy(m);
+			in_batch++;
+		}
+		got += in_batch;
+		if (s == NATS_TIMEOUT && got < want)
+			s = NATS_OK; /* no answer to this request: ask again until the deadline */
+	}
+	xorb_nats_sub_free(nc, sub);
+	natsInbox_Destroy(inbox);
+	if (got < want)
+		return xorb_error_set(err, XORB_ENATS, "fetched %" PRId64 " of the %" PRId64 " pending messages again%s%s%s%s",
+				      got, want, s != NATS_OK ? ": " : "", s != NATS_OK ? natsStatus_GetText(s) : "",
+				      last[0] ? "; last status: " : "", last);
+	return XORB_OK;
+}
+
+int xorb_consumers_parse(const char *stream, const char *record, size_t len, cJSON **out,
+			 struct xorb_error *err)
 {
 	cJSON *j = NULL, *arr, *rec;
 	int rc;
 
-	memset(res, 0, sizeof(*res));
+	*out = NULL;
 	if (len > XORB_CONSUMERS_MAX_JSON)
 		return xorb_error_set(err, XORB_ECORRUPT, "stream \"%s\": consumers.json is larger than %u MiB",
 				      stream, XORB_CONSUMERS_MAX_JSON >> 20);
@@ -259,9 +372,6 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 	}
 	cJSON_ArrayForEach(rec, arr) {
 		const char *name = xorb_json_str(rec, "name", NULL);
-		struct diff d = { { 0 }, 0 };
-		cJSON *now = NULL;
-		struct xorb_error e;
 
 		if (!cJSON_IsObject(rec) || !name || !*name || strpbrk(name, ".*> \t\r\n") ||
 		    !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(rec, "config"))) {
@@ -270,6 +380,31 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 					      "stream \"%s\": consumers.json holds an entry without a valid name and config",
 					      stream);
 		}
+	}
+	*out = j;
+	return XORB_OK;
+}
+
+int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char *record,
+			     size_t len, int64_t last_seq, int timeout_ms, xorb_note_fn note,
+			     void *note_arg, struct xorb_consumers_result *res,
+			     struct xorb_error *err)
+{
+	cJSON *j = NULL, *rec;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	rc = xorb_consumers_parse(stream, record, len, &j, err);
+	if (rc)
+		return rc;
+	cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(j, "consumers")) {
+		const char *name = xorb_json_str(rec, "name", NULL);
+		struct xorb_buf text;
+		cJSON *now = NULL;
+		struct xorb_error e;
+		unsigned n;
+		int how = 0; /* 1: created again, 2: pending messages fetched again */
+
 		res->checked++;
 		xorb_error_clear(&e);
 		rc = consumer_info(nc, stream, name, timeout_ms, &now, &e);
@@ -285,10 +420,16 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 			return xorb_error_prefix(err, "stream \"%s\": cannot read consumer \"%s\" after the restore: ",
 						 stream, name);
 		}
-		xorb_buf_init(&d.text);
-		compare(rec, now, &d);
-		if (d.n && repairable(rec, now, last_seq)) {
+		xorb_buf_init(&text);
+		n = xorb_consumers_compare(rec, now, "backup", "server", &text);
+		if (n && repairable(rec, now, last_seq)) {
+			how = 1;
 			rc = recreate(nc, stream, name, rec, timeout_ms, &e);
+		} else if (n && refetchable(rec, now)) {
+			how = 2;
+			rc = refetch(nc, stream, name, rec, timeout_ms, &e);
+		}
+		if (how) {
 			cJSON_Delete(now);
 			now = NULL;
 			if (!rc)
@@ -296,28 +437,34 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 			if (rc) {
 				res->differ++;
 				xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,
-				      "consumer \"%s\" came back without its position (%s) and could not be repaired: %s",
-				      name, d.text.data, e.msg);
-				xorb_buf_release(&d.text);
+				      "consumer \"%s\" came back %s (%s) and could not be repaired: %s", name,
+				      how == 1 ? "without its position" : "with its pending messages unacknowledged but not delivered",
+				      text.data, e.msg);
+				xorb_buf_release(&text);
 				continue;
 			}
-			xorb_buf_reset(&d.text);
-			d.n = 0;
-			compare(rec, now, &d);
-			if (!d.n) {
+			xorb_buf_reset(&text);
+			n = xorb_consumers_compare(rec, now, "backup", "server", &text);
+			if (!n) {
 				res->repaired++;
-				xorb_notef(note, note_arg, XORB_NOTE_INFO, stream,
-				      "consumer \"%s\": the server restored it at the start of the stream (nats-server 2.10 keeps no position for deliver-last consumers); created again at its recorded position",
-				      name);
+				if (how == 1)
+					xorb_notef(note, note_arg, XORB_NOTE_INFO, stream,
+					      "consumer \"%s\": the server restored it at the start of the stream (nats-server 2.10 keeps no position for deliver-last consumers); created again at its recorded position",
+					      name);
+				else
+					xorb_notef(note, note_arg, XORB_NOTE_INFO, stream,
+					      "consumer \"%s\": the snapshot had it rolled back to its ack floor (a clustered nats-server 2.15 does that to consumers with acks pending); its %" PRId64 " pending messages were fetched again without acking, so they are pending as recorded (their ack wait starts now)",
+					      name, state_num(rec, "num_ack_pending", NULL));
 			}
 		}
-		if (d.n) {
+		if (n) {
 			res->differ++;
 			xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,
-			      "consumer \"%s\" differs from the backup (%u difference%s): %s%s", name, d.n,
-			      d.n == 1 ? "" : "s", d.text.data ? d.text.data : "", d.n > 6 ? "; ..." : "");
+			      "consumer \"%s\" differs from the backup (%u difference%s): %s%s", name, n,
+			      n == 1 ? "" : "s", text.data ? text.data : "",
+			      n > XORB_CONSUMERS_DIFF_SHOWN ? "; ..." : "");
 		}
-		xorb_buf_release(&d.text);
+		xorb_buf_release(&text);
 		cJSON_Delete(now);
 	}
 	cJSON_Delete(j);

@@ -23,6 +23,7 @@
 #include "xorb_backup.h"
 #include "xorb_buf.h"
 #include "xorb_error.h"
+#include "xorb_json.h"
 
 /* The largest consumers.json the toolkit writes or reads. */
 #define XORB_CONSUMERS_MAX_JSON (16u << 20) /* the archive's small-entry cap */
@@ -33,6 +34,30 @@
 int xorb_consumers_record(natsConnection *nc, const char *stream, int timeout_ms,
 			  struct xorb_buf *out, struct xorb_error *err);
 
+/* The consumers.json record of stream parsed and checked: *out (caller frees
+ * with cJSON_Delete) is its root; every entry of its "consumers" array is an
+ * object with a valid "name" and a "config" object. XORB_ECORRUPT otherwise. */
+int xorb_consumers_parse(const char *stream, const char *record, size_t len, cJSON **out,
+			 struct xorb_error *err);
+
+/* How many differences xorb_consumers_compare describes in its text. */
+#define XORB_CONSUMERS_DIFF_SHOWN 6
+
+/*
+ * The comparison of one consumer's CONSUMER.INFO (now) with a reference of
+ * the same shape (the backup's record, or what another node reports):
+ * delivered, ack_floor (consumer and stream sequences), num_ack_pending,
+ * num_redelivered and the config (xorb_streamcfg_diff rules). num_pending is
+ * left out (derived from the position and the stream, computed late by
+ * cluster nodes). An ack floor of 0 and one at the delivered position count
+ * as the same when nothing was ever acked or is pending (2.10 and 2.11+
+ * write it differently). Appends "; "-separated descriptions of the first
+ * XORB_CONSUMERS_DIFF_SHOWN differences to text (may be NULL), each as
+ * "<field>: <ref_label> X, <now_label> Y"; returns their number.
+ */
+unsigned xorb_consumers_compare(const cJSON *ref, const cJSON *now, const char *ref_label,
+				const char *now_label, struct xorb_buf *text);
+
 struct xorb_consumers_result {
 	unsigned checked;  /* consumers compared */
 	unsigned repaired; /* recreated so that they match the record */
@@ -41,7 +66,9 @@ struct xorb_consumers_result {
 
 /*
  * Compares every recorded consumer of stream with what the server now
- * reports, and repairs what can be repaired exactly (see xorb_consumers.c).
+ * reports (xorb_consumers_compare), and repairs what can be repaired exactly
+ * (see xorb_consumers.c: the 2.10 deliver-last position, the 2.15 clustered
+ * ack-pending rollback of pull consumers).
  * Each difference left is reported through note as a warning naming the
  * consumer, the field and both values; config members the target server
  * does not report (a feature it does not have) are named too. Server-added

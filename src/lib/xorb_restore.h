@@ -52,6 +52,9 @@ struct xorb_restore_opts {
 	struct xorb_restorer_opts proto;
 	int api_timeout_ms;
 	int settle_timeout_ms; /* wait for the stream and consumers to be whole; 0: 60 s */
+	/* the main connection's options: in a cluster every node is asked with
+	 * them after the restore (xorb_nodecheck.h); NULL: only the node of nc */
+	const struct xorb_conn_opts *conn;
 	xorb_note_fn note;
 	void *note_arg;
 	/* Called as archive bytes are read; total is the archive's size. */
@@ -68,6 +71,8 @@ struct xorb_restore_result {
 	unsigned consumers_repaired; /* recreated to match the backup's record */
 	unsigned consumer_warnings;  /* consumers that still differ (exit 1) */
 	unsigned config_warnings;    /* streams whose config the target changed (exit 1) */
+	unsigned node_warnings;	     /* cluster nodes that show other than the backup, or that
+					could not be checked (down, offline replicas) (exit 1) */
 };
 
 int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,

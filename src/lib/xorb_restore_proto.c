@@ -2,9 +2,11 @@
 #include "xorb_restore_proto.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "xorb_nats.h"
 
@@ -101,13 +103,16 @@ int xorb_restorer_begin(natsConnection *nc, const char *stream, const char *requ
 	return XORB_OK;
 }
 
-/* Waits for one chunk reply; an empty reply is success. */
-static int wait_one(struct xorb_restorer *r, struct xorb_error *err)
+/* Waits for one chunk reply; an empty reply is success. *no_responders (may
+ * be NULL) tells that the chunk reached no server. */
+static int wait_one(struct xorb_restorer *r, bool *no_responders, struct xorb_error *err)
 {
 	natsMsg *m = NULL;
 	natsStatus s = natsSubscription_NextMsg(&m, r->sub, r->timeout);
 	int rc = XORB_OK;
 
+	if (no_responders)
+		*no_responders = s == NATS_NO_RESPONDERS;
 	if (s == NATS_TIMEOUT)
 		return xorb_error_set(err, XORB_ETIMEOUT,
 				      "stream \"%s\": the server did not acknowledge a restore chunk within %d ms",
@@ -135,23 +140,47 @@ static int wait_one(struct xorb_restorer *r, struct xorb_error *err)
 	return rc;
 }
 
+/*
+ * The first chunk goes alone, and again when it reached no server: in a
+ * cluster the server that takes the restore subscribes to the deliver
+ * subject and answers at once, and the node the client is connected to may
+ * learn of that subscription only after the answer reached the client (seen
+ * on a 2.15.1 cluster: "No responders available for request" for the first
+ * chunk, once in 6 runs). No responders means nobody received it, so sending
+ * it again is safe; tried for up to 2 s.
+ */
 static int send_chunk(struct xorb_restorer *r, struct xorb_error *err)
 {
+	bool first = r->sent_chunks == 0, no_responders = false;
 	char reply[192];
 	natsStatus s;
+	int tries;
 
 	while (r->inflight >= r->window) {
-		int rc = wait_one(r, err);
+		int rc = wait_one(r, NULL, err);
 
 		if (rc)
 			return rc;
 	}
-	snprintf(reply, sizeof(reply), "%s.%" PRIu64, r->inbox, ++r->sent_chunks);
-	s = natsConnection_PublishRequest(r->nc, r->deliver, reply, r->chunk, (int)r->chunk_len);
-	if (s != NATS_OK)
-		return xorb_error_set(err, XORB_ENATS, "stream \"%s\": cannot send restore data: %s", r->stream,
-				      natsStatus_GetText(s));
-	r->inflight++;
+	for (tries = 0;; tries++) {
+		int rc;
+
+		snprintf(reply, sizeof(reply), "%s.%" PRIu64, r->inbox, ++r->sent_chunks);
+		s = natsConnection_PublishRequest(r->nc, r->deliver, reply, r->chunk, (int)r->chunk_len);
+		if (s != NATS_OK)
+			return xorb_error_set(err, XORB_ENATS, "stream \"%s\": cannot send restore data: %s",
+					      r->stream, natsStatus_GetText(s));
+		r->inflight++;
+		if (!first)
+			break;
+		rc = wait_one(r, &no_responders, err);
+		if (!rc)
+			break;
+		if (!no_responders || tries >= 20)
+			return rc;
+		r->inflight--;
+		nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	}
 	r->chunk_len = 0;
 	return XORB_OK;
 }
@@ -190,7 +219,7 @@ int xorb_restorer_commit(struct xorb_restorer *r, cJSON **reply, struct xorb_err
 	if (r->chunk_len)
 		rc = send_chunk(r, err);
 	while (!rc && r->inflight > 0)
-		rc = wait_one(r, err);
+		rc = wait_one(r, NULL, err);
 	if (!rc) {
 		rc = xorb_js_request(r->nc, r->deliver, NULL, r->commit_timeout, &j, NULL, NULL, err);
 		if (rc)

@@ -1,16 +1,23 @@
 /*
  * A 3-node JetStream cluster: backup of R3 streams through a connection to a
  * node that is not the stream leader, restore as R3 into another cluster
- * (success only once every replica is current), a leader step-down during a
- * backup (the run either completes with a whole backup or fails leaving
- * nothing), and backup and restore with one node down.
+ * (success only once every replica is current and every node shows the
+ * stream and its consumer with the recorded state: xorb_nodecheck.h), a
+ * leader step-down during a backup (the run either completes with a whole
+ * backup or fails leaving nothing), and backup and restore with one node
+ * down.
  */
 #include "xt_cluster.h"
 #include "xt_fixture.h"
 #include "xt_harness.h"
 
+#include "xorb_json.h"
+#include "xorb_nats.h"
+#include "xorb_version.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -97,6 +104,95 @@ static void make_r3_stream(natsConnection *nc, const char *stream, const char *t
 	natsSubscription_Destroy(sub);
 }
 
+/* Through every node of c but stopped (-1: none): the stream holds what the
+ * source holds and its consumer "worker" (left by make_r3_stream with acks
+ * pending and a deleted message inside its ack floor) shows what it shows
+ * through node 0 of the source, answered by an elected leader, num_pending
+ * included; checked once, right after the restore reported success. */
+static void assert_worker_on_every_node(const struct xt_cluster *c, const char *stream, int stopped)
+{
+	static const char *const fields[][2] = {
+		{ "delivered", "consumer_seq" }, { "delivered", "stream_seq" }, { "ack_floor", "consumer_seq" },
+		{ "ack_floor", "stream_seq" },	 { "num_ack_pending", NULL },	{ "num_redelivered", NULL },
+		{ "num_pending", NULL },
+	};
+	char subj[300], *r;
+	natsConnection *nc;
+	cJSON *want, *sw;
+	int64_t msgs, last;
+	size_t f;
+	int i;
+
+	assert_int_equal(xt_server_connect(&src.node[0], &nc), 0);
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", stream);
+	r = request(nc, subj, "");
+	sw = cJSON_Parse(r);
+	free(r);
+	msgs = xorb_json_int(cJSON_GetObjectItem(sw, "state"), "messages", -1);
+	last = xorb_json_int(cJSON_GetObjectItem(sw, "state"), "last_seq", -1);
+	cJSON_Delete(sw);
+	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.worker", stream);
+	r = request(nc, subj, "");
+	want = cJSON_Parse(r);
+	free(r);
+	natsConnection_Destroy(nc);
+	assert_non_null(want);
+	assert_true(xorb_json_int(want, "num_ack_pending", 0) > 0); /* what 2.15 snapshots roll back */
+	for (i = 0; i < XT_CLUSTER_NODES; i++) {
+		cJSON *j;
+
+		if (i == stopped)
+			continue;
+		assert_int_equal(xt_server_connect(&c->node[i], &nc), 0);
+		snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", stream);
+		r = request(nc, subj, "");
+		j = cJSON_Parse(r);
+		assert_non_null(j);
+		assert_int_equal(xorb_json_int(cJSON_GetObjectItem(j, "state"), "messages", -1), msgs);
+		assert_int_equal(xorb_json_int(cJSON_GetObjectItem(j, "state"), "last_seq", -1), last);
+		cJSON_Delete(j);
+		free(r);
+		snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.worker", stream);
+		r = request(nc, subj, "");
+		j = cJSON_Parse(r);
+		assert_non_null(j);
+		for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+			const cJSON *a = fields[f][1] ? cJSON_GetObjectItem(want, fields[f][0]) : want;
+			const cJSON *b = fields[f][1] ? cJSON_GetObjectItem(j, fields[f][0]) : j;
+			const char *k = fields[f][1] ? fields[f][1] : fields[f][0];
+
+			if (xorb_json_int(a, k, -1) != xorb_json_int(b, k, -2))
+				fprintf(stderr, "through %s: %s%s%s: source %" PRId64 ", here %" PRId64 "\n%s\n",
+					c->node[i].url, fields[f][0], fields[f][1] ? "." : "", fields[f][1] ? k : "",
+					xorb_json_int(a, k, -1), xorb_json_int(b, k, -2), r);
+			assert_int_equal(xorb_json_int(a, k, -1), xorb_json_int(b, k, -2));
+		}
+		assert_true(*xorb_json_str(cJSON_GetObjectItem(j, "cluster"), "leader", ""));
+		cJSON_Delete(j);
+		free(r);
+		natsConnection_Destroy(nc);
+	}
+	cJSON_Delete(want);
+}
+
+/* Does the cluster's nats-server place replicas on a node that is down
+ * while a quorum is online (2.12.0+, commit 665dfe5c1; notes P9)? */
+static int places_on_offline_nodes(const struct xt_server *s)
+{
+	struct xorb_version v;
+	natsConnection *nc;
+	cJSON *info = NULL;
+	int yes;
+
+	assert_int_equal(xt_server_connect(s, &nc), 0);
+	assert_int_equal(xorb_nats_server_info(nc, &info, NULL), XORB_OK);
+	assert_int_equal(xorb_version_parse(xorb_json_str(info, "version", ""), &v, NULL), XORB_OK);
+	yes = xorb_version_cmp_core(&v, 2, 12, 0) >= 0;
+	cJSON_Delete(info);
+	natsConnection_Destroy(nc);
+	return yes;
+}
+
 static void leader_of(natsConnection *nc, const char *stream, char *out, size_t len)
 {
 	char subj[300], *r;
@@ -135,6 +231,34 @@ static int run(struct xt_result *r, const char *const *argv)
 	return r->status;
 }
 
+/* JetStream answers on every node before the meta leader has heard from
+ * every peer (2.15.1 refused an R3 restore right after the start with "no
+ * suitable peers for placement"): waits (up to 30 s) until c can place an R3
+ * stream. */
+static int wait_r3_placeable(const struct xt_cluster *c)
+{
+	natsConnection *nc;
+	int i, ok = 0;
+
+	if (xt_server_connect(&c->node[0], &nc))
+		return -1;
+	for (i = 0; i < 150 && !ok; i++) {
+		char *r = request(nc, "$JS.API.STREAM.CREATE.xt-probe",
+				  "{\"name\":\"xt-probe\",\"subjects\":[\"xt.probe\"],\"num_replicas\":3}");
+
+		ok = !strstr(r, "\"error\"");
+		free(r);
+		if (!ok)
+			usleep(200 * 1000);
+	}
+	if (ok)
+		free(request(nc, "$JS.API.STREAM.DELETE.xt-probe", ""));
+	natsConnection_Destroy(nc);
+	if (!ok)
+		fprintf(stderr, "cluster %s cannot place an R3 stream after 30 s\n", c->name);
+	return ok ? 0 : -1;
+}
+
 static int setup(void **state)
 {
 	natsConnection *nc;
@@ -142,7 +266,8 @@ static int setup(void **state)
 	work = xt_tempdir("xorb-cluster");
 	snprintf(store, sizeof(store), "%s/store", work);
 	snprintf(store_env, sizeof(store_env), "XORB_STORE=%s", store);
-	if (xt_cluster_start(&src, "src") || xt_cluster_start(&dst, "dst"))
+	if (xt_cluster_start(&src, "src") || xt_cluster_start(&dst, "dst") || wait_r3_placeable(&src) ||
+	    wait_r3_placeable(&dst))
 		return -1;
 	assert_int_equal(xt_server_connect(&src.node[0], &nc), 0);
 	make_r3_stream(nc, "xorb-t-r3-scan-live", "t-r3", 300);
@@ -194,9 +319,14 @@ static void test_r3_via_non_leader_and_restore_r3(void **state)
 	assert_int_equal(run(&res, backup), 0);
 	xt_result_release(&res);
 
-	const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.urls, "t-r3", NULL };
+	/* -v: what the nodes showed right after the restore goes to the log */
+	const char *restore[] = { xt_bin("xorb-restore"), "-v", "-s", dst.urls, "t-r3", NULL };
 	assert_int_equal(run(&res, restore), 0);
+	fprintf(stderr, "%s", res.err);
+	assert_null(strstr(res.err, "warning"));
 	xt_result_release(&res);
+	/* every node shows the consumer as recorded, at once: no waiting here */
+	assert_worker_on_every_node(&dst, "xorb-t-r3-scan-live", -1);
 	/* R3 on the target, every replica current when success was reported */
 	assert_int_equal(xt_server_connect(&dst.node[2], &nc), 0);
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", "xorb-t-r3-scan-live");
@@ -210,7 +340,8 @@ static void test_r3_via_non_leader_and_restore_r3(void **state)
 	cJSON_Delete(j);
 	free(r);
 	natsConnection_Destroy(nc);
-	compare(&src.node[via], &dst.node[1], "xorb-t-r3-scan-live");
+	for (li = 0; li < XT_CLUSTER_NODES; li++)
+		compare(&src.node[via], &dst.node[li], "xorb-t-r3-scan-live");
 }
 
 static int visible_sidecars(const char *tenant)
@@ -332,22 +463,65 @@ static void test_one_node_down(void **state)
 	free(request(nc, subj, ""));
 	natsConnection_Destroy(nc);
 	xt_cluster_stop_node(&dst, 2);
-	const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.node[0].url, "t-r3", NULL };
+	const char *restore[] = { xt_bin("xorb-restore"), "-v", "-s", dst.node[0].url, "t-r3", NULL };
 	int rc = run(&res, restore);
+	fprintf(stderr, "%s", res.err);
+	if (places_on_offline_nodes(&dst.node[0])) {
+		/* 2.12+: the R3 stream is placed on the 2 nodes up and the one
+		 * down; the restore goes through the quorum and says that the
+		 * replica on the node that is down holds nothing yet (exit 1) */
+		assert_int_equal(rc, 1);
+		assert_non_null(strstr(res.err, "replica dst-n2 is offline"));
+		assert_null(strstr(res.err, "consumer \"worker\" differs"));
+		assert_null(strstr(res.err, "still differ"));
+	} else {
+		/* up to 2.11: R3 cannot be placed on 2 of 3 nodes; R1 works */
+		assert_int_equal(rc, 2);
+		assert_non_null(strstr(res.err, "no suitable peers"));
+	}
 	xt_result_release(&res);
-	if (rc) {
-		/* R3 cannot be placed on 2 of 3 nodes: R1 must still work */
+	if (rc == 2) {
 		const char *r1[] = { xt_bin("xorb-restore"), "-s", dst.node[0].url, "t-r3", "--replicas", "1", NULL };
 		assert_int_equal(run(&res, r1), 0);
+		assert_null(strstr(res.err, "warning"));
 		xt_result_release(&res);
 	}
+	/* the nodes up show the consumer as recorded */
+	assert_worker_on_every_node(&dst, "xorb-t-r3-scan-live", 2);
 	assert_int_equal(xt_server_connect(&dst.node[0], &nc), 0);
 	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", "xorb-t-r3-scan-live");
 	r = request(nc, subj, "");
 	assert_null(strstr(r, "\"error\""));
 	free(r);
 	natsConnection_Destroy(nc);
-	fprintf(stderr, "one node down: R3 restore %s\n", rc ? "refused by the server; R1 restore worked" : "worked");
+	if (rc == 1) {
+		/* the node comes back: its replica catches up and shows the
+		 * recorded state too */
+		int i, current = 0;
+
+		assert_int_equal(xt_cluster_start_node(&dst, 2), 0);
+		assert_int_equal(xt_server_connect(&dst.node[0], &nc), 0);
+		for (i = 0; i < 600 && !current; i++) {
+			cJSON *j, *rep, *r1;
+
+			r = request(nc, subj, "");
+			j = cJSON_Parse(r);
+			rep = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "cluster"), "replicas");
+			current = cJSON_GetArraySize(rep) == 2;
+			cJSON_ArrayForEach(r1, rep)
+				current &= cJSON_IsTrue(cJSON_GetObjectItem(r1, "current"));
+			cJSON_Delete(j);
+			free(r);
+			if (!current)
+				usleep(100 * 1000);
+		}
+		natsConnection_Destroy(nc);
+		assert_true(current);
+		fprintf(stderr, "one node down: the replica on the node brought back was current after %.1f s\n", i / 10.0);
+		compare(&src.node[0], &dst.node[2], "xorb-t-r3-scan-live");
+	}
+	fprintf(stderr, "one node down: R3 restore %s\n",
+		rc ? (rc == 2 ? "refused by the server; R1 restore worked" : "went through the quorum, the replica on the node down reported") : "worked");
 }
 
 int main(void)
