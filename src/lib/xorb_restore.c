@@ -979,12 +979,16 @@ static void roll_back(struct rctx *c, struct xorb_error *err)
 	}
 	c->res->rolled_back = deleted;
 	pre[0] = 0;
-	if (conflict)
+	if (conflict && kept)
 		snprintf(pre, sizeof(pre),
-			 "stream \"%s\" exists but is not the stream this run was restoring (%s): another restore or a client created it meanwhile, and it was left alone. %s%u stream%s this run restored completely %s (%s exactly the backup: the same command run again, once the other restore ended, keeps %s and restores the rest)%s. The failure: ",
-			 conflict, why, kept ? "The " : "", kept, kept == 1 ? "" : "s", kept == 1 ? "stays" : "stay",
+			 "stream \"%s\" exists but is not the stream this run was restoring (%s): another restore or a client created it meanwhile, and it was left alone. The %u stream%s this run restored completely %s (%s exactly the backup: the same command run again, once the other restore ended, keeps %s and restores the rest)%s. The failure: ",
+			 conflict, why, kept, kept == 1 ? "" : "s", kept == 1 ? "stays" : "stay",
 			 kept == 1 ? "it holds" : "they hold", kept == 1 ? "it" : "them",
 			 deleted ? "; its partial stream was deleted" : "");
+	else if (conflict)
+		snprintf(pre, sizeof(pre),
+			 "stream \"%s\" exists but is not the stream this run was restoring (%s): another restore or a client created it meanwhile, and it was left alone%s; run the same command again once the other restore ended (it keeps what holds the backup and restores the rest). The failure: ",
+			 conflict, why, deleted ? "; this run's partial stream was deleted" : "");
 	else if (deleted && !left)
 		snprintf(pre, sizeof(pre), "restore failed and the %u stream%s it had created %s deleted again: ",
 			 deleted, deleted == 1 ? "" : "s", deleted == 1 ? "was" : "were");

@@ -234,6 +234,10 @@ static void test_concurrent_restores(void **state)
 			} else if (st[k] != 2 || !explained(text)) {
 				fail_msg("trial %d, restore %d: exit %d without saying which stream another run took:\n%s", t + 1,
 					 k + 1, st[k], text);
+			} else {
+				char *e = strstr(text, "error: ");
+
+				fprintf(stderr, "trial %d, restore %d, exit %d: %.400s\n", t + 1, k + 1, st[k], e ? e : text);
 			}
 			free(text);
 		}
