@@ -294,7 +294,7 @@ static int refetch(natsConnection *nc, const char *stream, const char *name, con
 	int64_t want = state_num(rec, "num_ack_pending", NULL), got = 0;
 	int64_t max_batch = xorb_json_int(cJSON_GetObjectItemCaseSensitive(rec, "config"), "max_batch", 0);
 	natsSubscription *sub = NULL;
-	natsInbox *inbox = NULL;
+	char inbox[128];
 	char subj[600], body[160], last[64] = "";
 	natsStatus s;
 	double deadline;
@@ -302,11 +302,10 @@ static int refetch(natsConnection *nc, const char *stream, const char *name, con
 	if (timeout_ms <= 0)
 		timeout_ms = 10000;
 	deadline = xorb_now() + timeout_ms / 1000.0;
-	s = natsInbox_Create(&inbox);
+	s = xorb_nats_inbox(inbox, sizeof(inbox));
 	if (s == NATS_OK)
 		s = natsConnection_SubscribeSync(&sub, nc, inbox);
 	if (s != NATS_OK) {
-		natsInbox_Destroy(inbox);
 		return xorb_error_set(err, XORB_ENATS, "cannot subscribe to an inbox: %s", natsStatus_GetText(s));
 	}
 	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.MSG.NEXT.%s.%s", stream, name);
@@ -344,7 +343,6 @@ static int refetch(natsConnection *nc, const char *stream, const char *name, con
 			s = NATS_OK; /* no answer to this request: ask again until the deadline */
 	}
 	xorb_nats_sub_free(nc, sub);
-	natsInbox_Destroy(inbox);
 	if (got < want)
 		return xorb_error_set(err, XORB_ENATS, "fetched %" PRId64 " of the %" PRId64 " pending messages again%s%s%s%s",
 				      got, want, s != NATS_OK ? ": " : "", s != NATS_OK ? natsStatus_GetText(s) : "",

@@ -64,6 +64,22 @@ static natsStatus sig_cb(char **errtxt, unsigned char **sig, int *siglen, const 
 	return NATS_OK;
 }
 
+natsStatus xorb_nats_inbox(char *out, size_t len)
+{
+	natsInbox *ib = NULL;
+	natsStatus s = natsInbox_Create(&ib);
+	const char *id;
+
+	if (s != NATS_OK)
+		return s;
+	/* nats.c makes "_INBOX.<nuid>": the same unique token, our prefix */
+	id = strrchr((const char *)ib, '.');
+	if ((size_t)snprintf(out, len, "%s.%s", XORB_INBOX_PREFIX, id ? id + 1 : (const char *)ib) >= len)
+		s = NATS_INSUFFICIENT_BUFFER;
+	natsInbox_Destroy(ib);
+	return s;
+}
+
 int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struct xorb_error *err)
 {
 	const char *url = o->url && *o->url ? o->url : "nats://127.0.0.1:4222";
@@ -87,6 +103,8 @@ int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struc
 	}
 	if (s == NATS_OK)
 		s = natsOptions_SetName(opts, "xorb-dr " XORB_VERSION);
+	if (s == NATS_OK)
+		s = natsOptions_SetCustomInboxPrefix(opts, XORB_INBOX_PREFIX);
 	if (s == NATS_OK)
 		s = natsOptions_SetAllowReconnect(opts, o->allow_reconnect != 0);
 	if (s == NATS_OK)

@@ -73,6 +73,19 @@ void xorb_strv_free(char **v, size_t n);
 int xorb_js_consumer_names(natsConnection *nc, const char *stream, int timeout_ms,
 			   char ***names, size_t *count, struct xorb_error *err);
 
+/*
+ * The inbox prefix of every xorb connection (natsOptions_SetCustomInboxPrefix:
+ * request replies) and of the subjects xorb subscribes to itself (snapshot
+ * deliver subjects, restore chunk replies, fetches): the backup user may
+ * subscribe to this prefix only, so it never receives what applications
+ * deliver to "_INBOX." subjects (the seed's push consumers do).
+ */
+#define XORB_INBOX_PREFIX "_XORB_INBOX"
+
+/* A fresh inbox subject under XORB_INBOX_PREFIX into out (at least 64
+ * bytes). Returns NATS_OK or the nats.c status. */
+natsStatus xorb_nats_inbox(char *out, size_t len);
+
 /* STREAM.INFO; XORB_ENOTFOUND when the stream does not exist. */
 int xorb_js_stream_info(natsConnection *nc, const char *stream, int timeout_ms, cJSON **info,
 			struct xorb_error *err);

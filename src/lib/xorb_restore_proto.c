@@ -39,7 +39,6 @@ int xorb_restorer_begin(natsConnection *nc, const char *stream, const char *requ
 	struct xorb_restorer *r;
 	char subj[512], *body = NULL, wild[160];
 	cJSON *reply = NULL;
-	natsInbox *ib = NULL;
 	int64_t maxp;
 	natsStatus s;
 	int rc, api_err = 0;
@@ -63,13 +62,11 @@ int xorb_restorer_begin(natsConnection *nc, const char *stream, const char *requ
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	}
 	/* Replies to chunks come to <inbox>.<n>; subscribe before sending. */
-	s = natsInbox_Create(&ib);
+	s = xorb_nats_inbox(r->inbox, sizeof(r->inbox));
 	if (s == NATS_OK) {
-		snprintf(r->inbox, sizeof(r->inbox), "%s", (const char *)ib);
 		snprintf(wild, sizeof(wild), "%s.*", r->inbox);
 		s = natsConnection_SubscribeSync(&r->sub, nc, wild);
 	}
-	natsInbox_Destroy(ib);
 	if (s == NATS_OK)
 		s = natsSubscription_SetPendingLimits(r->sub, -1, 16 << 20);
 	if (s != NATS_OK) {

@@ -216,7 +216,6 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 	struct snap_reader rd = { nc, NULL, stream, idle, NULL };
 	struct xorb_spool_stats sps;
 	natsSubscription *sub = NULL;
-	natsInbox *ib = NULL;
 	struct xorb_buf meta;
 	pthread_t reader;
 	natsStatus s;
@@ -226,11 +225,9 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 	xorb_buf_init(&meta);
 	/* Subscribe first: the server waits only briefly for interest. Never a
 	 * wildcard deliver subject (the server accepts it and then hangs). */
-	s = natsInbox_Create(&ib);
-	if (s == NATS_OK) {
-		snprintf(inbox, sizeof(inbox), "%s", (const char *)ib);
+	s = xorb_nats_inbox(inbox, sizeof(inbox));
+	if (s == NATS_OK)
 		s = natsConnection_SubscribeSync(&sub, nc, inbox);
-	}
 	if (s == NATS_OK)
 		s = natsSubscription_SetPendingLimits(sub, -1, SNAP_PENDING_BYTES);
 	if (s == NATS_OK)
@@ -293,7 +290,6 @@ int xorb_snapshot_stream(natsConnection *nc, const char *stream,
 out:
 	xorb_nats_sub_free(nc, sub);
 	xorb_spool_free(rd.sp);
-	natsInbox_Destroy(ib);
 	free(raw);
 	xorb_buf_release(&meta);
 	return rc;

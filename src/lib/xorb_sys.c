@@ -15,11 +15,11 @@ static int gather(natsConnection *nc, const char *subject, const char *body, int
 		  int *count, struct xorb_error *err)
 {
 	natsSubscription *sub = NULL;
-	natsInbox *inbox = NULL;
+	char inbox[128];
 	natsStatus s;
 	int n = 0, rc = XORB_OK;
 
-	s = natsInbox_Create(&inbox);
+	s = xorb_nats_inbox(inbox, sizeof(inbox));
 	if (s == NATS_OK)
 		s = natsConnection_SubscribeSync(&sub, nc, inbox);
 	if (s == NATS_OK)
@@ -47,7 +47,6 @@ static int gather(natsConnection *nc, const char *subject, const char *body, int
 	}
 out:
 	xorb_nats_sub_free(nc, sub);
-	natsInbox_Destroy(inbox);
 	if (count)
 		*count = n;
 	return rc;

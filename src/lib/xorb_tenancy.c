@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "xorb_json.h"
+#include "xorb_nats.h"
 
 const char *const xorb_domains[XORB_DOMAINS] = { "evidence", "scan", "compliance", "control" };
 
@@ -24,6 +25,7 @@ static cJSON *perms(const char *const *pub, size_t np, const char *const *sub, s
 
 	o = cJSON_AddObjectToObject(p, "pub");
 	cJSON_AddItemToObject(o, "allow", strings(pub, np));
+	cJSON_AddArrayToObject(o, "deny");
 	o = cJSON_AddObjectToObject(p, "sub");
 	cJSON_AddItemToObject(o, "allow", strings(sub, ns));
 	return p;
@@ -79,10 +81,30 @@ int xorb_tenant_plan(const struct xorb_env *env, const struct xorb_env_tenant *t
 
 	snprintf(data, sizeof(data), "xorb.%s.>", t->name);
 	{
+		/* the tenant's applications: publish and consume their subjects,
+		 * the JetStream API of their account (create and read streams and
+		 * consumers, fetch, ack, flow control), replies and push deliveries
+		 * on _INBOX. Denied: deleting, purging or reconfiguring a replay
+		 * stream (deny_delete/deny_purge guard single messages only, while
+		 * STREAM.UPDATE to a short max_age or STREAM.DELETE would erase the
+		 * evidence); xorb-state apply changes them as the account's
+		 * administrator, restores go through the backup user. */
 		const char *pub[] = { data, "$JS.API.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>" };
 		const char *sub[] = { data, "_INBOX.>", "$JS.FC.>" };
+		cJSON *deny;
 
 		p->user_perms = perms(pub, 5, sub, 3);
+		deny = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(p->user_perms, "pub"), "deny");
+		for (d = 0; deny && d < XORB_DOMAINS; d++) {
+			static const char *const ops[] = { "DELETE", "PURGE", "UPDATE" };
+			size_t k;
+
+			for (k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+				snprintf(s1, sizeof(s1), "$JS.API.STREAM.%s.xorb-%s-%s-replay", ops[k], t->name,
+					 xorb_domains[d]);
+				cJSON_AddItemToArray(deny, cJSON_CreateString(s1));
+			}
+		}
 	}
 	{
 		/* least privilege for xorb-backup / xorb-restore: the API calls they
@@ -99,7 +121,9 @@ int xorb_tenant_plan(const struct xorb_env *env, const struct xorb_env_tenant *t
 				      "$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.DELETE.*.*",
 				      "$JS.API.CONSUMER.DURABLE.CREATE.*.*", "$JS.SNAPSHOT.ACK.>",
 				      "$JS.SNAPSHOT.RESTORE.>" };
-		const char *sub[] = { "_INBOX.>" };
+		/* only xorb's own inboxes (XORB_INBOX_PREFIX): "_INBOX.>" would
+		 * let it receive what push consumers deliver to _INBOX subjects */
+		const char *sub[] = { XORB_INBOX_PREFIX ".>" };
 
 		p->backup_perms = perms(pub, sizeof(pub) / sizeof(pub[0]), sub, 1);
 	}

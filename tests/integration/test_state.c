@@ -311,6 +311,85 @@ static void test_isolation(void **state)
 	natsConnection_Flush(nc);
 	usleep(300 * 1000);
 	assert_true(violations > before);
+	/* ... and receives nothing the tenant's push consumers deliver: the
+	 * seed's consumer delivers to _INBOX.<consumer>, which the backup user
+	 * may not subscribe to (neither to _INBOX.> nor to >) */
+	{
+		natsConnection *app = NULL;
+		natsSubscription *spy[3] = { NULL }, *own = NULL;
+		const char *spied[] = { "_INBOX.>", ">", "_INBOX.xorb-t-qa-scan-live-consumer" };
+		int k, got_own = 0;
+
+		for (k = 0; k < 3; k++) {
+			before = violations;
+			assert_int_equal(natsConnection_SubscribeSync(&spy[k], nc, spied[k]), NATS_OK);
+			natsConnection_Flush(nc);
+			usleep(300 * 1000);
+			if (violations <= before)
+				fail_msg("the backup user may subscribe to %s", spied[k]);
+		}
+		assert_int_equal(connect_as("xorb-t-qa-user", &app, NULL, NULL), NATS_OK);
+		assert_int_equal(natsConnection_SubscribeSync(&own, app, "_INBOX.xorb-t-qa-scan-live-consumer"), NATS_OK);
+		for (i = 0; i < 3; i++) {
+			assert_int_equal(natsConnection_RequestString(&m, app, "xorb.t-qa.scan.nmap.completed", "secret-event", 5000),
+					 NATS_OK);
+			natsMsg_Destroy(m);
+		}
+		/* the application gets the deliveries, the backup user none */
+		for (i = 0; i < 20 && natsSubscription_NextMsg(&m, own, 500) == NATS_OK; i++) {
+			got_own += strstr(natsMsg_GetData(m) ? natsMsg_GetData(m) : "", "secret-event") != NULL;
+			natsMsg_Destroy(m);
+		}
+		assert_true(got_own > 0);
+		for (k = 0; k < 3; k++) {
+			if (natsSubscription_NextMsg(&m, spy[k], 200) == NATS_OK)
+				fail_msg("the backup user received \"%.60s\" on %s", natsMsg_GetData(m), natsMsg_GetSubject(m));
+			natsSubscription_Destroy(spy[k]);
+		}
+		natsSubscription_Destroy(own);
+		natsConnection_Destroy(app);
+	}
+	natsConnection_Destroy(nc);
+
+	/* 5. the tenant's user cannot delete, purge or reconfigure a replay
+	 * stream (WORM-like), but can still publish to it and read it */
+	assert_int_equal(connect_as("xorb-t-qa-user", &nc, on_error, NULL), NATS_OK);
+	{
+		static const char *const admin[][2] = {
+			{ "$JS.API.STREAM.DELETE.xorb-t-qa-scan-replay", "" },
+			{ "$JS.API.STREAM.PURGE.xorb-t-qa-scan-replay", "" },
+			{ "$JS.API.STREAM.UPDATE.xorb-t-qa-scan-replay",
+			  "{\"name\":\"xorb-t-qa-scan-replay\",\"subjects\":[\"xorb.t-qa.scan.*.replay\"],\"max_age\":1000000000,\"storage\":\"file\"}" },
+		};
+		cJSON *info;
+		size_t k;
+
+		assert_int_equal(natsConnection_RequestString(&m, nc, "xorb.t-qa.scan.nmap.replay", "evidence", 5000), NATS_OK);
+		assert_null(strstr(natsMsg_GetData(m), "\"error\""));
+		natsMsg_Destroy(m);
+		for (k = 0; k < sizeof(admin) / sizeof(admin[0]); k++) {
+			natsStatus st;
+
+			before = violations;
+			st = natsConnection_RequestString(&m, nc, admin[k][0], admin[k][1], 1000);
+			if (st == NATS_OK) {
+				fail_msg("the tenant's user got an answer to %s: %s", admin[k][0], natsMsg_GetData(m));
+				natsMsg_Destroy(m);
+			}
+			usleep(200 * 1000);
+			if (violations <= before)
+				fail_msg("no permission violation for %s (%s)", admin[k][0], natsStatus_GetText(st));
+		}
+		assert_int_equal(natsConnection_RequestString(&m, nc, "$JS.API.STREAM.INFO.xorb-t-qa-scan-replay", "", 5000),
+				 NATS_OK);
+		info = cJSON_Parse(natsMsg_GetData(m));
+		natsMsg_Destroy(m);
+		assert_non_null(info);
+		/* still there, with its messages and its 30-day max_age */
+		assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(info, "state"), "messages")->valuedouble >= 1);
+		assert_true(cJSON_GetObjectItem(cJSON_GetObjectItem(info, "config"), "max_age")->valuedouble > 1e9 * 86400);
+		cJSON_Delete(info);
+	}
 	natsConnection_Destroy(nc);
 }
 
