@@ -28,6 +28,7 @@
 #include "xorb_metrics.h"
 #include "xorb_names.h"
 #include "xorb_state.h"
+#include "xorb_url.h"
 
 static const char usage_text[] =
 	"Usage: xorb-backup tenant TENANT [options]   back up every stream of a tenant\n"
@@ -53,13 +54,15 @@ static const char usage_text[] =
 	"      --part-size N      split snapshots larger than N into parts (default 4M)\n"
 	"      --system-creds F   also save the tenant's account (JWT and claims, as the server\n"
 	"                         holds it) as account/state.json, read with the system user F\n"
-	"      --metrics-file F   update Prometheus textfile metrics in F (atomic)\n"
+	"      --metrics-file F   update Prometheus textfile metrics in F (atomic); when F cannot\n"
+	"                         be written: a warning and exit 1\n"
 	"      --pre-hook CMD     run CMD (sh -c) before the backup; a failure aborts the tenant\n"
 	"      --post-hook CMD    run CMD after the backup (XORB_RESULT=ok|warning|failed)\n"
-	"                         hooks get XORB_OPERATION, XORB_TENANT, XORB_BACKUP_ID, XORB_RESULT\n"
+	"                         hooks get XORB_OPERATION, XORB_TENANT, XORB_BACKUP_ID, XORB_RESULT,\n"
+	"                         the caller's other XORB_* and PATH, HOME, LANG, LC_ALL, TZ: nothing else\n"
 	"Options of 'all':\n"
 	"      --env ENV          tenants of environments/ENV.tfvars.json (or a path)\n"
-	"      --tenants a,b,c    these tenants\n"
+	"      --tenants a,b,c    these tenants (one named twice runs once)\n"
 	"      --creds-dir DIR    per-tenant credentials DIR/xorb-<tenant>-backup.creds\n"
 	"      --parallel N       tenants backed up at a time (default 1)\n"
 	"  One line per tenant; exit 0 all ok, 1 any warning, 2 any failure. One tenant's\n"
@@ -168,15 +171,20 @@ static void note_cb(void *arg, enum xorb_note_level lvl, const char *stream, con
 	xorb_cli_note(&((struct args *)arg)->c, lvl, stream, msg);
 }
 
-static void record_metrics(struct args *a, const char *tenant, const char *result,
-			   const struct xorb_backup_result *res, double seconds)
+/* Returns -1 when the metrics file could not be updated (warning printed):
+ * monitoring then sees no new sample, so the run ends with exit code 1. */
+static int record_metrics(struct args *a, const char *tenant, const char *result,
+			  const struct xorb_backup_result *res, double seconds)
 {
 	struct xorb_run_metrics m = { "backup", tenant, result, (double)time(NULL), seconds,
 				      res ? res->bytes : 0, res ? res->messages : 0, res ? res->streams : 0 };
 	struct xorb_error err = { 0, "" };
 
-	if (a->metrics && xorb_metrics_record(a->metrics, &m, &err))
-		xorb_cli_warn(&a->c, "%s", err.msg);
+	if (!a->metrics || !xorb_metrics_record(a->metrics, &m, &err))
+		return 0;
+	xorb_cli_warn(&a->c, "the metrics of the backup of tenant \"%s\" were not recorded: %s: create the directory or fix --metrics-file (until then monitoring sees no new sample)",
+		      tenant, err.msg);
+	return -1;
 }
 
 static int cmd_tenant(struct args *a, const char *tenant)
@@ -189,7 +197,7 @@ static int cmd_tenant(struct args *a, const char *tenant)
 	char b1[32], b2[32], b3[32], path[4200], id[32], *account_state = NULL;
 	const char *result;
 	double t0 = xorb_now();
-	int rc, hook;
+	int rc, hook, metrics_lost = 0;
 
 	c->tenant = tenant;
 	memset(&res, 0, sizeof(res));
@@ -212,7 +220,7 @@ static int cmd_tenant(struct args *a, const char *tenant)
 		hook = xorb_cli_run_hook(c, a->pre_hook, "backup", tenant, id, "");
 		if (hook) {
 			xorb_cli_error(c, "backup of tenant \"%s\" aborted: the pre-hook failed (exit %d): %s", tenant,
-				       hook, a->pre_hook);
+				       hook, xorb_url_shown(a->pre_hook, false));
 			record_metrics(a, tenant, "failed", NULL, xorb_now() - t0);
 			if (a->post_hook)
 				xorb_cli_run_hook(c, a->post_hook, "backup", tenant, id, "failed");
@@ -245,11 +253,14 @@ static int cmd_tenant(struct args *a, const char *tenant)
 	xorb_cli_progress_end(c);
 	xorb_nats_close(nc);
 	result = rc ? "failed" : res.warnings ? "warning" : "ok";
-	record_metrics(a, tenant, result, &res, xorb_now() - t0);
+	if (record_metrics(a, tenant, result, &res, xorb_now() - t0) && !rc) {
+		metrics_lost = 1;
+		result = "warning";
+	}
 	if (a->post_hook) {
 		hook = xorb_cli_run_hook(c, a->post_hook, "backup", tenant, id, result);
 		if (hook)
-			xorb_cli_warn(c, "the post-hook failed (exit %d): %s", hook, a->post_hook);
+			xorb_cli_warn(c, "the post-hook failed (exit %d): %s", hook, xorb_url_shown(a->post_hook, false));
 	}
 	if (rc) {
 		xorb_store_free(store);
@@ -271,7 +282,7 @@ static int cmd_tenant(struct args *a, const char *tenant)
 		       res.bytes, res.snapshot_bytes, res.archive_bytes, res.seconds);
 	} else if (!c->quiet) {
 		printf("backup %s of tenant %s complete%s\n", res.backup_id, tenant,
-		       res.warnings ? " WITH WARNINGS" : "");
+		       res.warnings || metrics_lost ? " WITH WARNINGS" : "");
 		printf("  streams   %u saved, %u skipped\n", res.streams, res.skipped);
 		printf("  messages  %" PRIu64 " (%s)\n", res.messages, xorb_cli_bytes(res.bytes, b1, sizeof(b1)));
 		printf("  archive   %s (%s; snapshots %s)\n", path,
@@ -281,7 +292,7 @@ static int cmd_tenant(struct args *a, const char *tenant)
 		       xorb_cli_bytes(res.seconds > 0 ? (uint64_t)((double)res.snapshot_bytes / res.seconds) : 0,
 				      b1, sizeof(b1)));
 	}
-	return res.warnings ? XORB_EXIT_WARN : XORB_EXIT_OK;
+	return res.warnings || metrics_lost ? XORB_EXIT_WARN : XORB_EXIT_OK;
 }
 
 static int cmd_list(struct args *a, const char *tenant)
@@ -395,6 +406,27 @@ static int tenant_list(struct args *a, char ***out, size_t *n, struct xorb_error
 	}
 	if (!v)
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	/* a tenant named twice runs once: two runs of one tenant at a time
+	 * collide on the server ("snapshot in progress") */
+	for (i = 0; i < k; i++) {
+		size_t j, w = i + 1;
+
+		for (j = i + 1; j < k; j++) {
+			if (strcmp(v[j], v[i]))
+				v[w++] = v[j];
+			else
+				free(v[j]);
+		}
+		if (w < k) {
+			char msg[200];
+
+			snprintf(msg, sizeof(msg), "tenant \"%s\" is listed %zu times in %s: it runs once", v[i],
+				 k - w + 1, a->env ? "the environment" : "--tenants");
+			xorb_cli_note(&a->c, XORB_NOTE_INFO, NULL, msg);
+		}
+		k = w;
+		v[k] = NULL;
+	}
 	*out = v;
 	*n = k;
 	return XORB_OK;
@@ -643,10 +675,12 @@ static void check_nats(struct checks *k)
 		return;
 	}
 	if (xorb_js_request(nc, "$JS.API.INFO", NULL, k->c->conn.timeout_ms, &info, NULL, NULL, &err))
-		check_line(k, 2, "nats: connected to %s but JetStream is not usable: %s", k->c->conn.url, err.msg);
+		check_line(k, 2, "nats: connected to %s but JetStream is not usable: %s",
+			   xorb_url_shown(k->c->conn.url, true), err.msg);
 	else
 		check_line(k, 0, "nats: %s reachable, JetStream enabled (%" PRId64 " streams, %" PRId64 " consumers)",
-			   k->c->conn.url, xorb_json_int(info, "streams", 0), xorb_json_int(info, "consumers", 0));
+			   xorb_url_shown(k->c->conn.url, true), xorb_json_int(info, "streams", 0),
+			   xorb_json_int(info, "consumers", 0));
 	cJSON_Delete(info);
 	xorb_nats_close(nc);
 }

@@ -15,6 +15,7 @@
 #include "xorb_metrics.h"
 #include "xorb_names.h"
 #include "xorb_restore.h"
+#include "xorb_url.h"
 #include "xorb_version.h"
 
 static const char usage_text[] =
@@ -38,10 +39,12 @@ static const char usage_text[] =
 	"      --replicas N     override num_replicas (restoring into a cluster)\n"
 	"      --window N       restore chunks in flight (default 16)\n"
 	"      --chunk-size N   restore chunk size (default 1M, capped by the server's max_payload)\n"
-	"      --metrics-file F update Prometheus textfile metrics in F (xorb_restore_*)\n"
+	"      --metrics-file F update Prometheus textfile metrics in F (xorb_restore_*); when F\n"
+	"                       cannot be written: a warning and exit 1\n"
 	"      --pre-hook CMD   run CMD (sh -c) before the restore; a failure aborts it\n"
 	"      --post-hook CMD  run CMD after it (XORB_RESULT=ok|failed); hooks also get\n"
-	"                       XORB_OPERATION=restore, XORB_TENANT, XORB_BACKUP_ID\n"
+	"                       XORB_OPERATION=restore, XORB_TENANT, XORB_BACKUP_ID, the caller's\n"
+	"                       other XORB_* and PATH, HOME, LANG, LC_ALL, TZ: nothing else\n"
 	"\n";
 
 enum {
@@ -168,15 +171,20 @@ static void progress_cb(void *arg, const char *stream, uint64_t done, uint64_t t
 	xorb_cli_progress(arg, stream ? stream : "restore", done, total, progress_t0);
 }
 
-static void record(const struct xorb_cli *c, const char *path, const char *tenant, const char *result,
-		   const struct xorb_restore_result *res, double seconds)
+/* Returns -1 when the metrics file could not be updated (warning printed):
+ * the run then ends with exit code 1 at least. */
+static int record(const struct xorb_cli *c, const char *path, const char *tenant, const char *result,
+		  const struct xorb_restore_result *res, double seconds)
 {
 	struct xorb_run_metrics m = { "restore", tenant, result, (double)time(NULL), seconds,
 				      res ? res->bytes : 0, res ? res->messages : 0, res ? res->streams : 0 };
 	struct xorb_error err = { 0, "" };
 
-	if (path && xorb_metrics_record(path, &m, &err))
-		xorb_cli_warn(c, "%s", err.msg);
+	if (!path || !xorb_metrics_record(path, &m, &err))
+		return 0;
+	xorb_cli_warn(c, "the metrics of the restore of tenant \"%s\" were not recorded: %s: create the directory or fix --metrics-file (until then monitoring sees no new sample)",
+		      tenant, err.msg);
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -194,7 +202,7 @@ int main(int argc, char **argv)
 	const char *metrics = NULL, *pre_hook = NULL, *post_hook = NULL;
 	double t0 = xorb_now();
 	char b[32];
-	int hook;
+	int hook, metrics_lost = 0;
 	int opt, rc;
 	int64_t v;
 
@@ -273,7 +281,7 @@ int main(int argc, char **argv)
 	}
 	if (pre_hook && (hook = xorb_cli_run_hook(&c, pre_hook, "restore", tenant, m->backup_id, ""))) {
 		xorb_cli_error(&c, "restore of tenant \"%s\" aborted: the pre-hook failed (exit %d): %s", tenant,
-			       hook, pre_hook);
+			       hook, xorb_url_shown(pre_hook, false));
 		rc = XORB_EXIT_FAIL;
 		record(&c, metrics, tenant, "failed", NULL, xorb_now() - t0);
 		if (post_hook)
@@ -287,9 +295,9 @@ int main(int argc, char **argv)
 	if (!rc)
 		rc = xorb_restore_backup(nc, store, m, &o, &res, &err);
 	xorb_cli_progress_end(&c);
-	record(&c, metrics, tenant, rc ? "failed" : "ok", &res, xorb_now() - t0);
+	metrics_lost = record(&c, metrics, tenant, rc ? "failed" : "ok", &res, xorb_now() - t0) != 0;
 	if (post_hook && (hook = xorb_cli_run_hook(&c, post_hook, "restore", tenant, m->backup_id, rc ? "failed" : "ok")))
-		xorb_cli_warn(&c, "the post-hook failed (exit %d): %s", hook, post_hook);
+		xorb_cli_warn(&c, "the post-hook failed (exit %d): %s", hook, xorb_url_shown(post_hook, false));
 	if (rc) {
 		xorb_cli_error(&c, "restore of backup %s of tenant \"%s\" failed: %s", m->backup_id, tenant,
 			       err.msg);
@@ -307,7 +315,9 @@ int main(int argc, char **argv)
 		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,"
 		       "\"consumers_repaired\":%u,\"consumers_differing\":%u,\"streams_kept\":%u,"
 		       "\"partial_streams_replaced\":%u,\"node_warnings\":%u}\n",
-		       tenant, m->backup_id, res.consumer_warnings || res.config_warnings || res.node_warnings ? "warning" : "ok", res.streams,
+		       tenant, m->backup_id,
+		       res.consumer_warnings || res.config_warnings || res.node_warnings || metrics_lost ? "warning" : "ok",
+		       res.streams,
 		       res.messages, res.bytes, res.seconds, res.consumers_repaired,
 		       res.consumer_warnings, res.kept, res.partials_replaced, res.node_warnings);
 	else if (!c.quiet && !res.kept)
@@ -335,6 +345,8 @@ int main(int argc, char **argv)
 			      res.consumer_warnings == 1 ? "s" : "");
 		rc = XORB_EXIT_WARN;
 	}
+	if (metrics_lost)
+		rc = XORB_EXIT_WARN;
 out:
 	xorb_nats_close(nc);
 	xorb_manifest_free(m);

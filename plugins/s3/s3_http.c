@@ -13,6 +13,7 @@
 
 #include "xorb_error.h"
 #include "xorb_hash.h"
+#include "xorb_url.h"
 
 #define RESP_MAX_DEFAULT ((size_t)1 << 20)
 
@@ -523,12 +524,14 @@ static int is_retryable_curl(CURLcode cc)
 	return s3_req_outcome(&none, cc) == S3_RETRY;
 }
 
-/* The URL of a request without its query, for messages. */
+/* The URL of a request without its query and credentials, for messages. */
 static void url_base(const char *url, char *out, size_t len)
 {
+	char base[XORB_URL_SHOWN_MAX];
 	size_t n = strcspn(url ? url : "", "?");
 
-	snprintf(out, len, "%.*s", (int)n, url ? url : "");
+	snprintf(base, sizeof(base), "%.*s", (int)n, url ? url : "");
+	xorb_url_redact(base, false, out, len);
 }
 
 int s3_req_error(const struct s3_conf *c, const struct s3_req *r, CURLcode cc, int attempts,
@@ -553,7 +556,8 @@ int s3_req_error(const struct s3_conf *c, const struct s3_req *r, CURLcode cc, i
 	url_base(r->url, url, sizeof(url));
 
 	if (cc != CURLE_OK) {
-		const char *detail = r->curlerr[0] ? r->curlerr : curl_easy_strerror(cc);
+		/* libcurl's text, in case it ever quotes the URL */
+		const char *detail = xorb_url_shown(r->curlerr[0] ? r->curlerr : curl_easy_strerror(cc), false);
 
 		switch (cc) {
 		case CURLE_COULDNT_CONNECT:
@@ -561,13 +565,13 @@ int s3_req_error(const struct s3_conf *c, const struct s3_req *r, CURLcode cc, i
 		case CURLE_COULDNT_RESOLVE_PROXY:
 			snprintf(err, errlen,
 				 "%s: cannot reach the S3 endpoint %s (%s)%s: check --s3-endpoint or AWS_ENDPOINT_URL, and that the server runs",
-				 subj, c->endpoint, detail, after);
+				 subj, xorb_url_shown(c->endpoint, false), detail, after);
 			return XORB_ETRANSIENT;
 		case CURLE_PEER_FAILED_VERIFICATION:
 		case CURLE_SSL_CACERT_BADFILE:
 			snprintf(err, errlen,
 				 "%s: the TLS certificate of %s was refused (%s): set AWS_CA_BUNDLE to the CA that signed it (--s3-insecure only for a test server)",
-				 subj, c->endpoint, detail);
+				 subj, xorb_url_shown(c->endpoint, false), detail);
 			return XORB_ESTORE;
 		case CURLE_OPERATION_TIMEDOUT:
 			snprintf(err, errlen, "%s: %s timed out (%s)%s", subj, url, detail, after);
@@ -627,7 +631,7 @@ int s3_req_error(const struct s3_conf *c, const struct s3_req *r, CURLcode cc, i
 		rc = XORB_EAUTH;
 	} else if (!strcmp(code, "NoSuchBucket")) {
 		snprintf(msg, sizeof(msg), "bucket \"%s\" does not exist at %s: create it or fix the store URL",
-			 c->bucket, c->endpoint);
+			 c->bucket, xorb_url_shown(c->endpoint, false));
 		rc = XORB_ESTORE;
 	} else if (!strcmp(code, "NoSuchKey") || (r->status == 404 && !strcmp(code, "NotFound"))) {
 		hint = "no such key";

@@ -36,6 +36,7 @@
 #include "xorb_error.h"
 #include "xorb_hash.h"
 #include "xorb_storage_abi.h"
+#include "xorb_url.h"
 
 /* memory: (concurrency + 1) x part size; 5 MiB (the S3 minimum) x 4 keeps a backup to S3
  * within 64 MiB together with the archive writer's part buffers */
@@ -254,7 +255,8 @@ static int settings(struct s3ctx *x, const struct xorb_param *p)
 		while (el && ep[el - 1] == '/')
 			el--;
 		if (strncmp(ep, "http://", 7) && strncmp(ep, "https://", 8))
-			return fail(x, XORB_EINVAL, "the S3 endpoint \"%s\" must start with http:// or https://", ep);
+			return fail(x, XORB_EINVAL, "the S3 endpoint \"%s\" must start with http:// or https://",
+				    xorb_url_shown(ep, true));
 		c->endpoint = strndup(ep, el);
 	} else {
 		snprintf(buf, sizeof(buf), "https://s3.%s.amazonaws.com", region);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +59,10 @@ void xorb_cli_init(struct xorb_cli *c, const char *prog)
 {
 	const char *home = getenv("HOME");
 
+	/* no core dump, and no ptrace by other processes of the same user,
+	 * while passwords, tokens and nkeys seeds may be in memory: from the
+	 * first line of every command (exec of a hook resets it for the hook) */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	memset(c, 0, sizeof(*c));
 	c->prog = prog;
 	c->conn.url = env_or("NATS_URL", "nats://127.0.0.1:4222");
@@ -399,31 +404,85 @@ void xorb_cli_progress_end(struct xorb_cli *c)
 	}
 }
 
+extern char **environ;
+
+/* The variables of ours a hook gets with the values of this run. */
+static const char *const hook_set[] = { "XORB_OPERATION", "XORB_TENANT", "XORB_BACKUP_ID", "XORB_RESULT" };
+/* The only others it inherits (with every other XORB_* variable). */
+static const char *const hook_kept[] = { "PATH", "HOME", "LANG", "LC_ALL", "TZ" };
+
+static bool named(const char *kv, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(kv, name, n) && kv[n] == '=';
+}
+
+static bool hook_inherits(const char *kv)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hook_set) / sizeof(hook_set[0]); i++)
+		if (named(kv, hook_set[i]))
+			return false;
+	if (!strncmp(kv, "XORB_", 5) && strchr(kv, '='))
+		return true;
+	for (i = 0; i < sizeof(hook_kept) / sizeof(hook_kept[0]); i++)
+		if (named(kv, hook_kept[i]))
+			return true;
+	return false;
+}
+
 int xorb_cli_run_hook(const struct xorb_cli *c, const char *cmd, const char *op,
 		      const char *tenant, const char *backup_id, const char *result)
 {
+	const char *val[] = { op, tenant ? tenant : "", backup_id ? backup_id : "", result ? result : "" };
+	size_t n = 0, k = 0, i;
+	char **env, *own[4] = { NULL, NULL, NULL, NULL };
 	int status = 0;
 	pid_t pid;
 
+	/* built before the fork: a child of a threaded process may not malloc */
+	while (environ && environ[n])
+		n++;
+	env = calloc(n + 5, sizeof(*env));
+	if (!env)
+		return -1;
+	for (i = 0; i < 4; i++) {
+		size_t len = strlen(hook_set[i]) + strlen(val[i]) + 2;
+
+		if (!(own[i] = malloc(len)))
+			goto fail;
+		snprintf(own[i], len, "%s=%s", hook_set[i], val[i]);
+		env[k++] = own[i];
+	}
+	for (i = 0; i < n; i++)
+		if (hook_inherits(environ[i]))
+			env[k++] = environ[i];
+	env[k] = NULL;
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0)
-		return -1;
+		goto fail;
 	if (pid == 0) {
-		setenv("XORB_OPERATION", op, 1);
-		setenv("XORB_TENANT", tenant ? tenant : "", 1);
-		setenv("XORB_BACKUP_ID", backup_id ? backup_id : "", 1);
-		setenv("XORB_RESULT", result ? result : "", 1);
-		/* hooks must not see secrets given to us by flag or variable */
-		unsetenv("NATS_PASSWORD");
+		char *const argv[] = { "sh", "-c", (char *)cmd, NULL };
+
 		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		execve("/bin/sh", argv, env);
 		_exit(127);
 	}
+	for (i = 0; i < 4; i++)
+		free(own[i]);
+	free(env);
 	while (waitpid(pid, &status, 0) < 0)
 		;
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return WEXITSTATUS(status);
+fail:
+	for (i = 0; i < 4; i++)
+		free(own[i]);
+	free(env);
+	return -1;
 }

@@ -90,7 +90,9 @@ enum {
 extern const char xorb_cli_common_help[];
 
 /* Fills defaults from the environment (NATS_URL, NATS_CREDS, NATS_USER,
- * NATS_PASSWORD, NATS_CERT, NATS_KEY, NATS_CA, XORB_STORE). */
+ * NATS_PASSWORD, NATS_CERT, NATS_KEY, NATS_CA, XORB_STORE). First of all it
+ * makes the process non-dumpable (prctl PR_SET_DUMPABLE 0): no core dump and
+ * no ptrace by the user's other processes while secrets are in memory. */
 void xorb_cli_init(struct xorb_cli *c, const char *prog);
 
 /* Handles a common option. Returns 1 when handled, 0 when not a common
@@ -141,9 +143,12 @@ void xorb_cli_progress(struct xorb_cli *c, const char *label, uint64_t done, uin
 		       double started);
 void xorb_cli_progress_end(struct xorb_cli *c);
 
-/* Runs a hook with /bin/sh -c, with XORB_OPERATION, XORB_TENANT,
- * XORB_BACKUP_ID and XORB_RESULT in its environment. Returns its exit status
- * (128+signal when killed), or -1 when it could not be started. */
+/* Runs a hook with /bin/sh -c, its stdout on our stderr, in a minimal
+ * environment: XORB_OPERATION, XORB_TENANT, XORB_BACKUP_ID and XORB_RESULT
+ * of this run, every other XORB_* variable of ours, and PATH, HOME, LANG,
+ * LC_ALL and TZ when set; nothing else (no NATS_*, AWS_*: no secrets).
+ * Returns its exit status (128+signal when killed), or -1 when it could not
+ * be started. */
 int xorb_cli_run_hook(const struct xorb_cli *c, const char *cmd, const char *op,
 		      const char *tenant, const char *backup_id, const char *result);
 

@@ -1,6 +1,7 @@
 /* NATS connection and JetStream API requests: see xorb_nats.h. */
 #include "xorb_nats.h"
 #include "xorb_nkeys.h"
+#include "xorb_url.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@ static int status_error(struct xorb_error *err, natsStatus s, const char *what, 
 	/* nats.c prefixes its text with "(file.c:line): " */
 	if (last && last[0] == '(' && strstr(last, "): "))
 		last = strstr(last, "): ") + 3;
+	/* in case nats.c ever quotes a URL: no password in our messages */
+	if (last)
+		last = xorb_url_shown(last, false);
 
 	switch (s) {
 	case NATS_NO_SERVER:
@@ -27,7 +31,7 @@ static int status_error(struct xorb_error *err, natsStatus s, const char *what, 
 	case NATS_CONNECTION_AUTH_FAILED:
 	case NATS_NOT_PERMITTED:
 		hint = ": the server rejected the credentials (check --creds / --user / --password)";
-		return xorb_error_set(err, XORB_EAUTH, "%s %s failed: %s%s", what, url,
+		return xorb_error_set(err, XORB_EAUTH, "%s %s failed: %s%s", what, xorb_url_shown(url, true),
 				      last && *last ? last : natsStatus_GetText(s), hint);
 	case NATS_SSL_ERROR:
 		hint = ": TLS handshake failed (check --tlsca for the server's CA, and the certificate's host name)";
@@ -35,7 +39,7 @@ static int status_error(struct xorb_error *err, natsStatus s, const char *what, 
 	default:
 		break;
 	}
-	return xorb_error_set(err, XORB_ENATS, "%s %s failed: %s%s", what, url,
+	return xorb_error_set(err, XORB_ENATS, "%s %s failed: %s%s", what, xorb_url_shown(url, true),
 			      last && *last ? last : natsStatus_GetText(s), hint);
 }
 
@@ -352,7 +356,7 @@ int xorb_nats_server_info(natsConnection *nc, cJSON **info, struct xorb_error *e
 		h = strchr(h, '@') + 1;
 	colon = strrchr(h, ':');
 	if (!colon || (size_t)(colon - h) >= sizeof(host))
-		return xorb_error_set(err, XORB_EINVAL, "cannot parse server URL \"%s\"", url);
+		return xorb_error_set(err, XORB_EINVAL, "cannot parse server URL \"%s\"", xorb_url_shown(url, true));
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - h), h);
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
 		memmove(host, host + 1, strlen(host));

@@ -14,9 +14,11 @@
 #include "xorb_buf.h"
 #include "xorb_consumers.h"
 #include "xorb_json.h"
+#include "xorb_url.h"
 
 struct node {
 	char url[512];
+	char shown[512];	/* url for messages: credentials masked */
 	char name[128];		/* server_name, or "" */
 	natsConnection *nc;	/* NULL: unreachable */
 	bool own;		/* nc is ours to close */
@@ -59,9 +61,9 @@ int xorb_nodecheck_clustered(natsConnection *nc, const char *stream, int timeout
 static const char *node_label(const struct node *n, char *buf, size_t len)
 {
 	if (n->name[0])
-		snprintf(buf, len, "node %s (%s)", n->name, n->url);
+		snprintf(buf, len, "node %s (%s)", n->name, n->shown);
 	else
-		snprintf(buf, len, "node %s", n->url);
+		snprintf(buf, len, "node %s", n->shown);
 	return buf;
 }
 
@@ -227,6 +229,8 @@ static int open_nodes(struct check *c, struct xorb_nodecheck_result *res, struct
 
 		snprintf(n->url, sizeof(n->url), "%s", urls[i]);
 		free(urls[i]);
+		/* nats.c gives the URLs with the user and password they came with */
+		xorb_url_redact(n->url, true, n->shown, sizeof(n->shown));
 		xorb_buf_init(&n->why);
 		co.url = n->url;
 		co.allow_reconnect = 0;
@@ -237,7 +241,7 @@ static int open_nodes(struct check *c, struct xorb_nodecheck_result *res, struct
 			if (c->mode == XORB_NODECHECK_RECORD)
 				xorb_notef(o->note, o->note_arg, XORB_NOTE_WARN, c->ms->name,
 					   "server %s of the cluster cannot be reached, so what it shows was not checked: %s",
-					   n->url, e.msg);
+					   n->shown, e.msg);
 			continue;
 		}
 		n->own = true;
@@ -251,6 +255,7 @@ static int open_nodes(struct check *c, struct xorb_nodecheck_result *res, struct
 		xorb_buf_init(&n->why);
 		if (natsConnection_GetConnectedUrl(o->nc, n->url, sizeof(n->url)) != NATS_OK)
 			snprintf(n->url, sizeof(n->url), "(the main connection)");
+		xorb_url_redact(n->url, true, n->shown, sizeof(n->shown));
 	}
 	for (i = 0; i < (int)c->n_nodes; i++) {
 		struct node *n = &c->nodes[i];

@@ -13,12 +13,13 @@
 #include <string.h>
 
 #include "xorb_buf.h"
+#include "xorb_url.h"
 
 struct xorb_store {
 	const struct xorb_storage_ops *ops;
 	void *handle; /* dlopen handle of the plugin */
 	void *ctx;
-	char *url;
+	char *url; /* for messages: credentials masked (xorb_url.h) */
 };
 
 struct xorb_store_writer {
@@ -158,17 +159,18 @@ int xorb_store_open_with(const char *url, const struct xorb_param *params,
 	if (!colon)
 		snprintf(scheme, sizeof(scheme), "file");
 	else if ((size_t)(colon - url) >= sizeof(scheme) || colon == url)
-		return xorb_error_set(err, XORB_EINVAL, "store \"%s\": unknown URL scheme", url);
+		return xorb_error_set(err, XORB_EINVAL, "store \"%s\": unknown URL scheme", xorb_url_shown(url, false));
 	else
 		snprintf(scheme, sizeof(scheme), "%.*s", (int)(colon - url), url);
 	for (rc = 0; scheme[rc]; rc++)
 		if (!((scheme[rc] >= 'a' && scheme[rc] <= 'z') || (scheme[rc] >= '0' && scheme[rc] <= '9')))
-			return xorb_error_set(err, XORB_EINVAL, "store \"%s\": unknown URL scheme", url);
+			return xorb_error_set(err, XORB_EINVAL, "store \"%s\": unknown URL scheme",
+					      xorb_url_shown(url, false));
 	rc = load_backend(scheme, &handle, &ops, err);
 	if (rc)
 		return rc;
 	s = calloc(1, sizeof(*s));
-	if (!s || !(s->url = strdup(url))) {
+	if (!s || !(s->url = strdup(xorb_url_shown(url, false)))) {
 		free(s);
 		dlclose(handle);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory opening store");
@@ -177,7 +179,7 @@ int xorb_store_open_with(const char *url, const struct xorb_param *params,
 	s->handle = handle;
 	rc = ops->open(&s->ctx, url, params);
 	if (rc) {
-		xorb_error_set(err, rc, "store \"%s\": %s", url, backend_error(s));
+		xorb_error_set(err, rc, "store \"%s\": %s", s->url, backend_error(s));
 		xorb_store_free(s);
 		return rc;
 	}

@@ -25,7 +25,8 @@ int xorb_store_open(const char *url, struct xorb_store **out, struct xorb_error 
 int xorb_store_open_with(const char *url, const struct xorb_param *params,
 			 struct xorb_store **out, struct xorb_error *err);
 void xorb_store_free(struct xorb_store *s); /* NULL-safe */
-const char *xorb_store_url(const struct xorb_store *s); /* for messages */
+/* The store URL for messages, credentials masked (xorb_url.h). */
+const char *xorb_store_url(const struct xorb_store *s);
 
 int xorb_store_put_begin(struct xorb_store *s, const char *key, struct xorb_store_writer **w,
 			 struct xorb_error *err);
