@@ -46,6 +46,12 @@ struct scan {
 	int rc;
 };
 
+/* The decoded bytes of key r ("" while the arena is empty: only empty keys so far). */
+static const char *key_text(const struct scan *sc, const struct key_rec *r)
+{
+	return sc->arena.data ? sc->arena.data + r->off : "";
+}
+
 static void line_col(const struct scan *sc, size_t at, size_t *line, size_t *col)
 {
 	size_t i, l = 1, start = 0;
@@ -92,7 +98,7 @@ static void path_of(const struct scan *sc, unsigned depth, char *dst, size_t cap
 		if (f->obj && f->cur < sc->nkeys) {
 			char k[160];
 
-			show(k, sizeof(k), sc->arena.data + sc->keys[f->cur].off, sc->keys[f->cur].len);
+			show(k, sizeof(k), key_text(sc, &sc->keys[f->cur]), sc->keys[f->cur].len);
 			o += (size_t)snprintf(dst + o, cap - o, "%s%s", o ? "." : "", k);
 		} else if (!f->obj) {
 			o += (size_t)snprintf(dst + o, cap - o, "[%zu]", f->cur);
@@ -361,7 +367,7 @@ static int close_object(struct scan *sc)
 	struct key_rec *k = sc->keys + f->first_key;
 
 	for (i = 0; i < n; i++)
-		k[i].p = sc->arena.data + k[i].off;
+		k[i].p = key_text(sc, &k[i]);
 	if (n > 1)
 		qsort(k, n, sizeof(*k), cmp_key);
 	for (i = 1; i < n; i++)
