@@ -20,14 +20,14 @@ cd "$(dirname "$0")/.."
 src=$PWD
 
 all_targets=(fuzz_manifest fuzz_archive fuzz_s2 fuzz_snapcheck fuzz_env fuzz_json_span fuzz_subject
-	fuzz_jwt fuzz_bundle)
+	fuzz_jwt fuzz_bundle fuzz_json_strict)
 
 # Largest input per target: a bit above the largest real document of its kind.
 max_len() {
 	case "$1" in
 	fuzz_archive | fuzz_bundle | fuzz_s2 | fuzz_snapcheck) echo 65536 ;;
 	fuzz_manifest) echo 32768 ;;
-	fuzz_env | fuzz_json_span) echo 16384 ;;
+	fuzz_env | fuzz_json_span | fuzz_json_strict) echo 16384 ;;
 	fuzz_jwt) echo 8192 ;;
 	fuzz_subject) echo 4096 ;;
 	*) echo 4096 ;;

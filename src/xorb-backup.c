@@ -224,8 +224,14 @@ static int cmd_tenant(struct args *a, const char *tenant)
 			record_metrics(a, tenant, "failed", NULL, xorb_now() - t0);
 			if (a->post_hook)
 				xorb_cli_run_hook(c, a->post_hook, "backup", tenant, id, "failed");
-			if (c->json)
-				printf("{\"tenant\":\"%s\",\"result\":\"failed\",\"error\":\"pre-hook failed\"}\n", tenant);
+			if (c->json) {
+				cJSON *j = cJSON_CreateObject();
+
+				cJSON_AddStringToObject(j, "tenant", tenant);
+				cJSON_AddStringToObject(j, "result", "failed");
+				cJSON_AddStringToObject(j, "error", "pre-hook failed");
+				xorb_cli_json_emit(j, "\n");
+			}
 			return XORB_EXIT_FAIL;
 		}
 	}
@@ -266,20 +272,32 @@ static int cmd_tenant(struct args *a, const char *tenant)
 		xorb_store_free(store);
 		xorb_cli_error(c, "backup of tenant \"%s\" failed: %s", tenant, err.msg);
 		if (c->json) {
-			printf("{\"tenant\":\"%s\",\"result\":\"failed\",\"error\":", tenant);
-			xorb_cli_json_str(err.msg);
-			printf("}\n");
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(j, "tenant", tenant);
+			cJSON_AddStringToObject(j, "result", "failed");
+			cJSON_AddStringToObject(j, "error", err.msg);
+			xorb_cli_json_emit(j, "\n");
 		}
 		return XORB_EXIT_FAIL;
 	}
 	snprintf(path, sizeof(path), "%s/%s", xorb_store_url(store), res.archive_key);
 	xorb_store_free(store);
 	if (c->json) {
-		printf("{\"tenant\":\"%s\",\"result\":\"%s\",\"backup_id\":\"%s\",\"archive\":\"%s\","
-		       "\"streams\":%u,\"skipped\":%u,\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64
-		       ",\"snapshot_bytes\":%" PRIu64 ",\"archive_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
-		       tenant, result, res.backup_id, res.archive_key, res.streams, res.skipped, res.messages,
-		       res.bytes, res.snapshot_bytes, res.archive_bytes, res.seconds);
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "tenant", tenant);
+		cJSON_AddStringToObject(j, "result", result);
+		cJSON_AddStringToObject(j, "backup_id", res.backup_id);
+		cJSON_AddStringToObject(j, "archive", res.archive_key);
+		xorb_json_add_int(j, "streams", res.streams);
+		xorb_json_add_int(j, "skipped", res.skipped);
+		xorb_json_add_int(j, "messages", (int64_t)res.messages);
+		xorb_json_add_int(j, "bytes", (int64_t)res.bytes);
+		xorb_json_add_int(j, "snapshot_bytes", (int64_t)res.snapshot_bytes);
+		xorb_json_add_int(j, "archive_bytes", (int64_t)res.archive_bytes);
+		xorb_cli_json_add_seconds(j, "seconds", res.seconds);
+		xorb_cli_json_emit(j, "\n");
 	} else if (!c->quiet) {
 		printf("backup %s of tenant %s complete%s\n", res.backup_id, tenant,
 		       res.warnings || metrics_lost ? " WITH WARNINGS" : "");
@@ -303,6 +321,7 @@ static int cmd_list(struct args *a, const char *tenant)
 	char **keys = NULL, size[32];
 	size_t n = 0, i;
 	int rc, warn = 0;
+	cJSON *list = NULL;
 
 	if (tenant && xorb_tenant_check(tenant, &err))
 		return xorb_cli_usage_error(c, "%s", err.msg);
@@ -314,7 +333,7 @@ static int cmd_list(struct args *a, const char *tenant)
 		return xorb_cli_fail(c, &err);
 	}
 	if (c->json)
-		printf("[");
+		list = cJSON_CreateArray();
 	else if (!c->quiet)
 		printf("%-20s %-23s %-20s %7s %12s %10s\n", "TENANT", "BACKUP ID", "CREATED", "STREAMS",
 		       "MESSAGES", "SIZE");
@@ -326,27 +345,34 @@ static int cmd_list(struct args *a, const char *tenant)
 
 		snprintf(what, sizeof(what), "sidecar \"%s\"", keys[i]);
 		if (xorb_store_get_all(store, keys[i], XORB_MANIFEST_MAX, &text, &len, &err) ||
-		    xorb_manifest_parse(text, len, what, &m, &err)) {
-			xorb_cli_warn(c, "%s", err.msg);
+		    xorb_manifest_parse(text, len, what, &m, &err) || xorb_bundle_check_location(m, keys[i], &err)) {
+			xorb_cli_warn(c, "%s; not listed", err.msg);
 			warn = 1;
 			free(text);
+			xorb_manifest_free(m);
 			continue;
 		}
 		free(text);
 		for (k = 0; k < m->n_streams; k++)
 			msgs += m->streams[k].messages;
-		if (c->json)
-			printf("%s{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"created\":\"%s\",\"streams\":%zu,"
-			       "\"messages\":%" PRId64 ",\"archive_bytes\":%" PRIu64 ",\"archive\":\"%s\"}",
-			       i ? "," : "", m->tenant, m->backup_id, m->created, m->n_streams, msgs,
-			       m->archive_size, m->archive_key ? m->archive_key : "");
-		else
+		if (c->json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(j, "tenant", m->tenant);
+			cJSON_AddStringToObject(j, "backup_id", m->backup_id);
+			cJSON_AddStringToObject(j, "created", m->created);
+			xorb_json_add_int(j, "streams", (int64_t)m->n_streams);
+			xorb_json_add_int(j, "messages", msgs);
+			xorb_json_add_int(j, "archive_bytes", (int64_t)m->archive_size);
+			cJSON_AddStringToObject(j, "archive", m->archive_key ? m->archive_key : "");
+			cJSON_AddItemToArray(list, j);
+		} else
 			printf("%-20s %-23s %-20s %7zu %12" PRId64 " %10s\n", m->tenant, m->backup_id,
 			       m->created, m->n_streams, msgs, xorb_cli_bytes(m->archive_size, size, sizeof(size)));
 		xorb_manifest_free(m);
 	}
 	if (c->json)
-		printf("]\n");
+		xorb_cli_json_emit(list, "\n");
 	xorb_strv_free(keys, n);
 	xorb_store_free(store);
 	return warn ? XORB_EXIT_WARN : XORB_EXIT_OK;
@@ -504,10 +530,18 @@ static void report_child(struct args *a, const struct child *ch, int first)
 		xorb_json_parse(ch->buf.data, strcspn(ch->buf.data, "\n"), "result", &j, NULL);
 	if (a->c.json) {
 		printf("%s", first ? "" : ",");
-		if (j)
-			printf("%.*s", (int)strcspn(ch->buf.data, "\n"), ch->buf.data);
-		else
-			printf("{\"tenant\":\"%s\",\"result\":\"failed\",\"exit\":%d}", ch->tenant, ch->status);
+		if (cJSON_IsObject(j)) {
+			/* the child's document, printed again by the one writer */
+			xorb_cli_json_emit(j, NULL);
+			j = NULL;
+		} else {
+			cJSON *f = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(f, "tenant", ch->tenant);
+			cJSON_AddStringToObject(f, "result", "failed");
+			xorb_json_add_int(f, "exit", ch->status);
+			xorb_cli_json_emit(f, NULL);
+		}
 	} else if (!a->c.quiet || ch->status) {
 		const char *res = ch->status == 0 ? "ok" : ch->status == 1 ? "WARNING" : "FAILED";
 
@@ -635,6 +669,7 @@ struct checks {
 	int worst;
 	unsigned ok, warn, crit;
 	struct xorb_buf lines;
+	cJSON *checks; /* --json */
 };
 
 __attribute__((format(printf, 3, 4))) static void check_line(struct checks *k, int level,
@@ -656,9 +691,11 @@ __attribute__((format(printf, 3, 4))) static void check_line(struct checks *k, i
 	else
 		k->crit++;
 	if (k->c->json) {
-		xorb_buf_printf(&k->lines, "%s{\"status\":\"%s\",\"message\":", k->lines.len ? "," : "", names[level]);
-		xorb_json_print_string(msg, &k->lines);
-		xorb_buf_puts(&k->lines, "}");
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "status", names[level]);
+		cJSON_AddStringToObject(o, "message", msg);
+		cJSON_AddItemToArray(k->checks, o);
 	} else {
 		xorb_buf_printf(&k->lines, "%s: %s\n", names[level], msg);
 	}
@@ -760,7 +797,7 @@ static void check_tenant(struct checks *k, struct xorb_store *s, const char *ten
 
 static int cmd_check(struct args *a, char **names, int count)
 {
-	struct checks k = { &a->c, 0, 0, 0, 0, { NULL, 0, 0 } };
+	struct checks k = { &a->c, 0, 0, 0, 0, { NULL, 0, 0 }, NULL };
 	struct xorb_error err = { 0, "" };
 	struct xorb_store *s;
 	char **tenants = NULL;
@@ -773,6 +810,8 @@ static int cmd_check(struct args *a, char **names, int count)
 	if (a->warn_age > a->max_age)
 		a->warn_age = a->max_age;
 	xorb_buf_init(&k.lines);
+	if (a->c.json)
+		k.checks = cJSON_CreateArray();
 	check_nats(&k);
 	s = check_store(&k);
 	if (count) {
@@ -809,13 +848,21 @@ static int cmd_check(struct args *a, char **names, int count)
 			check_line(&k, 1, "store: no backups at all");
 		xorb_strv_free(keys, nk);
 	}
-	if (a->c.json)
-		printf("{\"status\":\"%s\",\"ok\":%u,\"warning\":%u,\"critical\":%u,\"checks\":[%s]}\n",
-		       status[k.worst], k.ok, k.warn, k.crit, k.lines.data ? k.lines.data : "");
-	else
+	if (a->c.json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "status", status[k.worst]);
+		xorb_json_add_int(j, "ok", k.ok);
+		xorb_json_add_int(j, "warning", k.warn);
+		xorb_json_add_int(j, "critical", k.crit);
+		cJSON_AddItemToObject(j, "checks", k.checks);
+		k.checks = NULL;
+		xorb_cli_json_emit(j, "\n");
+	} else
 		printf("XORB BACKUP %s - %u critical, %u warning, %u ok\n%s", status[k.worst], k.crit, k.warn,
 		       k.ok, k.lines.data ? k.lines.data : "");
 	xorb_buf_release(&k.lines);
+	cJSON_Delete(k.checks);
 	xorb_strv_free(tenants, n);
 	xorb_store_free(s);
 	return k.worst;
@@ -859,16 +906,17 @@ static int copy_one(struct args *a, struct xorb_store *src, struct xorb_store *d
 		what = res.skipped ? "present" : a->dry_run ? "would-copy" : "copied";
 	}
 	if (a->c.json) {
-		printf("%s{\"tenant\":", *first ? "" : ",");
-		xorb_cli_json_str(tenant);
-		printf(",\"backup_id\":");
-		xorb_cli_json_str(res.backup_id[0] ? res.backup_id : id ? id : "");
-		printf(",\"result\":\"%s\",\"archive_bytes\":%" PRIu64 ",\"seconds\":%.3f", what, res.bytes, took);
-		if (rc) {
-			printf(",\"error\":");
-			xorb_cli_json_str(err.msg);
-		}
-		printf("}");
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "tenant", tenant);
+		cJSON_AddStringToObject(j, "backup_id", res.backup_id[0] ? res.backup_id : id ? id : "");
+		cJSON_AddStringToObject(j, "result", what);
+		xorb_json_add_int(j, "archive_bytes", (int64_t)res.bytes);
+		xorb_cli_json_add_seconds(j, "seconds", took);
+		if (rc)
+			cJSON_AddStringToObject(j, "error", err.msg);
+		printf("%s", *first ? "" : ",");
+		xorb_cli_json_emit(j, NULL);
 	} else if (!rc && !a->c.quiet) {
 		if (res.skipped)
 			printf("%s/%s already in %s\n", tenant, res.backup_id, a->copy_to);

@@ -74,35 +74,31 @@ struct tally {
 	uint64_t bytes_removed;
 };
 
-static void print_json_item(const struct xorb_prune_item *it, bool first, bool dry_run, int rc,
-			    const char *error)
+static void json_item(cJSON *arr, const struct xorb_prune_item *it, bool dry_run, int rc, const char *error)
 {
+	cJSON *o = cJSON_CreateObject(), *reasons = cJSON_CreateArray();
 	char when[32];
 	struct tm tm;
 	time_t t = (time_t)it->archive_mtime;
 	size_t i;
 
-	printf("%s{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"complete\":%s,\"action\":\"%s\",\"reasons\":[",
-	       first ? "" : ",", it->tenant, it->id, it->complete ? "true" : "false",
-	       it->keep ? "keep" : "remove");
-	for (i = 0; i < it->n_reasons; i++) {
-		if (i)
-			putchar(',');
-		xorb_cli_json_str(it->reasons[i]);
-	}
-	printf("]");
+	cJSON_AddStringToObject(o, "tenant", it->tenant);
+	cJSON_AddStringToObject(o, "backup_id", it->id);
+	cJSON_AddBoolToObject(o, "complete", it->complete);
+	cJSON_AddStringToObject(o, "action", it->keep ? "keep" : "remove");
+	for (i = 0; i < it->n_reasons; i++)
+		cJSON_AddItemToArray(reasons, cJSON_CreateString(it->reasons[i]));
+	cJSON_AddItemToObject(o, "reasons", reasons);
 	if (it->has_archive)
-		printf(",\"archive_bytes\":%" PRIu64, it->archive_size);
+		xorb_json_add_int(o, "archive_bytes", (int64_t)it->archive_size);
 	if (!it->complete && it->has_archive && gmtime_r(&t, &tm) &&
 	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm))
-		printf(",\"archive_mtime\":\"%s\"", when);
+		cJSON_AddStringToObject(o, "archive_mtime", when);
 	if (!it->keep)
-		printf(",\"removed\":%s", !dry_run && !rc ? "true" : "false");
-	if (rc) {
-		printf(",\"error\":");
-		xorb_cli_json_str(error);
-	}
-	printf("}");
+		cJSON_AddBoolToObject(o, "removed", !dry_run && !rc);
+	if (rc)
+		cJSON_AddStringToObject(o, "error", error);
+	cJSON_AddItemToArray(arr, o);
 }
 
 static void print_text_item(const struct xorb_prune_item *it, int tenant_width, bool dry_run,
@@ -129,28 +125,26 @@ static const char *last_write_str(const struct xorb_prune_unfinished *u, bool js
 	return buf;
 }
 
-static void print_json_unfinished(const struct xorb_prune_unfinished *u, bool first, bool dry_run,
-				  const struct xorb_error *e)
+static void json_unfinished(cJSON *arr, const struct xorb_prune_unfinished *u, bool dry_run,
+			    const struct xorb_error *e)
 {
+	cJSON *o = cJSON_CreateObject();
 	char when[32];
 
-	printf("%s{\"tenant\":\"%s\",\"key\":", first ? "" : ",", u->tenant);
-	xorb_cli_json_str(u->key);
-	printf(",\"upload_id\":");
-	xorb_cli_json_str(u->id);
+	cJSON_AddStringToObject(o, "tenant", u->tenant);
+	cJSON_AddStringToObject(o, "key", u->key);
+	cJSON_AddStringToObject(o, "upload_id", u->id);
 	if (*last_write_str(u, true, when, sizeof(when)))
-		printf(",\"last_write\":\"%s\"", when);
+		cJSON_AddStringToObject(o, "last_write", when);
 	else
-		printf(",\"last_write\":null");
-	printf(",\"action\":\"%s\",\"reason\":", u->keep ? "keep" : "remove");
-	xorb_cli_json_str(u->reason);
+		cJSON_AddNullToObject(o, "last_write");
+	cJSON_AddStringToObject(o, "action", u->keep ? "keep" : "remove");
+	cJSON_AddStringToObject(o, "reason", u->reason);
 	if (!u->keep)
-		printf(",\"removed\":%s", !dry_run && !e->code ? "true" : "false");
-	if (e->code) {
-		printf(",\"error\":");
-		xorb_cli_json_str(e->msg);
-	}
-	printf("}");
+		cJSON_AddBoolToObject(o, "removed", !dry_run && !e->code);
+	if (e->code)
+		cJSON_AddStringToObject(o, "error", e->msg);
+	cJSON_AddItemToArray(arr, o);
 }
 
 static void print_text_unfinished(const struct xorb_prune_unfinished *u, int tenant_width, bool dry_run,
@@ -220,6 +214,7 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 	size_t n = 0, nu = 0, i, tenants = 0;
 	time_t now = time(NULL);
 	int rc, tw = 0;
+	cJSON *doc = NULL, *backups = NULL; /* --json */
 
 	/* everything is listed and decided before anything is removed */
 	rc = xorb_cli_open_store(c, &store, &err);
@@ -242,21 +237,32 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 	if (rc) {
 		xorb_cli_error(c, "%s", err.msg);
 		if (c->json) {
-			printf("{\"dry_run\":%s,\"result\":\"failed\",\"error\":", dry_run ? "true" : "false");
-			xorb_cli_json_str(err.msg);
-			printf("}\n");
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddBoolToObject(j, "dry_run", dry_run);
+			cJSON_AddStringToObject(j, "result", "failed");
+			cJSON_AddStringToObject(j, "error", err.msg);
+			xorb_cli_json_emit(j, "\n");
 		}
 		goto out;
 	}
 	if (*note)
 		xorb_cli_note(c, XORB_NOTE_INFO, NULL, note);
 	tenants = count_tenants(items, n, ups, nu, &tw);
-	if (c->json)
-		printf("{\"dry_run\":%s,\"policy\":{\"keep_last\":%d,\"keep_hourly\":%d,\"keep_daily\":%d,"
-		       "\"keep_weekly\":%d,\"keep_monthly\":%d,\"grace_seconds\":%" PRId64 "},\"backups\":[",
-		       dry_run ? "true" : "false", p->keep_last, p->keep_hourly, p->keep_daily,
-		       p->keep_weekly, p->keep_monthly, p->grace);
-	else if (!c->quiet && !n)
+	if (c->json) {
+		cJSON *pol = cJSON_CreateObject();
+
+		doc = cJSON_CreateObject();
+		cJSON_AddBoolToObject(doc, "dry_run", dry_run);
+		xorb_json_add_int(pol, "keep_last", p->keep_last);
+		xorb_json_add_int(pol, "keep_hourly", p->keep_hourly);
+		xorb_json_add_int(pol, "keep_daily", p->keep_daily);
+		xorb_json_add_int(pol, "keep_weekly", p->keep_weekly);
+		xorb_json_add_int(pol, "keep_monthly", p->keep_monthly);
+		xorb_json_add_int(pol, "grace_seconds", p->grace);
+		cJSON_AddItemToObject(doc, "policy", pol);
+		backups = cJSON_AddArrayToObject(doc, "backups");
+	} else if (!c->quiet && !n)
 		printf("no backups%s%s in store \"%s\"\n", tenant ? " of tenant " : "", tenant ? tenant : "",
 		       xorb_store_url(store));
 	for (i = 0; i < n; i++) {
@@ -289,7 +295,7 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 			t.bytes_removed += it->archive_size;
 		}
 		if (c->json)
-			print_json_item(it, i == 0, dry_run, r, err.msg);
+			json_item(backups, it, dry_run, r, err.msg);
 		else if (!c->quiet)
 			print_text_item(it, tw, dry_run, r);
 	}
@@ -317,25 +323,31 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 			print_text_unfinished(u, tw, dry_run, r);
 	}
 	if (c->json) {
-		printf("],\"tenants\":%zu,\"kept\":%zu,\"removed\":%zu,\"incomplete_kept\":%zu,"
-		       "\"incomplete_removed\":%zu,\"unfinished\":[",
-		       tenants, t.kept, t.removed, t.leftovers_kept, t.leftovers_removed);
+		cJSON *unf;
+
+		xorb_json_add_int(doc, "tenants", (int64_t)tenants);
+		xorb_json_add_int(doc, "kept", (int64_t)t.kept);
+		xorb_json_add_int(doc, "removed", (int64_t)t.removed);
+		xorb_json_add_int(doc, "incomplete_kept", (int64_t)t.leftovers_kept);
+		xorb_json_add_int(doc, "incomplete_removed", (int64_t)t.leftovers_removed);
+		unf = cJSON_AddArrayToObject(doc, "unfinished");
 		for (i = 0; i < nu; i++)
-			print_json_unfinished(&ups[i], i == 0, dry_run, &uerr[i]);
-		printf("],\"unfinished_kept\":%zu,\"unfinished_removed\":%zu,", t.unfinished_kept,
-		       t.unfinished_removed);
-		if (*note) {
-			printf("\"unfinished_note\":");
-			xorb_cli_json_str(note);
-			putchar(',');
-		}
-		printf("\"failed\":%zu,\"bytes_removed\":%" PRIu64 ",\"result\":\"%s\"}\n", t.failed,
-		       t.bytes_removed, t.failed ? "failed" : "ok");
+			json_unfinished(unf, &ups[i], dry_run, &uerr[i]);
+		xorb_json_add_int(doc, "unfinished_kept", (int64_t)t.unfinished_kept);
+		xorb_json_add_int(doc, "unfinished_removed", (int64_t)t.unfinished_removed);
+		if (*note)
+			cJSON_AddStringToObject(doc, "unfinished_note", note);
+		xorb_json_add_int(doc, "failed", (int64_t)t.failed);
+		xorb_json_add_int(doc, "bytes_removed", (int64_t)t.bytes_removed);
+		cJSON_AddStringToObject(doc, "result", t.failed ? "failed" : "ok");
+		xorb_cli_json_emit(doc, "\n");
+		doc = NULL;
 	} else if (!c->quiet && (n || nu)) {
 		print_summary(&t, tenants, dry_run);
 	}
 	rc = t.failed ? XORB_ESTORE : XORB_OK;
 out:
+	cJSON_Delete(doc);
 	free(items);
 	xorb_prune_unfinished_free(ups, nu);
 	free(uerr);

@@ -88,6 +88,7 @@ static bool selected(const char *const *streams, const char *name)
 static int dry_run(const struct xorb_cli *c, const struct xorb_manifest *m,
 		   const char *const *streams)
 {
+	cJSON *doc = NULL, *arr = NULL; /* --json */
 	char b[32];
 	size_t i;
 
@@ -97,10 +98,13 @@ static int dry_run(const struct xorb_cli *c, const struct xorb_manifest *m,
 				       streams[i]);
 			return XORB_EXIT_FAIL;
 		}
-	if (c->json)
-		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"dry_run\":true,\"streams\":[", m->tenant,
-		       m->backup_id);
-	else
+	if (c->json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "tenant", m->tenant);
+		cJSON_AddStringToObject(doc, "backup_id", m->backup_id);
+		cJSON_AddTrueToObject(doc, "dry_run");
+		arr = cJSON_AddArrayToObject(doc, "streams");
+	} else
 		printf("dry run: would restore backup %s of tenant %s (created %s, server %s):\n",
 		       m->backup_id, m->tenant, m->created, m->server_version[0] ? m->server_version : "?");
 	for (i = 0; i < m->n_streams; i++) {
@@ -110,10 +114,15 @@ static int dry_run(const struct xorb_cli *c, const struct xorb_manifest *m,
 		if (!selected(streams, s->name))
 			continue;
 		if (c->json) {
-			printf("%s{\"name\":\"%s\",\"messages\":%" PRId64 ",\"bytes\":%" PRId64
-			       ",\"first_seq\":%" PRId64 ",\"last_seq\":%" PRId64 ",\"consumers\":%zu}",
-			       i ? "," : "", s->name, s->messages, s->bytes, s->first_seq, s->last_seq,
-			       s->n_consumers);
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "name", s->name);
+			xorb_json_add_int(o, "messages", s->messages);
+			xorb_json_add_int(o, "bytes", s->bytes);
+			xorb_json_add_int(o, "first_seq", s->first_seq);
+			xorb_json_add_int(o, "last_seq", s->last_seq);
+			xorb_json_add_int(o, "consumers", (int64_t)s->n_consumers);
+			cJSON_AddItemToArray(arr, o);
 			continue;
 		}
 		printf("  %-40s %10" PRId64 " messages  seq %" PRId64 "..%" PRId64 "  %s\n", s->name,
@@ -122,7 +131,7 @@ static int dry_run(const struct xorb_cli *c, const struct xorb_manifest *m,
 			printf("      consumer %s\n", s->consumers[k]);
 	}
 	if (c->json)
-		printf("]}\n");
+		xorb_cli_json_emit(doc, "\n");
 	else
 		printf("nothing was changed.\n");
 	return XORB_EXIT_OK;
@@ -302,25 +311,37 @@ int main(int argc, char **argv)
 		xorb_cli_error(&c, "restore of backup %s of tenant \"%s\" failed: %s", m->backup_id, tenant,
 			       err.msg);
 		if (c.json) {
-			printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"failed\",\"error\":",
-			       tenant, m->backup_id);
-			xorb_cli_json_str(err.msg);
-			printf("}\n");
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(j, "tenant", tenant);
+			cJSON_AddStringToObject(j, "backup_id", m->backup_id);
+			cJSON_AddStringToObject(j, "result", "failed");
+			cJSON_AddStringToObject(j, "error", err.msg);
+			xorb_cli_json_emit(j, "\n");
 		}
 		rc = XORB_EXIT_FAIL;
 		goto out;
 	}
-	if (c.json)
-		printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"%s\",\"streams\":%u,"
-		       "\"messages\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"seconds\":%.3f,"
-		       "\"consumers_repaired\":%u,\"consumers_differing\":%u,\"streams_kept\":%u,"
-		       "\"partial_streams_replaced\":%u,\"node_warnings\":%u}\n",
-		       tenant, m->backup_id,
-		       res.consumer_warnings || res.config_warnings || res.node_warnings || metrics_lost ? "warning" : "ok",
-		       res.streams,
-		       res.messages, res.bytes, res.seconds, res.consumers_repaired,
-		       res.consumer_warnings, res.kept, res.partials_replaced, res.node_warnings);
-	else if (!c.quiet && !res.kept)
+	if (c.json) {
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "tenant", tenant);
+		cJSON_AddStringToObject(j, "backup_id", m->backup_id);
+		cJSON_AddStringToObject(j, "result",
+					res.consumer_warnings || res.config_warnings || res.node_warnings || metrics_lost
+						? "warning"
+						: "ok");
+		xorb_json_add_int(j, "streams", res.streams);
+		xorb_json_add_int(j, "messages", (int64_t)res.messages);
+		xorb_json_add_int(j, "bytes", (int64_t)res.bytes);
+		xorb_cli_json_add_seconds(j, "seconds", res.seconds);
+		xorb_json_add_int(j, "consumers_repaired", res.consumers_repaired);
+		xorb_json_add_int(j, "consumers_differing", res.consumer_warnings);
+		xorb_json_add_int(j, "streams_kept", res.kept);
+		xorb_json_add_int(j, "partial_streams_replaced", res.partials_replaced);
+		xorb_json_add_int(j, "node_warnings", res.node_warnings);
+		xorb_cli_json_emit(j, "\n");
+	} else if (!c.quiet && !res.kept)
 		printf("restored backup %s of tenant %s: %u streams, %" PRIu64 " messages (%s) in %.2f s\n",
 		       m->backup_id, tenant, res.streams, res.messages,
 		       xorb_cli_bytes(res.bytes, b, sizeof(b)), res.seconds);

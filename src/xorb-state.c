@@ -16,6 +16,7 @@
 
 #include "xorb_cli.h"
 #include "xorb_env.h"
+#include "xorb_json.h"
 #include "xorb_jwt.h"
 #include "xorb_keys.h"
 #include "xorb_names.h"
@@ -302,6 +303,13 @@ static int cmd_import(struct args *a, const char *file)
 	int rc;
 
 	rc = xorb_read_file(file, 64u << 20, &text, &len, &err);
+	if (!rc) {
+		/* strict before anything connects: the file names itself in the message */
+		char what[600];
+
+		snprintf(what, sizeof(what), "state file %s", file);
+		rc = xorb_json_strict_check(text, len, what, &err);
+	}
 	if (!rc)
 		rc = open_ctx(a, NULL, &ctx, &err);
 	else

@@ -71,17 +71,11 @@ struct lint {
 	struct xorb_cli c;
 	unsigned int files_scanned, files_skipped, subjects_checked, violations, errors;
 	const char *file; /* being scanned */
-	struct xorb_buf jviol, jerr; /* --json: array members so far */
+	cJSON *jviol, *jerr; /* --json: the arrays so far */
 	int oom;
 };
 
 /* ---- reporting ---- */
-
-/* A comma before every array member but the first; 0 or -1. */
-static int json_member_sep(struct xorb_buf *b)
-{
-	return b->len ? xorb_buf_puts(b, ",") : 0;
-}
 
 static void report(struct lint *L, const char *file, size_t line, const char *subj, size_t len,
 		   const char *reason)
@@ -95,19 +89,17 @@ static void report(struct lint *L, const char *file, size_t line, const char *su
 		return;
 	}
 	{
-		struct xorb_buf *b = &L->jviol;
+		cJSON *o = cJSON_CreateObject();
 		char *s = strndup(subj, len);
-		int rc;
 
-		rc = !s || json_member_sep(b) || xorb_buf_puts(b, "{\"file\":");
-		rc = rc || (file ? xorb_json_print_string(file, b) : xorb_buf_puts(b, "null"));
-		rc = rc || (file ? xorb_buf_printf(b, ",\"line\":%zu", line) : xorb_buf_puts(b, ",\"line\":null"));
-		rc = rc || xorb_buf_puts(b, ",\"subject\":") || xorb_json_print_string(s, b);
-		rc = rc || xorb_buf_puts(b, ",\"reason\":") || xorb_json_print_string(reason, b);
-		rc = rc || xorb_buf_puts(b, "}");
-		free(s);
-		if (rc)
+		if (!o || !s || !(file ? cJSON_AddStringToObject(o, "file", file) : cJSON_AddNullToObject(o, "file")) ||
+		    !(file ? xorb_json_add_int(o, "line", (int64_t)line) : cJSON_AddNullToObject(o, "line")) ||
+		    !cJSON_AddStringToObject(o, "subject", s) || !cJSON_AddStringToObject(o, "reason", reason) ||
+		    !cJSON_AddItemToArray(L->jviol, o)) {
+			cJSON_Delete(o);
 			L->oom = 1;
+		}
+		free(s);
 	}
 }
 
@@ -124,8 +116,12 @@ static void io_error(struct lint *L, const char *fmt, ...)
 	L->errors++;
 	xorb_cli_error(&L->c, "%s", m);
 	if (L->c.json) {
-		if (json_member_sep(&L->jerr) || xorb_json_print_string(m, &L->jerr))
+		cJSON *e = cJSON_CreateString(m);
+
+		if (!e || !cJSON_AddItemToArray(L->jerr, e)) {
+			cJSON_Delete(e);
 			L->oom = 1;
+		}
 	}
 }
 
@@ -335,11 +331,15 @@ static void scan_path(struct lint *L, const char *path, int walking)
 static void print_summary(const struct lint *L)
 {
 	if (L->c.json) {
-		printf("{\"result\":\"%s\",\"violations\":[%s],\"errors\":[%s],\"files_scanned\":%u,"
-		       "\"files_skipped\":%u,\"subjects_checked\":%u}\n",
-		       L->errors ? "error" : L->violations ? "violations" : "clean",
-		       L->jviol.data ? L->jviol.data : "", L->jerr.data ? L->jerr.data : "",
-		       L->files_scanned, L->files_skipped, L->subjects_checked);
+		cJSON *j = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(j, "result", L->errors ? "error" : L->violations ? "violations" : "clean");
+		cJSON_AddItemReferenceToObject(j, "violations", L->jviol);
+		cJSON_AddItemReferenceToObject(j, "errors", L->jerr);
+		xorb_json_add_int(j, "files_scanned", L->files_scanned);
+		xorb_json_add_int(j, "files_skipped", L->files_skipped);
+		xorb_json_add_int(j, "subjects_checked", L->subjects_checked);
+		xorb_cli_json_emit(j, "\n");
 		return;
 	}
 	if (L->c.quiet)
@@ -364,8 +364,6 @@ int main(int argc, char **argv)
 
 	memset(&L, 0, sizeof(L));
 	xorb_cli_init(&L.c, "xorb-subject-lint");
-	xorb_buf_init(&L.jviol);
-	xorb_buf_init(&L.jerr);
 	while ((opt = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case OPT_PATHS:
@@ -407,6 +405,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (L.c.json && (!(L.jviol = cJSON_CreateArray()) || !(L.jerr = cJSON_CreateArray())))
+		L.oom = 1;
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		struct xorb_error err = { 0, "" };
 
@@ -421,8 +421,8 @@ int main(int argc, char **argv)
 	print_summary(&L);
 	fflush(stdout);
 	rc = L.errors ? XORB_EXIT_FAIL : L.violations ? XORB_EXIT_WARN : XORB_EXIT_OK;
-	xorb_buf_release(&L.jviol);
-	xorb_buf_release(&L.jerr);
+	cJSON_Delete(L.jviol);
+	cJSON_Delete(L.jerr);
 	free(paths);
 	return rc;
 }

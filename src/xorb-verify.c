@@ -71,18 +71,28 @@ int main(int argc, char **argv)
 	if (rc) {
 		xorb_cli_error(&c, "%s%s%s%s", m ? "backup " : "", m ? m->backup_id : "", m ? ": " : "", err.msg);
 		if (c.json) {
-			printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"failed\",\"error\":", tenant,
-			       m ? m->backup_id : id);
-			xorb_cli_json_str(err.msg);
-			printf("}\n");
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(j, "tenant", tenant);
+			cJSON_AddStringToObject(j, "backup_id", m ? m->backup_id : id);
+			cJSON_AddStringToObject(j, "result", "failed");
+			cJSON_AddStringToObject(j, "error", err.msg);
+			xorb_cli_json_emit(j, "\n");
 		}
 		rc = XORB_EXIT_FAIL;
 	} else {
-		if (c.json)
-			printf("{\"tenant\":\"%s\",\"backup_id\":\"%s\",\"result\":\"ok\",\"streams\":%u,"
-			       "\"messages\":%" PRIu64 ",\"archive_bytes\":%" PRIu64 ",\"seconds\":%.3f}\n",
-			       tenant, m->backup_id, res.streams, res.messages, res.archive_bytes, res.seconds);
-		else if (!c.quiet)
+		if (c.json) {
+			cJSON *j = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(j, "tenant", tenant);
+			cJSON_AddStringToObject(j, "backup_id", m->backup_id);
+			cJSON_AddStringToObject(j, "result", "ok");
+			xorb_json_add_int(j, "streams", res.streams);
+			xorb_json_add_int(j, "messages", (int64_t)res.messages);
+			xorb_json_add_int(j, "archive_bytes", (int64_t)res.archive_bytes);
+			xorb_cli_json_add_seconds(j, "seconds", res.seconds);
+			xorb_cli_json_emit(j, "\n");
+		} else if (!c.quiet)
 			printf("backup %s of tenant %s is whole: %u streams, %" PRIu64 " messages, archive %s, checked in %.2f s\n",
 			       m->backup_id, tenant, res.streams, res.messages,
 			       xorb_cli_bytes(res.archive_bytes, b, sizeof(b)), res.seconds);

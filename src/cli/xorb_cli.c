@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,32 +208,34 @@ int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 static void log_json_line(const struct xorb_cli *c, const char *level, const char *stream,
 			  const char *msg)
 {
-	char when[40];
+	char when[40], stamp[48];
 	struct timespec ts;
 	struct tm tm;
 	struct xorb_buf b;
+	cJSON *j = cJSON_CreateObject();
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	xorb_buf_init(&b);
-	xorb_buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"program\":\"%s\",\"tenant\":", when,
-			ts.tv_nsec / 1000000, level, c->prog);
+	snprintf(stamp, sizeof(stamp), "%s.%03ldZ", when, ts.tv_nsec / 1000000);
+	cJSON_AddStringToObject(j, "time", stamp);
+	cJSON_AddStringToObject(j, "level", level);
+	cJSON_AddStringToObject(j, "program", c->prog);
 	if (c->tenant)
-		xorb_json_print_string(c->tenant, &b);
+		cJSON_AddStringToObject(j, "tenant", c->tenant);
 	else
-		xorb_buf_puts(&b, "null");
-	xorb_buf_puts(&b, ",\"stream\":");
+		cJSON_AddNullToObject(j, "tenant");
 	if (stream)
-		xorb_json_print_string(stream, &b);
+		cJSON_AddStringToObject(j, "stream", stream);
 	else
-		xorb_buf_puts(&b, "null");
-	xorb_buf_puts(&b, ",\"message\":");
-	xorb_json_print_string(msg, &b);
-	xorb_buf_puts(&b, "}\n");
-	if (b.data)
+		cJSON_AddNullToObject(j, "stream");
+	cJSON_AddStringToObject(j, "message", msg);
+	/* the same writer as --json output, to stderr */
+	xorb_buf_init(&b);
+	if (j && !xorb_json_print(j, &b) && !xorb_buf_puts(&b, "\n"))
 		fputs(b.data, stderr);
 	xorb_buf_release(&b);
+	cJSON_Delete(j);
 }
 
 static void vmsg(const struct xorb_cli *c, const char *kind, const char *fmt, va_list ap)
@@ -356,16 +359,24 @@ void xorb_cli_version(const struct xorb_cli *c)
 	printf("%s (xorb-dr) %s\n", c->prog, XORB_VERSION);
 }
 
-void xorb_cli_json_str(const char *s)
+void xorb_cli_json_emit(cJSON *j, const char *after)
 {
 	struct xorb_buf b;
 
 	xorb_buf_init(&b);
-	if (xorb_json_print_string(s ? s : "", &b) == 0)
+	if (j && xorb_json_print(j, &b) == 0)
 		fwrite(b.data, 1, b.len, stdout);
 	else
-		fputs("\"\"", stdout);
+		fputs("null", stdout);
+	if (after)
+		fputs(after, stdout);
 	xorb_buf_release(&b);
+	cJSON_Delete(j);
+}
+
+void xorb_cli_json_add_seconds(cJSON *o, const char *key, double s)
+{
+	cJSON_AddNumberToObject(o, key, round(s * 1000.0) / 1000.0);
 }
 
 void xorb_cli_progress_setup(struct xorb_cli *c)

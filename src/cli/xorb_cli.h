@@ -12,6 +12,7 @@
 
 #include "xorb_backup.h"
 #include "xorb_error.h"
+#include "xorb_json.h"
 #include "xorb_nats.h"
 #include "xorb_store.h"
 
@@ -130,8 +131,17 @@ int64_t xorb_cli_parse_duration(const struct xorb_cli *c, const char *opt, const
 /* Appends a string to a NULL-terminated growable list (for repeated flags). */
 int xorb_cli_list_add(const char ***list, size_t *n, const char *s);
 
-/* Writes s to stdout as a JSON string literal. */
-void xorb_cli_json_str(const char *s);
+/*
+ * The one JSON writer of the commands' --json output: every document is built
+ * as a cJSON tree and printed by xorb_json_print (every string escaped, so a
+ * quote in a sidecar cannot end a string or add a member; integers exact).
+ * Prints j compactly, then after (e.g. "\n", ",", or NULL), and deletes j;
+ * a NULL j (out of memory while building) prints null.
+ */
+void xorb_cli_json_emit(cJSON *j, const char *after);
+
+/* Adds a duration in seconds, to the millisecond. */
+void xorb_cli_json_add_seconds(cJSON *o, const char *key, double s);
 
 void xorb_cli_version(const struct xorb_cli *c);
 

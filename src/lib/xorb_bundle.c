@@ -502,6 +502,31 @@ int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys,
 	return XORB_OK;
 }
 
+int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, struct xorb_error *err)
+{
+	const char *slash = strchr(key, '/');
+	char tenant[XORB_TENANT_MAX + 1], id[XORB_BACKUP_ID_LEN + 1], expect[XORB_TENANT_MAX + XORB_BACKUP_ID_LEN + 16];
+	size_t tl = slash ? (size_t)(slash - key) : 0;
+
+	if (!slash || tl > XORB_TENANT_MAX || strlen(slash + 1) != XORB_BACKUP_ID_LEN + 5 ||
+	    strcmp(slash + 1 + XORB_BACKUP_ID_LEN, ".json"))
+		return xorb_error_set(err, XORB_EINVAL, "\"%s\" is not the key of a sidecar (<tenant>/<backup id>.json)", key);
+	snprintf(tenant, sizeof(tenant), "%.*s", (int)tl, key);
+	snprintf(id, sizeof(id), "%.*s", XORB_BACKUP_ID_LEN, slash + 1);
+	if (strcmp(m->tenant, tenant) || strcmp(m->backup_id, id))
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "sidecar \"%s\" describes backup %.80s/%.40s instead (copied or moved from elsewhere?): a sidecar must describe the backup of its own location",
+				      key, m->tenant, m->backup_id);
+	if (!m->has_archive || !m->archive_key)
+		return xorb_error_set(err, XORB_ECORRUPT, "sidecar \"%s\" names no archive", key);
+	snprintf(expect, sizeof(expect), "%s/%s.tar.zst", tenant, id);
+	if (strcmp(m->archive_key, expect))
+		return xorb_error_set(err, XORB_ECORRUPT,
+				      "sidecar \"%s\" names archive \"%.300s\" instead of \"%s\": an archive lies next to its sidecar, under the same id, and nothing else is opened",
+				      key, m->archive_key, expect);
+	return XORB_OK;
+}
+
 int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *id,
 		     struct xorb_manifest **out, struct xorb_error *err)
 {
@@ -541,9 +566,8 @@ int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *i
 	free(text);
 	if (rc)
 		return rc;
-	if (strcmp(m->tenant, tenant) || strncmp(strchr(key, '/') + 1, m->backup_id, XORB_BACKUP_ID_LEN)) {
-		rc = xorb_error_set(err, XORB_ECORRUPT, "sidecar \"%s\" describes backup %s/%s instead", key,
-				    m->tenant, m->backup_id);
+	rc = xorb_bundle_check_location(m, key, err);
+	if (rc) {
 		xorb_manifest_free(m);
 		return rc;
 	}

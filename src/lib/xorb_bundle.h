@@ -43,9 +43,16 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *sidec
 		     const struct xorb_walk_cb *cb, struct xorb_error *err);
 
 /* Finds the sidecar of id (NULL or "latest": the newest) of tenant, reads and
- * parses it, and checks that it names that tenant and id. */
+ * parses it, and checks that it describes its own location
+ * (xorb_bundle_check_location). */
 int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *id,
 		     struct xorb_manifest **out, struct xorb_error *err);
+
+/* The sidecar m, read from key "<tenant>/<id>.json", describes the backup of
+ * that location: its tenant and id are those of the key and its archive is
+ * "<tenant>/<id>.tar.zst" (not "../…", absolute, or another id). XORB_OK,
+ * or XORB_ECORRUPT with a message naming key and what differs. */
+int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, struct xorb_error *err);
 
 /* Complete backups of tenant (or of every tenant when NULL), newest first:
  * the sidecars' keys "<tenant>/<id>.json". Caller frees with xorb_strv_free. */

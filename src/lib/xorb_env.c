@@ -44,9 +44,13 @@ static int64_t num(struct ectx *c, const cJSON *o, const char *key, const char *
 			bad(c, kp, "missing (a whole number is required)");
 		return dflt;
 	}
+	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble)) {
+		bad(c, kp, "must be a whole number (%lld to %lld)", (long long)min, (long long)max);
+		return dflt;
+	}
 	/* range-check before converting: casting 1e20 to int64_t is undefined */
-	if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) < 9.2e18) || v->valuedouble != floor(v->valuedouble)) {
-		bad(c, kp, "must be a whole number");
+	if (!(fabs(v->valuedouble) < 9.2e18)) {
+		bad(c, kp, "%.17g is out of range (%lld to %lld)", v->valuedouble, (long long)min, (long long)max);
 		return dflt;
 	}
 	if ((int64_t)v->valuedouble < min || (int64_t)v->valuedouble > max) {
@@ -77,6 +81,12 @@ static char *str(struct ectx *c, const cJSON *o, const char *key, const char *pa
 		bad(c, kp, "is longer than %zu characters", maxlen);
 		return NULL;
 	}
+	for (s = v->valuestring; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			bad(c, kp, "holds the control character 0x%02x at character %zu (names and settings must be printable)",
+			    (unsigned char)*s, (size_t)(s - v->valuestring) + 1);
+			return NULL;
+		}
 	s = strdup(v->valuestring);
 	if (!s && !c->rc)
 		c->rc = xorb_error_set(c->err, XORB_ENOMEM, "out of memory");
@@ -144,7 +154,7 @@ int xorb_env_parse(const char *text, size_t len, const char *path, struct xorb_e
 	snprintf(what, sizeof(what), "environment file %s", path);
 	if (len > XORB_ENV_MAX_BYTES)
 		return xorb_error_set(err, XORB_EINVAL, "%s is larger than %u bytes", what, XORB_ENV_MAX_BYTES);
-	if (xorb_json_parse(text, len, what, &root, err)) {
+	if (xorb_json_parse_strict(text, len, what, &root, err)) {
 		if (err)
 			err->code = XORB_EINVAL; /* an input error, like every other one here */
 		return XORB_EINVAL;

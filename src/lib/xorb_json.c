@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int xorb_json_parse(const char *text, size_t len, const char *what, cJSON **out,
@@ -64,9 +65,15 @@ static int print_number(double v, struct xorb_buf *out)
 {
 	if (!isfinite(v))
 		return xorb_buf_puts(out, "null");
+	char s[32];
+
 	if (v == floor(v) && fabs(v) < 9223372036854775808.0)
 		return xorb_buf_printf(out, "%" PRId64, (int64_t)v);
-	return xorb_buf_printf(out, "%.17g", v);
+	/* the shortest form that reads back exactly: 0.123, not 0.12299999999999999 */
+	snprintf(s, sizeof(s), "%.15g", v);
+	if (strtod(s, NULL) != v)
+		snprintf(s, sizeof(s), "%.17g", v);
+	return xorb_buf_puts(out, s);
 }
 
 int xorb_json_print(const cJSON *item, struct xorb_buf *out)

@@ -23,6 +23,24 @@
 int xorb_json_parse(const char *text, size_t len, const char *what, cJSON **out,
 		    struct xorb_error *err);
 
+/*
+ * Strict validation of an untrusted JSON file (environment files, state
+ * files, sidecars) before it is parsed: the RFC 8259 grammar, nesting up to
+ * XORB_JSON_STRICT_DEPTH, well-formed UTF-8 and paired surrogates, no NUL
+ * (\u0000) in any string, no control character (raw or escaped) in a key,
+ * keys up to XORB_JSON_STRICT_KEY_MAX bytes, and no two equal keys (compared
+ * decoded) in any object at any level. The message names what, the line,
+ * column and byte offset of each position involved, and the path of the
+ * member (tenants.t-qa.max_bytes). XORB_OK, XORB_ECORRUPT or XORB_ENOMEM.
+ */
+#define XORB_JSON_STRICT_DEPTH 64u
+#define XORB_JSON_STRICT_KEY_MAX 4096u
+int xorb_json_strict_check(const char *text, size_t len, const char *what, struct xorb_error *err);
+
+/* xorb_json_strict_check, then xorb_json_parse. */
+int xorb_json_parse_strict(const char *text, size_t len, const char *what, cJSON **out,
+			   struct xorb_error *err);
+
 /* Compact JSON with exact integers (|v| < 2^63 and integral). 0 or -1 (ENOMEM). */
 int xorb_json_print(const cJSON *item, struct xorb_buf *out);
 

@@ -217,7 +217,7 @@ int xorb_manifest_parse(const char *text, size_t len, const char *what,
 	if (len > XORB_MANIFEST_MAX)
 		return xorb_error_set(err, XORB_ECORRUPT, "%s is %zu bytes, over the %u-byte limit", what,
 				      len, XORB_MANIFEST_MAX);
-	if (xorb_json_parse(text, len, what, &root, err))
+	if (xorb_json_parse_strict(text, len, what, &root, err))
 		return err ? err->code : XORB_ECORRUPT;
 	m = calloc(1, sizeof(*m));
 	if (!m) {

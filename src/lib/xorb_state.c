@@ -1042,7 +1042,7 @@ int xorb_state_import(struct xorb_state_ctx *c, const char *json, size_t len, bo
 	int rc;
 
 	memset(n, 0, sizeof(*n));
-	rc = xorb_json_parse(json, len, "the state file", &root, err);
+	rc = xorb_json_parse_strict(json, len, "the state file", &root, err);
 	if (rc)
 		return rc;
 	if (strcmp(xorb_json_str(root, "format", ""), STATE_FORMAT) || xorb_json_int(root, "format_version", 0) != STATE_VERSION) {

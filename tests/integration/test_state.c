@@ -761,8 +761,22 @@ static void test_bad_inputs(void **state)
 		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\":{\"name\":\"t-qa\",\"max_streams\":5,"
 		  "\"max_consumers\":50,\"max_bytes\":536870912,\"max_messages\":500000,\"retention_days\":7}}}", "max_streams 5 is below the 8 streams" },
 		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\":{\"name\":\"t-qa\",\"max_streams\":25,"
-		  "\"max_consumers\":50,\"max_bytes\":99999999999999999999,\"max_messages\":500000,\"retention_days\":7}}}", "max_bytes: must be a whole number" },
-		{ "{\"environment\":", "not valid JSON" },
+		  "\"max_consumers\":50,\"max_bytes\":99999999999999999999,\"max_messages\":500000,\"retention_days\":7}}}",
+		  "tenants.t-qa.max_bytes: 1e+20 is out of range (1 to 1125899906842624)" },
+		{ "{\"environment\":", "line 1, column 16 (byte 15), in environment: the document ends where a value was expected" },
+		/* issue 12, point 4: a NUL in a tenant key was read as "t-qa" */
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\\u0000x\":{\"name\":\"t-qa\",\"max_streams\":25,"
+		  "\"max_consumers\":50,\"max_bytes\":536870912,\"max_messages\":500000,\"retention_days\":7}}}",
+		  "line 1, column 51 (byte 50), in tenants: NUL (\\u0000) inside a key" },
+		/* equal keys: xorb took the first, Python and Terraform take the last */
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\":{\"name\":\"t-qa\",\"max_streams\":25,"
+		  "\"max_consumers\":50,\"max_bytes\":536870912,\"max_bytes\":1,\"max_messages\":500000,\"retention_days\":7}}}",
+		  "duplicate key \"max_bytes\" in tenants.t-qa at line 1, column 104 (byte 103) and again at line 1, column 126 (byte 125)" },
+		{ "{\"environment\":\"x\",\n\"nats_url\":\"n\",\"tenants\":{},\n\"environment\":\"y\"}",
+		  "duplicate key \"environment\" at the top level at line 1, column 2 (byte 1) and again at line 3, column 1" },
+		{ "{\"environment\":\"x\",\"nats_url\":\"n\",\"tenants\":{\"t-qa\":{\"name\":\"t-qa\",\"max_streams\":25,"
+		  "\"max_consumers\":50,\"max_bytes\":9223372036854775808,\"max_messages\":500000,\"retention_days\":7}}}",
+		  "tenants.t-qa.max_bytes: 9.2233720368547758e+18 is out of range (1 to 1125899906842624)" },
 	};
 	char path[4400];
 	struct xt_result r;
@@ -790,6 +804,21 @@ static void test_bad_inputs(void **state)
 	const char *imp[] = { xt_bin("xorb-state"), "-s", srv.url, "import", path, NULL };
 	assert_int_equal(run(&r, imp), 2);
 	assert_non_null(strstr(r.err, "not an xorb-state"));
+	xt_result_release(&r);
+	/* issue 12, point 4: the state file is read strictly, before anything connects */
+	f = fopen(path, "w");
+	fputs("{\"format\":\"xorb-state\",\"format_version\":1,\"tenants\":[{\"tenant\":\"t-qa\",\n\"tenant\":\"t-qa\\u0000x\"}]}", f);
+	fclose(f);
+	assert_int_equal(run(&r, imp), 2);
+	assert_non_null(strstr(r.err, path));
+	assert_non_null(strstr(r.err, "NUL (\\u0000) inside a string"));
+	xt_result_release(&r);
+	f = fopen(path, "w");
+	fputs("{\"format\":\"xorb-state\",\"format_version\":1,\"tenants\":[{\"tenant\":\"t-qa\",\n\"tenant\":\"t-bee\"}]}", f);
+	fclose(f);
+	assert_int_equal(run(&r, imp), 2);
+	assert_non_null(strstr(r.err, path));
+	assert_non_null(strstr(r.err, "duplicate key \"tenant\" in tenants[0] at line 1, column 55 (byte 54) and again at line 2, column 1 (byte 71)"));
 	xt_result_release(&r);
 }
 

@@ -494,20 +494,27 @@ static void test_notes_by_level(void **state)
 	free(err);
 }
 
-static void test_json_str_and_version(void **state)
+static void test_json_emit_and_version(void **state)
 {
 	struct xorb_cli c;
 	struct capture cap;
 	char *out, want[128];
 
 	capture_begin(&cap, 1);
-	xorb_cli_json_str("a\"b\\c\nd\x01 \xc3\xa9");
-	fputc('|', stdout);
-	xorb_cli_json_str(NULL);
-	fputc('|', stdout);
-	xorb_cli_json_str("");
+	{
+		cJSON *j = cJSON_CreateObject();
+
+		/* a hostile value stays one string: no member can be injected */
+		cJSON_AddStringToObject(j, "s", "a\"b\\c\nd\x01 \xc3\xa9\",\"x\":\"y");
+		xorb_json_add_int(j, "n", INT64_C(2592000000000000));
+		xorb_cli_json_add_seconds(j, "seconds", 0.1234);
+		xorb_cli_json_emit(j, "|");
+		xorb_cli_json_emit(cJSON_CreateArray(), "|");
+		xorb_cli_json_emit(NULL, NULL);
+	}
 	out = capture_end(&cap);
-	assert_string_equal(out, "\"a\\\"b\\\\c\\nd\\u0001 \xc3\xa9\"|\"\"|\"\"");
+	assert_string_equal(out, "{\"s\":\"a\\\"b\\\\c\\nd\\u0001 \xc3\xa9\\\",\\\"x\\\":\\\"y\","
+				 "\"n\":2592000000000000,\"seconds\":0.123}|[]|null");
 	free(out);
 
 	init_cli(&c);
@@ -535,7 +542,7 @@ int main(void)
 		cmocka_unit_test(test_common_option_bad_values),
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_notes_by_level),
-		cmocka_unit_test(test_json_str_and_version),
+		cmocka_unit_test(test_json_emit_and_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

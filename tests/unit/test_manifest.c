@@ -682,8 +682,16 @@ static void test_reject_names_and_shape(void **state)
 	assert_rejected("[]", XORB_ECORRUPT, WHAT " is not a JSON object");
 	assert_rejected("\"xorb-backup\"", XORB_ECORRUPT, WHAT " is not a JSON object");
 	assert_rejected("{\"format\":\"xorb-backup\",", XORB_ECORRUPT,
-			WHAT " is not valid JSON (near byte 23)");
-	assert_rejected("", XORB_ECORRUPT, WHAT " is not valid JSON (near byte 0)");
+			WHAT ": line 1, column 25 (byte 24): a key (a string in double quotes) was expected");
+	assert_rejected("", XORB_ECORRUPT, WHAT ": line 1, column 1 (byte 0): the document ends where a value was expected");
+	/* strict: equal keys and NUL are refused before cJSON sees them (issue 12) */
+	assert_rejected("{\"format\":\"xorb-backup\",\"format\":\"other\"}", XORB_ECORRUPT,
+			WHAT ": duplicate key \"format\" at the top level at line 1, column 2 (byte 1) and again at line 1, "
+			     "column 25 (byte 24): refused, readers disagree on which one counts (xorb's JSON reader takes "
+			     "the first, Python and Terraform the last); keep one");
+	assert_rejected("{\"tenant\":\"t-qa\\u0000x\"}", XORB_ECORRUPT,
+			WHAT ": line 1, column 16 (byte 15), in tenant: NUL (\\u0000) inside a string: refused (the JSON "
+			     "reader would cut the text there, so \"t-qa\\u0000x\" would read as \"t-qa\")");
 }
 
 static void test_reject_over_size_cap(void **state)
