@@ -232,19 +232,6 @@ static int recreate(natsConnection *nc, const char *stream, const char *name, co
 	return rc;
 }
 
-static int consumer_info(natsConnection *nc, const char *stream, const char *name, int timeout_ms,
-			 cJSON **info, struct xorb_error *err)
-{
-	char subj[600];
-	int api = 0, rc;
-
-	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.%s", stream, name);
-	rc = xorb_js_request(nc, subj, NULL, timeout_ms, info, NULL, &api, err);
-	if (api == XORB_JS_CONSUMER_NOT_FOUND)
-		rc = XORB_ENOTFOUND;
-	return rc;
-}
-
 /*
  * The ack-pending rollback of clustered nats-server 2.15 snapshots (notes
  * P9): a clustered server writes a consumer with acks pending into its
@@ -405,7 +392,7 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 
 		res->checked++;
 		xorb_error_clear(&e);
-		rc = consumer_info(nc, stream, name, timeout_ms, &now, &e);
+		rc = xorb_js_consumer_info(nc, stream, name, timeout_ms, &now, &e);
 		if (rc == XORB_ENOTFOUND) {
 			res->differ++;
 			xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,
@@ -431,7 +418,7 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 			cJSON_Delete(now);
 			now = NULL;
 			if (!rc)
-				rc = consumer_info(nc, stream, name, timeout_ms, &now, &e);
+				rc = xorb_js_consumer_info(nc, stream, name, timeout_ms, &now, &e);
 			if (rc) {
 				res->differ++;
 				xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,

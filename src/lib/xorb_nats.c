@@ -328,6 +328,19 @@ int xorb_js_stream_info(natsConnection *nc, const char *stream, int timeout_ms, 
 	return xorb_js_request(nc, subj, NULL, timeout_ms, info, NULL, NULL, err);
 }
 
+int xorb_js_consumer_info(natsConnection *nc, const char *stream, const char *name, int timeout_ms,
+			  cJSON **info, struct xorb_error *err)
+{
+	char subj[600];
+	int api = 0, rc;
+
+	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.%s", stream, name);
+	rc = xorb_js_request(nc, subj, NULL, timeout_ms, info, NULL, &api, err);
+	if (api == XORB_JS_CONSUMER_NOT_FOUND)
+		rc = XORB_ENOTFOUND;
+	return rc;
+}
+
 int xorb_js_stream_delete(natsConnection *nc, const char *stream, int timeout_ms,
 			  struct xorb_error *err)
 {

@@ -89,6 +89,9 @@ natsStatus xorb_nats_inbox(char *out, size_t len);
 /* STREAM.INFO; XORB_ENOTFOUND when the stream does not exist. */
 int xorb_js_stream_info(natsConnection *nc, const char *stream, int timeout_ms, cJSON **info,
 			struct xorb_error *err);
+/* CONSUMER.INFO; XORB_ENOTFOUND when the consumer does not exist. */
+int xorb_js_consumer_info(natsConnection *nc, const char *stream, const char *name, int timeout_ms,
+			  cJSON **info, struct xorb_error *err);
 int xorb_js_stream_delete(natsConnection *nc, const char *stream, int timeout_ms,
 			  struct xorb_error *err);
 

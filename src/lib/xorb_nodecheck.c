@@ -128,19 +128,6 @@ static bool cluster_ok(struct check *c, struct node *n, const cJSON *info, const
 	return ok;
 }
 
-static int consumer_info(natsConnection *nc, const char *stream, const char *name, int timeout_ms,
-			 cJSON **info, struct xorb_error *err)
-{
-	char subj[600];
-	int api = 0, rc;
-
-	snprintf(subj, sizeof(subj), "$JS.API.CONSUMER.INFO.%s.%s", stream, name);
-	rc = xorb_js_request(nc, subj, NULL, timeout_ms, info, NULL, &api, err);
-	if (api == XORB_JS_CONSUMER_NOT_FOUND)
-		rc = XORB_ENOTFOUND;
-	return rc;
-}
-
 /* One round on one node: n->wrong says what is not right yet. */
 static void check_node(struct check *c, struct node *n)
 {
@@ -184,7 +171,7 @@ static void check_node(struct check *c, struct node *n)
 			continue; /* not on the server at all: reconciliation reports it */
 		snprintf(what, sizeof(what), "consumer \"%s\"", name);
 		xorb_error_clear(&e);
-		rc = consumer_info(n->nc, ms->name, name, c->o->api_timeout_ms, &now, &e);
+		rc = xorb_js_consumer_info(n->nc, ms->name, name, c->o->api_timeout_ms, &now, &e);
 		if (rc == XORB_ENOTFOUND)
 			wrong(n, "%s does not exist there", what);
 		else if (rc)
@@ -293,7 +280,7 @@ static int set_refs(struct check *c, struct xorb_error *err)
 
 		c->ref[i] = rec;
 		c->ref_label[i] = "backup";
-		rc = consumer_info(c->o->nc, c->ms->name, xorb_json_str(rec, "name", ""), c->o->api_timeout_ms, &now,
+		rc = xorb_js_consumer_info(c->o->nc, c->ms->name, xorb_json_str(rec, "name", ""), c->o->api_timeout_ms, &now,
 				   NULL);
 		if (rc == XORB_ENOTFOUND)
 			c->ref[i] = NULL;
@@ -337,7 +324,6 @@ int xorb_nodecheck_stream(const struct xorb_nodecheck_opts *o, const struct xorb
 		rc = set_refs(&c, err);
 	while (!rc) {
 		unsigned bad = 0;
-
 
 		for (i = 0; i < c.n_offline; i++)
 			free(c.offline[i]);
