@@ -213,6 +213,7 @@ struct rctx {
 	size_t backup_json_len;
 	bool piped; /* the server applies restore chunks as they arrive (2.14+) */
 	bool committing; /* the final message of cur was sent */
+	int64_t commit_msgs; /* messages the commit's reply reported, -1: none */
 	char mark[200]; /* this run's MARK_KEY value */
 };
 
@@ -508,9 +509,12 @@ static int settle(struct rctx *c, const struct xorb_manifest_stream *ms, struct 
 			    xorb_json_int(st, "last_seq", -1) < ms->last_seq) {
 				ok = false;
 				snprintf(why, sizeof(why), "it holds %" PRId64 " messages up to sequence %" PRId64
-					 ", the backup %" PRId64 " up to %" PRId64,
+					 ", the backup %" PRId64 " up to %" PRId64 "%s",
 					 xorb_json_int(st, "messages", -1), xorb_json_int(st, "last_seq", -1),
-					 ms->messages, ms->last_seq);
+					 ms->messages, ms->last_seq,
+					 c->commit_msgs > xorb_json_int(st, "messages", -1)
+						 ? "; the server reported the messages at commit, so its files were removed under it: nats-server 2.9/2.10 do that when another restore of the same stream commits at the same moment (notes P10); run the restore again once the other one ended"
+						 : "");
 			}
 			cl = cJSON_GetObjectItemCaseSensitive(info, "cluster");
 			rep = cJSON_GetObjectItemCaseSensitive(cl, "replicas");
@@ -581,6 +585,7 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	/* The creation time the server reports for the stream it just made
 	 * (the commit's reply carries the stream info) is what later proves
 	 * the stream is this run's (proves_mine) */
+	c->commit_msgs = xorb_json_int(cJSON_GetObjectItemCaseSensitive(reply, "state"), "messages", -1);
 	created = xorb_json_str(reply, "created", NULL);
 	if (!created && xorb_js_stream_info(c->nc, ms->name, c->o->api_timeout_ms, &info, NULL) == XORB_OK)
 		created = xorb_json_str(info, "created", NULL);

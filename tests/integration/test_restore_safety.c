@@ -206,6 +206,10 @@ static int explained(const char *err)
 	return strstr(err, "another restore or a client created it meanwhile") ||
 	       strstr(err, "is being restored right now by another run") ||
 	       strstr(err, "changed while this run verified the backup") ||
+	       /* nats-server 2.9/2.10: the loser's RestoreStream removes the
+	        * winner's files when both commit at once (notes P10): the
+	        * winner's check sees it and says so */
+	       strstr(err, "so its files were removed under it") ||
 	       (strstr(err, "already exists and differs from the backup") && strstr(err, "nothing was changed"));
 }
 
