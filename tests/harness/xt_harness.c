@@ -8,6 +8,9 @@
 #include "xt_harness.h"
 
 #include "xorb_buf.h"
+#include "xorb_json.h"
+#include "xorb_nats.h"
+#include "xorb_version.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -609,6 +612,19 @@ static const char *const mc_error_heads[] = {
 	"Jump to the invalid address", "Invalid alignment", "Illegal memory pool", "Unaddressable byte",
 	"Uninitialised byte", "Fishy value", NULL,
 };
+
+int xt_server_at_least(natsConnection *nc, unsigned major, unsigned minor)
+{
+	struct xorb_version v;
+	cJSON *info = NULL;
+	int r = -1;
+
+	if (xorb_nats_server_info(nc, &info, NULL) == XORB_OK &&
+	    xorb_version_parse(xorb_json_str(info, "version", ""), &v, NULL) == XORB_OK)
+		r = xorb_version_cmp_core(&v, major, minor, 0) >= 0;
+	cJSON_Delete(info);
+	return r;
+}
 
 int xt_memcheck(void)
 {

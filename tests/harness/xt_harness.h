@@ -97,6 +97,10 @@ struct xt_result {
  * times their timeout by itself.
  */
 int xt_memcheck(void);
+
+/* 1 when the server nc is connected to is version major.minor or newer
+ * (its INFO), 0 when older, -1 when the version cannot be read. */
+int xt_server_at_least(natsConnection *nc, unsigned major, unsigned minor);
 #define XT_MEMCHECK_SLOWER 5
 
 /*

@@ -210,42 +210,40 @@ static void restart(struct xt_server *s, const char *js)
 	assert_int_equal(xt_server_start(s, &o), 0);
 }
 
+/* STREAM.INFO of name on s: the reply text (static; an "error" member when
+ * the stream does not exist). */
+static const char *stream_info(const struct xt_server *s, const char *name)
+{
+	static char text[65536];
+	natsConnection *nc;
+	natsMsg *m = NULL;
+	char subj[300];
+
+	assert_int_equal(xt_server_connect(s, &nc), 0);
+	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", name);
+	assert_int_equal(natsConnection_RequestString(&m, nc, subj, "", 5000), NATS_OK);
+	snprintf(text, sizeof(text), "%s", natsMsg_GetData(m));
+	natsMsg_Destroy(m);
+	natsConnection_Destroy(nc);
+	return text;
+}
+
+static int stream_exists(const struct xt_server *s, const char *name)
+{
+	return strstr(stream_info(s, name), "\"error\"") == NULL;
+}
+
 /* What a restore killed mid-stream may leave: nothing, or on nats-server
  * 2.14+ (which build the stream as chunks arrive) a partial stream marked
  * by the restore ("xorb-dr.restore" in its metadata) for the rerun. */
 static int absent_or_marked_partial(const struct xt_server *s, const char *name)
 {
-	natsConnection *nc;
-	natsMsg *m = NULL;
-	char subj[300];
-	int ok;
+	const char *text = stream_info(s, name);
+	int ok = strstr(text, "\"error\"") != NULL || strstr(text, "\"xorb-dr.restore\":\"run ") != NULL;
 
-	assert_int_equal(xt_server_connect(s, &nc), 0);
-	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", name);
-	assert_int_equal(natsConnection_RequestString(&m, nc, subj, "", 5000), NATS_OK);
-	ok = strstr(natsMsg_GetData(m), "\"error\"") != NULL ||
-	     strstr(natsMsg_GetData(m), "\"xorb-dr.restore\":\"run ") != NULL;
 	if (!ok)
-		fprintf(stderr, "unmarked stream left: %s\n", natsMsg_GetData(m));
-	natsMsg_Destroy(m);
-	natsConnection_Destroy(nc);
+		fprintf(stderr, "unmarked stream left: %s\n", text);
 	return ok;
-}
-
-static int stream_exists(const struct xt_server *s, const char *name)
-{
-	natsConnection *nc;
-	natsMsg *m = NULL;
-	char subj[300];
-	int exists;
-
-	assert_int_equal(xt_server_connect(s, &nc), 0);
-	snprintf(subj, sizeof(subj), "$JS.API.STREAM.INFO.%s", name);
-	assert_int_equal(natsConnection_RequestString(&m, nc, subj, "", 5000), NATS_OK);
-	exists = strstr(natsMsg_GetData(m), "\"error\"") == NULL;
-	natsMsg_Destroy(m);
-	natsConnection_Destroy(nc);
-	return exists;
 }
 
 static void test_server_killed_during_backup(void **state)
