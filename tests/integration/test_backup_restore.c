@@ -600,6 +600,62 @@ static void test_stalled_snapshot_times_out(void **state)
 	usleep(300 * 1000); /* the server frees the stream for the next snapshot */
 }
 
+/* The store's one rule for links (issue 12, point 3): a tenant directory or
+ * check's probe directory that is a symbolic link is refused by the writer
+ * as by the readers, naming the link, and nothing is written through it.
+ * Before, backup wrote through a linked t-qa/ ("complete", exit 0) that list,
+ * verify and restore then skipped, and check's probe wrote through a linked
+ * xorb-check/. */
+static void test_store_link_refused(void **state)
+{
+	char *dir = xt_tempdir("links");
+	char lstore[4200], target[4200], link[4300];
+	struct xt_result r;
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(dir);
+	snprintf(lstore, sizeof(lstore), "%s/store", dir);
+	snprintf(target, sizeof(target), "%s/elsewhere", dir);
+	assert_int_equal(mkdir(lstore, 0700), 0);
+	assert_int_equal(mkdir(target, 0700), 0);
+	snprintf(link, sizeof(link), "%s/t-qa", lstore);
+	assert_int_equal(symlink(target, link), 0);
+	snprintf(link, sizeof(link), "%s/xorb-check", lstore);
+	assert_int_equal(symlink(target, link), 0);
+
+	const char *bk[] = { xt_bin("xorb-backup"), "-s", src.url, "--store", lstore, "tenant", "t-qa", NULL };
+	assert_int_equal(run(&r, bk), 2);
+	if (!strstr(r.err, "\"t-qa\" in the store is a symbolic link (to \"") || !strstr(r.err, target))
+		show("backup into a linked tenant directory", &r);
+	assert_non_null(strstr(r.err, "\"t-qa\" in the store is a symbolic link (to \""));
+	assert_non_null(strstr(r.err, target));
+	xt_result_release(&r);
+
+	const char *ls[] = { xt_bin("xorb-backup"), "--store", lstore, "list", "t-qa", NULL };
+	assert_int_equal(run(&r, ls), 2);
+	assert_non_null(strstr(r.err, "\"t-qa\" in the store is a symbolic link"));
+	xt_result_release(&r);
+
+	const char *ck[] = { xt_bin("xorb-backup"), "-s", src.url, "--store", lstore, "check", NULL };
+	assert_int_equal(run(&r, ck), 2); /* CRITICAL */
+	if (!strstr(r.out, "\"xorb-check\" in the store is a symbolic link"))
+		show("check with a linked probe directory", &r);
+	assert_non_null(strstr(r.out, "\"xorb-check\" in the store is a symbolic link"));
+	xt_result_release(&r);
+
+	/* nothing went through the links */
+	d = opendir(target);
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	closedir(d);
+	assert_int_equal(n, 0);
+	xt_rmtree(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -610,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_clear_failures),
 		cmocka_unit_test(test_killed_backup_lists_nothing),
 		cmocka_unit_test(test_stalled_snapshot_times_out),
+		cmocka_unit_test(test_store_link_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

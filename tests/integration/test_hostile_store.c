@@ -12,6 +12,8 @@
  *   warning (exit 1) that names each.
  * - `copy` of such a sidecar fails (exit 2) before it opens the key the
  *   sidecar names: nothing arrives in the destination.
+ * - A tenant directory that is a symbolic link is refused by every reader
+ *   and writer alike (point 3).
  */
 #include "xt_harness.h"
 
@@ -357,12 +359,84 @@ static void test_every_json_output_parses(void **state)
 	}
 }
 
+/* One rule for links (issue 12, point 3): t-bee's directory moved out of the
+ * store and replaced by a link to it. Every reader (list, verify, restore,
+ * prune) and every writer (copy into a destination whose tenant directory is
+ * a link) refuses it with the same message, naming the link and its target;
+ * nothing outside the store is written or removed. Before, readers skipped
+ * the link silently (the backup looked absent) and writers wrote through it. */
+static void test_linked_tenant_refused_everywhere(void **state)
+{
+	char moved[4300], link[4300], dstore[4300], dlink[4400], dtarget[4300], want[4600];
+	const char *bk = xt_bin("xorb-backup");
+	struct xt_result r;
+	size_t i;
+
+	(void)state;
+	snprintf(link, sizeof(link), "%s/t-bee", store);
+	snprintf(moved, sizeof(moved), "%s/t-bee-elsewhere", work);
+	assert_int_equal(rename(link, moved), 0);
+	assert_int_equal(symlink(moved, link), 0);
+	snprintf(dstore, sizeof(dstore), "%s/dest-linked", work);
+	assert_int_equal(mkdir(dstore, 0700), 0);
+	snprintf(dlink, sizeof(dlink), "%s/t-bee", dstore);
+	snprintf(dtarget, sizeof(dtarget), "%s/dest-elsewhere", work);
+	assert_int_equal(mkdir(dtarget, 0700), 0);
+	assert_int_equal(symlink(dtarget, dlink), 0);
+	snprintf(want, sizeof(want), "\"t-bee\" in the store is a symbolic link (to \"%s\")", moved);
+	{
+		char prune[4200], verify[4200], restore[4200];
+		const char *const cmds[][12] = {
+			{ bk, "--store", store, "list", NULL },
+			{ bk, "--store", store, "list", "t-bee", NULL },
+			{ verify, "--store", store, "t-bee", "latest", NULL },
+			{ restore, "-s", "nats://127.0.0.1:1", "--store", store, "t-bee", "latest", "--dry-run", NULL },
+			{ prune, "--store", store, "t-bee", "--keep-last", "0", NULL },
+			{ bk, "--store", store, "copy", "t-bee", ID_BEE, "--to", dstore, NULL },
+		};
+
+		snprintf(prune, sizeof(prune), "%s", xt_bin("xorb-prune"));
+		snprintf(verify, sizeof(verify), "%s", xt_bin("xorb-verify"));
+		snprintf(restore, sizeof(restore), "%s", xt_bin("xorb-restore"));
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			run(&r, cmds[i]);
+			if (r.status != 2 || !strstr(r.err, want))
+				show(cmds[i][3], &r);
+			assert_int_equal(r.status, 2);
+			assert_non_null(strstr(r.err, want));
+			xt_result_release(&r);
+		}
+	}
+	/* nothing removed from t-bee's real directory */
+	assert_int_equal(count_files(moved), 2);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(rename(moved, link), 0);
+
+	/* the writer: t-bee's backup copied into a destination whose t-bee/ is
+	 * a link */
+	{
+		const char *copy[] = { bk, "--store", store, "copy", "t-bee", ID_BEE, "--to", dstore, NULL };
+
+		snprintf(want, sizeof(want), "\"t-bee\" in the store is a symbolic link (to \"%s\")", dtarget);
+		assert_int_equal(run(&r, copy), 2);
+		if (!strstr(r.err, want))
+			show("copy", &r);
+		assert_non_null(strstr(r.err, want));
+		xt_result_release(&r);
+	}
+	assert_int_equal(count_files(dtarget), 0);
+	assert_int_equal(unlink(dlink), 0);
+	assert_int_equal(rmdir(dtarget), 0);
+	xt_rmtree(dstore);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_list_shows_only_what_matches_its_location),
 		cmocka_unit_test(test_copy_never_opens_a_foreign_key),
 		cmocka_unit_test(test_every_json_output_parses),
+		cmocka_unit_test(test_linked_tenant_refused_everywhere),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -744,6 +744,135 @@ static void test_unfinished_strict(void **state)
 	assert_int_equal(l.n, 0);
 }
 
+/* ---- symbolic links (issue 12, point 3) ---- */
+
+/* rc is the refusal of a link: ESTORE, and the message names the link by its
+ * key and its target. */
+static void assert_link_refused(int rc, const struct xorb_error *err, const char *rel, const char *target)
+{
+	char want[PATH_MAX + 256];
+
+	snprintf(want, sizeof(want), "\"%s\" in the store is a symbolic link (to \"%s\"): the file store follows no link below its root",
+		 rel, target);
+	if (rc != XORB_ESTORE || !strstr(err->msg, want))
+		fail_msg("got %d \"%s\", want ESTORE and a message with \"%s\"", rc, err->msg, want);
+}
+
+/* Below the root no operation follows a link: a tenant directory, an object
+ * or check's probe directory that is a link is refused by put, get, list,
+ * list_unfinished and remove alike, with the same message, and nothing
+ * outside the store is read, written or removed. Before the rule, put wrote
+ * through a linked directory while list skipped it (the backup was
+ * invisible), and get followed a linked directory. */
+static void test_links_below_root_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store_reader *r = NULL;
+	struct xorb_store_writer *w = NULL;
+	struct listing l;
+	struct unfinished u;
+	char outside[PATH_MAX], file[PATH_MAX], path[PATH_MAX], before[4096] = "", after[4096] = "";
+	FILE *fp;
+
+	snprintf(outside, sizeof(outside), "%s/outside", f->dir);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	snprintf(file, sizeof(file), "%s/20261127T170508Z-3fa9c1.json", outside);
+	fp = fopen(file, "w");
+	assert_non_null(fp);
+	fputs("outside", fp);
+	fclose(fp);
+	collect_files(outside, "", before, sizeof(before));
+
+	/* t-qa: a linked directory; t-bee/x.json: a linked object; xorb-check:
+	 * check's probe directory, linked */
+	snprintf(path, sizeof(path), "%s/t-qa", f->root);
+	assert_int_equal(symlink(outside, path), 0);
+	snprintf(path, sizeof(path), "%s/t-bee", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/t-bee/x.json", f->root);
+	assert_int_equal(symlink(file, path), 0);
+	snprintf(path, sizeof(path), "%s/xorb-check", f->root);
+	assert_int_equal(symlink(outside, path), 0);
+	put(f, "t-ok/a.json", "a");
+
+	assert_link_refused(xorb_store_put_begin(f->store, "t-qa/new.json", &w, &err), &err, "t-qa", outside);
+	assert_null(w);
+	assert_link_refused(xorb_store_put_all(f->store, "xorb-check/probe", "p", 1, &err), &err, "xorb-check",
+			    outside);
+	assert_link_refused(xorb_store_put_all(f->store, "t-bee/x.json", "p", 1, &err), &err, "t-bee/x.json",
+			    file);
+	assert_link_refused(xorb_store_get_open(f->store, "t-qa/20261127T170508Z-3fa9c1.json", &r, &err), &err,
+			    "t-qa", outside);
+	assert_null(r);
+	assert_link_refused(xorb_store_get_open(f->store, "t-bee/x.json", &r, &err), &err, "t-bee/x.json", file);
+	memset(&l, 0, sizeof(l));
+	assert_link_refused(xorb_store_list(f->store, "t-qa/", list_cb, &l, &err), &err, "t-qa", outside);
+	memset(&l, 0, sizeof(l));
+	assert_link_refused(xorb_store_list(f->store, "t-bee/", list_cb, &l, &err), &err, "t-bee/x.json", file);
+	memset(&l, 0, sizeof(l));
+	assert_int_not_equal(xorb_store_list(f->store, "", list_cb, &l, &err), XORB_OK);
+	assert_non_null(strstr(err.msg, "is a symbolic link"));
+	memset(&u, 0, sizeof(u));
+	assert_link_refused(xorb_store_list_unfinished(f->store, "t-qa/", unfinished_cb, &u, &err), &err, "t-qa",
+			    outside);
+	assert_link_refused(xorb_store_remove(f->store, "t-qa/20261127T170508Z-3fa9c1.json", &err), &err, "t-qa",
+			    outside);
+	assert_link_refused(xorb_store_remove(f->store, "t-bee/x.json", &err), &err, "t-bee/x.json", file);
+	assert_link_refused(xorb_store_remove_unfinished(f->store, "t-qa/new.json", ".new.json.tmp-Ab12Zz", &err),
+			    &err, "t-qa", outside);
+
+	/* a prefix the links cannot match lists as before */
+	assert_listing(f, "t-ok/", "t-ok/a.json");
+	/* nothing outside was written or removed, the links are still there */
+	collect_files(outside, "", after, sizeof(after));
+	assert_string_equal(after, before);
+	assert_true(exists(f, "t-qa") && exists(f, "t-bee/x.json") && exists(f, "xorb-check"));
+}
+
+/* The root itself is the operator's: a store named through a link (the
+ * store on another disk) works, and its objects land in the link's target. */
+static void test_root_through_link_followed(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store *s = NULL;
+	char link[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	struct listing l;
+
+	snprintf(link, sizeof(link), "%s/via-link", f->dir);
+	assert_int_equal(symlink(f->root, link), 0);
+	if (xorb_store_open(link, &s, &err))
+		fail_msg("open through a link: %s", err.msg);
+	if (xorb_store_put_all(s, "t-qa/a.json", "a", 1, &err))
+		fail_msg("put through a linked root: %s", err.msg);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(xorb_store_list(s, "t-qa/", list_cb, &l, &err), XORB_OK);
+	assert_int_equal(l.n, 1);
+	xorb_store_free(s);
+	snprintf(path, sizeof(path), "%s/t-qa/a.json", f->root);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_content(f, "t-qa/a.json", "a");
+}
+
+/* A FIFO planted under a key is refused at once, not waited on. */
+static void test_get_of_a_fifo_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store_reader *r = NULL;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/t-qa", f->root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/t-qa/x.json", f->root);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(xorb_store_get_open(f->store, "t-qa/x.json", &r, &err), XORB_EINVAL);
+	assert_non_null(strstr(err.msg, "\"t-qa/x.json\" is not a regular file"));
+}
+
 /* ---- opening ---- */
 
 static void test_open_urls(void **state)
@@ -822,15 +951,8 @@ static void test_open_path_under_a_file(void **state)
 	assert_string_equal(err.msg, want);
 }
 
-/*
- * DOUBTFUL (plugins/file/file_store.c, mkdirs via f_open): mkdir's EEXIST
- * is taken as success without checking that the path is a directory, so a
- * store whose root is a regular file opens fine and fails only at the first
- * put, with a message about a temporary file. Fix: after mkdirs in f_open,
- * stat the root and fail with "\"<root>\" is not a directory" unless
- * S_ISDIR. The test accepts either place, as long as the message names
- * the path.
- */
+/* A store whose root is a regular file fails, naming the path (since the
+ * link rule, at open: f_open opens the root as a directory). */
 static void test_open_root_is_a_file(void **state)
 {
 	struct fixture *f = *state;
@@ -868,6 +990,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_of_empty_or_missing_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abandoned_put_listed_and_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unfinished_strict, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_links_below_root_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_root_through_link_followed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_get_of_a_fifo_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_path_under_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_root_is_a_file, setup, teardown),
