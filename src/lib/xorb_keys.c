@@ -97,16 +97,18 @@ static int sign(cJSON *claims, const struct xorb_nkey *issuer, char **jwt, struc
 }
 
 int xorb_keys_account_jwt(const struct xorb_keys *k, const char *account_pub,
-			  const char *account_name, const cJSON *limits, char **jwt,
-			  struct xorb_error *err)
+			  const char *account_name, const cJSON *limits, const cJSON *revocations,
+			  char **jwt, struct xorb_error *err)
 {
-	cJSON *c = xorb_jwt_account_claims(account_name, account_pub), *nats;
+	cJSON *c = xorb_jwt_account_claims(account_name, account_pub);
+	cJSON *nats = c ? cJSON_GetObjectItemCaseSensitive(c, "nats") : NULL;
 
-	if (c && limits) {
-		nats = cJSON_GetObjectItemCaseSensitive(c, "nats");
+	if (nats && limits) {
 		cJSON_DeleteItemFromObjectCaseSensitive(nats, "limits");
 		cJSON_AddItemToObject(nats, "limits", cJSON_Duplicate(limits, 1));
 	}
+	if (nats && cJSON_GetArraySize(revocations) > 0)
+		cJSON_AddItemToObject(nats, "revocations", cJSON_Duplicate(revocations, 1));
 	return sign(c, k->signing, jwt, err);
 }
 

@@ -42,10 +42,12 @@ int xorb_keys_account(const struct xorb_keys *k, const char *tenant, int create,
 		      struct xorb_nkey **out, struct xorb_error *err);
 
 /* An account JWT for tenant: name xorb-<tenant>, nats.limits as given,
- * issued by the operator signing key with iat = now. */
+ * nats.revocations as given ({"<user public key>": <unix time>, ...}: the
+ * server refuses that user's JWTs issued at or before the time; NULL or empty:
+ * none), issued by the operator signing key with iat = now. */
 int xorb_keys_account_jwt(const struct xorb_keys *k, const char *account_pub,
-			  const char *account_name, const cJSON *limits, char **jwt,
-			  struct xorb_error *err);
+			  const char *account_name, const cJSON *limits, const cJSON *revocations,
+			  char **jwt, struct xorb_error *err);
 
 /* A user JWT signed by the account key; perms is {"pub":…,"sub":…}. */
 int xorb_keys_user_jwt(const struct xorb_nkey *account, const char *user_name,

@@ -180,13 +180,64 @@ static int write_creds(struct xorb_state_ctx *c, const struct xorb_nkey *acct, c
 
 /* ---- apply ---- */
 
+/* A tenant's two users as their creds files hold them now. */
+struct user_now {
+	char name[128], path[4400], why[128];
+	const cJSON *perms;	  /* what they must be */
+	struct xorb_nkey *seed;	  /* the creds file's key; NULL: none usable */
+	int current;		  /* the creds file is up to date */
+	int revoke;		  /* permissions changed: revoke this key's earlier JWTs */
+	char pub[XORB_NKEY_PUBLIC_LEN + 1];
+};
+
+static void users_read(struct xorb_state_ctx *c, const struct xorb_tenant_plan *p, const char *acct_pub,
+		       struct user_now u[2])
+{
+	const char *suffix[2] = { "user", "backup" };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&u[i], 0, sizeof(u[i]));
+		u[i].perms = i ? p->backup_perms : p->user_perms;
+		snprintf(u[i].name, sizeof(u[i].name), "xorb-%s-%s", p->tenant, suffix[i]);
+		creds_path(c, u[i].name, u[i].path, sizeof(u[i].path));
+		u[i].current = creds_current(u[i].path, acct_pub, u[i].perms, &u[i].seed, u[i].why, sizeof(u[i].why));
+		/* A user JWT stays valid until it expires (ours do not) or the
+		 * account revokes it: re-issuing the creds file alone would leave
+		 * every copy of the old one working with the old permissions. */
+		if (!u[i].current && u[i].seed && strstr(u[i].why, "permissions changed")) {
+			u[i].revoke = 1;
+			xorb_nkey_public(u[i].seed, u[i].pub);
+		}
+	}
+}
+
+/* The account's revocations: the live JWT's (kept: xorb-state never drops
+ * one, whoever made it), plus this run's at revoke_at. *added: how many new. */
+static cJSON *revocations(const cJSON *live_nats, const struct user_now u[2], int64_t revoke_at, int *added)
+{
+	const cJSON *had = cJSON_GetObjectItemCaseSensitive(live_nats, "revocations");
+	cJSON *r = cJSON_IsObject(had) ? cJSON_Duplicate(had, 1) : cJSON_CreateObject();
+	int i;
+
+	*added = 0;
+	for (i = 0; r && i < 2; i++) {
+		if (!u[i].revoke)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(r, u[i].pub);
+		cJSON_AddItemToObject(r, u[i].pub, cJSON_CreateNumber((double)revoke_at));
+		(*added)++;
+	}
+	return r;
+}
+
 static int account_changes(struct xorb_state_ctx *c, const struct xorb_tenant_plan *p, const char *acct_pub,
-			   bool new_key, bool dry, struct xorb_state_counts *n, bool *exists,
-			   struct xorb_error *err)
+			   bool new_key, bool dry, const struct user_now u[2], int64_t revoke_at,
+			   struct xorb_state_counts *n, bool *exists, struct xorb_error *err)
 {
 	char *live = NULL, diff[512];
-	cJSON *claims = NULL;
-	int rc;
+	cJSON *claims = NULL, *revs = NULL;
+	int rc, added = 0;
 
 	*exists = false;
 	if (new_key) {
@@ -207,8 +258,18 @@ static int account_changes(struct xorb_state_ctx *c, const struct xorb_tenant_pl
 		if (!diff[0] && strcmp(xorb_json_str(claims, "name", ""), p->account_name))
 			snprintf(diff, sizeof(diff), "name \"%s\" -> \"%s\"", xorb_json_str(claims, "name", ""),
 				 p->account_name);
+		revs = revocations(cJSON_GetObjectItemCaseSensitive(claims, "nats"), u, revoke_at, &added);
 		cJSON_Delete(claims);
+		if (!revs)
+			return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		if (added && !diff[0])
+			snprintf(diff, sizeof(diff), "revoke the earlier JWTs of %d user%s whose permissions changed", added,
+				 added > 1 ? "s" : "");
+		else if (added)
+			snprintf(diff + strlen(diff), sizeof(diff) - strlen(diff), "; revoke the earlier JWTs of %d user%s",
+				 added, added > 1 ? "s" : "");
 		if (!diff[0]) {
+			cJSON_Delete(revs);
 			n->unchanged++;
 			say(c, XORB_NOTE_INFO, "= account %s (%s)", p->account_name, acct_pub);
 			return XORB_OK;
@@ -216,56 +277,63 @@ static int account_changes(struct xorb_state_ctx *c, const struct xorb_tenant_pl
 		n->update++;
 		say(c, XORB_NOTE_INFO, "~ account %s: %s", p->account_name, diff);
 	} else {
+		/* a known key whose account is not on the server (destroyed):
+		 * the creds files may still be of the old permissions */
+		revs = revocations(NULL, u, revoke_at, &added);
+		if (!revs)
+			return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 		n->create++;
 		say(c, XORB_NOTE_INFO, "+ account %s (%s): disk %" PRId64 " B, streams %" PRId64 ", consumers %" PRId64
 		    ", connections %" PRId64, p->account_name, new_key ? "new key" : acct_pub,
 		    xorb_json_int(p->limits, "disk_storage", 0), xorb_json_int(p->limits, "streams", 0),
 		    xorb_json_int(p->limits, "consumer", 0), xorb_json_int(p->limits, "conn", -1));
 	}
-	if (dry)
+	if (dry) {
+		cJSON_Delete(revs);
 		return XORB_OK;
+	}
 	{
 		char *jwt = NULL;
 		int servers = 0;
 
-		rc = xorb_keys_account_jwt(c->keys, acct_pub, p->account_name, p->limits, &jwt, err);
+		rc = xorb_keys_account_jwt(c->keys, acct_pub, p->account_name, p->limits, revs, &jwt, err);
 		if (!rc)
 			rc = xorb_sys_claims_update(c->sys, acct_pub, jwt, &servers, err);
 		free(jwt);
+		cJSON_Delete(revs);
 		if (!rc)
 			*exists = true;
 		return rc;
 	}
 }
 
-static int user_changes(struct xorb_state_ctx *c, const struct xorb_tenant_plan *p, const struct xorb_nkey *acct,
-			const char *acct_pub, bool dry, struct xorb_state_counts *n, struct xorb_error *err)
+static int user_changes(struct xorb_state_ctx *c, const struct xorb_nkey *acct, struct user_now u[2],
+			int64_t revoke_at, bool dry, struct xorb_state_counts *n, struct xorb_error *err)
 {
-	const cJSON *perms[2] = { p->user_perms, p->backup_perms };
-	const char *suffix[2] = { "user", "backup" };
 	int i, rc = XORB_OK;
 
+	/* the server refuses a JWT issued at or before its key's revocation time
+	 * (nats-server 2.9.10 isRevoked: revoked when t >= iat), and iat has
+	 * whole seconds: the new JWTs are issued after that second */
+	if (!dry && (u[0].revoke || u[1].revoke))
+		while ((int64_t)time(NULL) <= revoke_at)
+			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
 	for (i = 0; i < 2 && !rc; i++) {
-		char user[128], path[4400], why[128];
-		struct xorb_nkey *seed = NULL;
-
-		snprintf(user, sizeof(user), "xorb-%s-%s", p->tenant, suffix[i]);
-		creds_path(c, user, path, sizeof(path));
-		if (creds_current(path, acct_pub, perms[i], &seed, why, sizeof(why))) {
+		if (u[i].current) {
 			n->unchanged++;
-			say(c, XORB_NOTE_INFO, "= user %s (%s)", user, path);
-		} else {
-			if (!strcmp(why, "new")) {
-				n->create++;
-				say(c, XORB_NOTE_INFO, "+ user %s -> %s", user, path);
-			} else {
-				n->update++;
-				say(c, XORB_NOTE_INFO, "~ user %s: %s", user, why);
-			}
-			if (!dry)
-				rc = write_creds(c, acct, user, perms[i], seed, path, err);
+			say(c, XORB_NOTE_INFO, "= user %s (%s)", u[i].name, u[i].path);
+			continue;
 		}
-		xorb_nkey_free(seed);
+		if (!strcmp(u[i].why, "new")) {
+			n->create++;
+			say(c, XORB_NOTE_INFO, "+ user %s -> %s", u[i].name, u[i].path);
+		} else {
+			n->update++;
+			say(c, XORB_NOTE_INFO, "~ user %s: %s%s", u[i].name, u[i].why,
+			    u[i].revoke ? "; its earlier JWTs are revoked (copies of the old creds file stop working)" : "");
+		}
+		if (!dry)
+			rc = write_creds(c, acct, u[i].name, u[i].perms, u[i].seed, u[i].path, err);
 	}
 	return rc;
 }
@@ -390,6 +458,8 @@ static int tenant_apply(struct xorb_state_ctx *c, const struct xorb_env *env, co
 	struct xorb_nkey *acct = NULL;
 	natsConnection *nc = NULL;
 	char acct_pub[XORB_NKEY_PUBLIC_LEN + 1] = "";
+	struct user_now users[2] = { 0 };
+	const int64_t revoke_at = (int64_t)time(NULL);
 	bool new_key = false, exists = false;
 	int rc;
 
@@ -405,9 +475,11 @@ static int tenant_apply(struct xorb_state_ctx *c, const struct xorb_env *env, co
 		goto out;
 	if (acct)
 		xorb_nkey_public(acct, acct_pub);
-	rc = account_changes(c, &p, acct_pub, new_key, dry, n, &exists, err);
+	if (acct)
+		users_read(c, &p, acct_pub, users);
+	rc = account_changes(c, &p, acct_pub, new_key, dry, users, revoke_at, n, &exists, err);
 	if (!rc && acct)
-		rc = user_changes(c, &p, acct, acct_pub, dry, n, err);
+		rc = user_changes(c, acct, users, revoke_at, dry, n, err);
 	else if (!rc) {
 		n->create += 2;
 		say(c, XORB_NOTE_INFO, "+ user xorb-%s-user, xorb-%s-backup (creds in %s)", t->name, t->name, c->creds_dir);
@@ -440,6 +512,8 @@ out:
 	if (rc)
 		xorb_error_prefix(err, "tenant %s: ", t->name);
 	xorb_nats_close(nc);
+	xorb_nkey_free(users[0].seed);
+	xorb_nkey_free(users[1].seed);
 	xorb_nkey_free(acct);
 	xorb_tenant_plan_release(&p);
 	return rc;

@@ -112,13 +112,11 @@ static void creds(const char *user, char *out, size_t len)
 
 static int login_tries = 25; /* connect_as's attempts */
 
-static natsStatus connect_as(const char *user, natsConnection **nc, natsErrHandler eh, void *closure)
+static natsStatus connect_with(const char *path, natsConnection **nc, natsErrHandler eh, void *closure)
 {
 	natsOptions *o = NULL;
-	char path[4400];
 	natsStatus s = NATS_ERR;
 
-	creds(user, path, sizeof(path));
 	natsOptions_Create(&o);
 	natsOptions_SetURL(o, srv.url);
 	natsOptions_SetUserCredentialsFromFiles(o, path, NULL);
@@ -133,11 +131,19 @@ static natsStatus connect_as(const char *user, natsConnection **nc, natsErrHandl
 		s = natsConnection_Connect(nc, o);
 		if (s == NATS_OK)
 			break;
-		fprintf(stderr, "connect as %s: %s\n", user, nats_GetLastError(NULL));
+		fprintf(stderr, "connect with %s: %s\n", path, nats_GetLastError(NULL));
 		usleep(200 * 1000);
 	}
 	natsOptions_Destroy(o);
 	return s;
+}
+
+static natsStatus connect_as(const char *user, natsConnection **nc, natsErrHandler eh, void *closure)
+{
+	char path[4400];
+
+	creds(user, path, sizeof(path));
+	return connect_with(path, nc, eh, closure);
 }
 
 static void test_init_files_are_private(void **state)
@@ -439,6 +445,102 @@ static int has_seed(const char *text)
 			return 1;
 	}
 	return 0;
+}
+
+/*
+ * `xorb-state apply` moves an existing account to the current permissions
+ * (issue 12, point 1): a backup user of an earlier version (subscribe
+ * `_INBOX.>`, where the seed's push consumers deliver the tenant's events) is
+ * re-issued, and its earlier JWTs are revoked in the account JWT, so a copy
+ * of the old creds file no longer connects and a connection made with it is
+ * closed. Before, only the creds file was rewritten: the old JWT, signed by
+ * the same account key, kept working with the old permissions. A second apply
+ * changes nothing (the revocation is kept, not added again).
+ */
+static void test_apply_revokes_old_permissions(void **state)
+{
+	struct xorb_error err = { 0 };
+	struct xorb_keys *k = NULL;
+	struct xorb_nkey *acct = NULL, *seed = NULL;
+	natsConnection *nc = NULL, *old_nc = NULL;
+	natsSubscription *sub = NULL;
+	char path[4400], old_copy[4400], *text, *jwt = NULL, *old_jwt = NULL, *old_creds = NULL;
+	cJSON *claims = NULL, *perms, *sub_perm;
+	struct xt_result r;
+	int before, i;
+
+	/* an "earlier version's" backup user: same key, sub _INBOX.> allowed */
+	creds("xorb-t-qa-backup", path, sizeof(path));
+	text = slurp(path);
+	assert_int_equal(xorb_creds_parse(text, strlen(text), &jwt, &seed, &err), XORB_OK);
+	free(text);
+	assert_int_equal(xorb_jwt_decode(jwt, &claims, &err), XORB_OK);
+	perms = cJSON_CreateObject();
+	cJSON_AddItemToObject(perms, "pub", cJSON_Duplicate(cJSON_GetObjectItem(cJSON_GetObjectItem(claims, "nats"), "pub"), 1));
+	sub_perm = cJSON_AddObjectToObject(perms, "sub");
+	cJSON_AddItemToObject(sub_perm, "allow", cJSON_CreateStringArray((const char *[]){ "_INBOX.>" }, 1));
+	assert_int_equal(xorb_keys_open(keys, &k, &err), XORB_OK);
+	assert_int_equal(xorb_keys_account(k, "t-qa", 0, &acct, &err), XORB_OK);
+	assert_int_equal(xorb_keys_user_jwt(acct, "xorb-t-qa-backup", seed, perms, &old_jwt, &err), XORB_OK);
+	assert_int_equal(xorb_creds_format(old_jwt, seed, &old_creds, &err), XORB_OK);
+	assert_int_equal(xorb_secret_write(path, old_creds, strlen(old_creds), 1, &err), XORB_OK);
+	snprintf(old_copy, sizeof(old_copy), "%s/old-backup.creds", work);
+	assert_int_equal(xorb_secret_write(old_copy, old_creds, strlen(old_creds), 1, &err), XORB_OK);
+
+	/* the old permissions work: _INBOX.> can be subscribed */
+	assert_int_equal(connect_with(old_copy, &old_nc, on_error, NULL), NATS_OK);
+	before = violations;
+	assert_int_equal(natsConnection_SubscribeSync(&sub, old_nc, "_INBOX.>"), NATS_OK);
+	natsConnection_Flush(old_nc);
+	usleep(300 * 1000);
+	assert_int_equal(violations, before);
+	natsSubscription_Destroy(sub);
+	sub = NULL;
+
+	const char *plan[] = { xt_bin("xorb-state"), "plan", envf, NULL };
+	assert_int_equal(run(&r, plan), 0);
+	assert_non_null(strstr(r.out, "~ account xorb-t-qa: revoke the earlier JWTs of 1 user whose permissions changed"));
+	assert_non_null(strstr(r.out, "~ user xorb-t-qa-backup: sub permissions changed; its earlier JWTs are revoked"));
+	xt_result_release(&r);
+	const char *apply[] = { xt_bin("xorb-state"), "apply", envf, NULL };
+	assert_int_equal(run(&r, apply), 0);
+	assert_non_null(strstr(r.out, "~ user xorb-t-qa-backup: sub permissions changed; its earlier JWTs are revoked"));
+	xt_result_release(&r);
+
+	/* the connection made with the old JWT is closed, and the old creds no
+	 * longer connect */
+	for (i = 0; i < 50 && !natsConnection_IsClosed(old_nc); i++)
+		usleep(100 * 1000);
+	assert_true(natsConnection_IsClosed(old_nc));
+	natsConnection_Destroy(old_nc);
+	login_tries = 3;
+	assert_int_not_equal(connect_with(old_copy, &old_nc, NULL, NULL), NATS_OK);
+	login_tries = 25;
+	/* the re-issued creds connect, without _INBOX.> */
+	assert_int_equal(connect_as("xorb-t-qa-backup", &nc, on_error, NULL), NATS_OK);
+	before = violations;
+	assert_int_equal(natsConnection_SubscribeSync(&sub, nc, "_INBOX.>"), NATS_OK);
+	natsConnection_Flush(nc);
+	usleep(300 * 1000);
+	assert_true(violations > before);
+	natsSubscription_Destroy(sub);
+	natsConnection_Destroy(nc);
+
+	/* idempotent: the revocation stays, nothing to do */
+	assert_int_equal(run(&r, apply), 0);
+	assert_non_null(strstr(r.out, "= account xorb-t-qa ("));
+	assert_non_null(strstr(r.out, "= user xorb-t-qa-backup"));
+	xt_result_release(&r);
+
+	cJSON_Delete(perms);
+	cJSON_Delete(claims);
+	free(jwt);
+	free(old_jwt);
+	explicit_bzero(old_creds, strlen(old_creds));
+	free(old_creds);
+	xorb_nkey_free(seed);
+	xorb_nkey_free(acct);
+	xorb_keys_free(k);
 }
 
 static void test_dr_drill(void **state)
@@ -847,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_plan_apply_idempotent),
 		cmocka_unit_test(test_limit_change_applied_live),
 		cmocka_unit_test(test_isolation),
+		cmocka_unit_test(test_apply_revokes_old_permissions),
 		cmocka_unit_test(test_dr_drill),
 		cmocka_unit_test(test_import_all_or_nothing),
 		cmocka_unit_test(test_seed_environments_apply),
