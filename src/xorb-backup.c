@@ -235,7 +235,7 @@ static int cmd_tenant(struct args *a, const char *tenant)
 			return XORB_EXIT_FAIL;
 		}
 	}
-	rc = xorb_cli_open_store(c, &store, &err);
+	rc = xorb_cli_open_store(c, NULL, XORB_STORE_WRITE, &store, &err);
 	if (!rc && a->system_creds) {
 		struct xorb_conn_opts so = c->conn;
 		natsConnection *sys = NULL;
@@ -325,7 +325,7 @@ static int cmd_list(struct args *a, const char *tenant)
 
 	if (tenant && xorb_tenant_check(tenant, &err))
 		return xorb_cli_usage_error(c, "%s", err.msg);
-	rc = xorb_cli_open_store(c, &store, &err);
+	rc = xorb_cli_open_store(c, NULL, XORB_STORE_READ, &store, &err);
 	if (!rc)
 		rc = xorb_bundle_list(store, tenant, &keys, &n, &err);
 	if (rc) {
@@ -728,7 +728,7 @@ static struct xorb_store *check_store(struct checks *k)
 	struct xorb_store *s = NULL;
 	char key[128], host[64] = "host";
 
-	if (xorb_cli_open_store(k->c, &s, &err)) {
+	if (xorb_cli_open_store(k->c, NULL, XORB_STORE_READ, &s, &err)) {
 		check_line(k, 2, "store: %s", err.msg);
 		return NULL;
 	}
@@ -954,7 +954,8 @@ static int cmd_copy(struct args *a, char **argv, int argc)
 		return xorb_cli_usage_error(c, "%s", err.msg);
 	if (c->store && !strcmp(a->copy_to, c->store))
 		return xorb_cli_usage_error(c, "copy: --to is the source store itself (%s)", c->store);
-	if (xorb_cli_open_store(c, &src, &err) || xorb_store_open_with(a->copy_to, c->params, &dst, &err)) {
+	if (xorb_cli_open_store(c, NULL, XORB_STORE_READ, &src, &err) ||
+	    xorb_cli_open_store(c, a->copy_to, XORB_STORE_WRITE, &dst, &err)) {
 		rc = xorb_cli_fail(c, &err);
 		goto out;
 	}

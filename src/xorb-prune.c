@@ -217,7 +217,7 @@ static int prune(struct xorb_cli *c, const char *tenant, const struct xorb_prune
 	cJSON *doc = NULL, *backups = NULL; /* --json */
 
 	/* everything is listed and decided before anything is removed */
-	rc = xorb_cli_open_store(c, &store, &err);
+	rc = xorb_cli_open_store(c, NULL, XORB_STORE_READ, &store, &err);
 	if (!rc)
 		rc = xorb_prune_scan(store, tenant, &items, &n, &err);
 	if (!rc)

@@ -277,7 +277,7 @@ int main(int argc, char **argv)
 	o.conn = &c.conn;
 	o.proto.api_timeout_ms = c.conn.timeout_ms;
 
-	rc = xorb_cli_open_store(&c, &store, &err);
+	rc = xorb_cli_open_store(&c, NULL, XORB_STORE_READ, &store, &err);
 	if (!rc)
 		rc = xorb_bundle_load(store, tenant, id, &m, &err);
 	if (rc) {

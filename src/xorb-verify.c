@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	id = optind + 1 < argc ? argv[optind + 1] : "latest";
 	if (xorb_tenant_check(tenant, &err))
 		return xorb_cli_usage_error(&c, "%s", err.msg);
-	rc = xorb_cli_open_store(&c, &store, &err);
+	rc = xorb_cli_open_store(&c, NULL, XORB_STORE_READ, &store, &err);
 	if (!rc)
 		rc = xorb_bundle_load(store, tenant, id, &m, &err);
 	if (!rc)

@@ -235,7 +235,7 @@ static int f_open(void **ctx, const char *url, const struct xorb_param *params)
 	const char *path = url;
 	char tmp[PATH_MAX];
 	size_t n;
-	int rc, fd;
+	int rc, fd, readonly = 0;
 
 	*ctx = c;
 	if (!c)
@@ -256,7 +256,14 @@ static int f_open(void **ctx, const char *url, const struct xorb_param *params)
 		return fail(c, XORB_EINVAL, "store path is too long");
 	while (n > 1 && c->root[n - 1] == '/')
 		c->root[--n] = '\0';
-	rc = open_root(c, 1, &fd);
+	for (; params && params->key; params++)
+		if (!strcmp(params->key, "create") && params->value && !strcmp(params->value, "no"))
+			readonly = 1;
+	rc = open_root(c, !readonly, &fd);
+	if (rc == XORB_ENOTFOUND && readonly)
+		return fail(c, rc,
+			    "the store directory \"%s\" does not exist: check --store (or XORB_STORE) for a typo; a backup (xorb-backup tenant|all) creates the store, no other command does",
+			    c->root);
 	if (rc)
 		return rc;
 	close(fd);

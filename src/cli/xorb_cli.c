@@ -320,9 +320,19 @@ int xorb_cli_connect(const struct xorb_cli *c, natsConnection **nc, struct xorb_
 	return xorb_nats_connect(&c->conn, nc, err);
 }
 
-int xorb_cli_open_store(const struct xorb_cli *c, struct xorb_store **s, struct xorb_error *err)
+int xorb_cli_open_store(const struct xorb_cli *c, const char *url, enum xorb_store_use use,
+			struct xorb_store **s, struct xorb_error *err)
 {
-	return xorb_store_open_with(c->store, c->params, s, err);
+	struct xorb_param p[sizeof(c->params) / sizeof(c->params[0]) + 1];
+	size_t i;
+
+	for (i = 0; i < c->n_params; i++)
+		p[i] = c->params[i];
+	p[i].key = "create";
+	p[i++].value = use == XORB_STORE_WRITE ? "yes" : "no";
+	p[i].key = NULL;
+	p[i].value = NULL;
+	return xorb_store_open_with(url ? url : c->store, p, s, err);
 }
 
 const char *xorb_cli_bytes(uint64_t n, char *buf, size_t len)

@@ -115,7 +115,14 @@ int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg);
 
 int xorb_cli_connect(const struct xorb_cli *c, natsConnection **nc, struct xorb_error *err);
-int xorb_cli_open_store(const struct xorb_cli *c, struct xorb_store **s, struct xorb_error *err);
+/* How a command uses a store: only a writer (a backup, copy's destination)
+ * creates a missing one; every other command fails on it, so that a mistyped
+ * --store is an error and not an empty store. */
+enum xorb_store_use { XORB_STORE_READ, XORB_STORE_WRITE };
+
+/* Opens --store (url NULL) or url, with the command's store parameters. */
+int xorb_cli_open_store(const struct xorb_cli *c, const char *url, enum xorb_store_use use,
+			struct xorb_store **s, struct xorb_error *err);
 
 /* "1.2 MiB" style sizes. */
 const char *xorb_cli_bytes(uint64_t n, char *buf, size_t len);

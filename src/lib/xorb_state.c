@@ -458,11 +458,12 @@ static int tenant_apply(struct xorb_state_ctx *c, const struct xorb_env *env, co
 	struct xorb_nkey *acct = NULL;
 	natsConnection *nc = NULL;
 	char acct_pub[XORB_NKEY_PUBLIC_LEN + 1] = "";
-	struct user_now users[2] = { 0 };
+	struct user_now users[2];
 	const int64_t revoke_at = (int64_t)time(NULL);
 	bool new_key = false, exists = false;
 	int rc;
 
+	memset(users, 0, sizeof(users));
 	rc = xorb_tenant_plan(env, t, c->replicas, &p, err);
 	if (rc)
 		return rc;

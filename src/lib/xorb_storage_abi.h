@@ -38,7 +38,9 @@ struct xorb_store_obj {
 /* Settings from the command line, passed to open() as a NULL-key-terminated
  * array ("s3-endpoint", "s3-region", "s3-path-style", "s3-insecure",
  * "s3-part-size", "s3-concurrency", "s3-retries", ...). A backend ignores keys
- * that are not its own. */
+ * that are not its own. "create": "no" when the command only reads (a store
+ * that does not exist is then an error: the file backend does not create its
+ * root), "yes" (or absent) when it writes. */
 struct xorb_param {
 	const char *key;
 	const char *value;

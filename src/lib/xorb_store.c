@@ -156,8 +156,16 @@ int xorb_store_open_with(const char *url, const struct xorb_param *params,
 	if (!url || !*url)
 		return xorb_error_set(err, XORB_EINVAL, "the store URL is empty");
 	colon = strstr(url, "://");
-	if (!colon)
+	if (!colon) {
+		/* "s3:/bucket", "file:/x": a mistyped URL, not a directory to create */
+		const char *c1 = strchr(url, ':'), *s1 = strchr(url, '/');
+
+		if (c1 && (!s1 || c1 < s1))
+			return xorb_error_set(err, XORB_EINVAL,
+					      "store \"%s\": \"%.*s:\" is not followed by \"//\": write a URL as s3://bucket/prefix or file:///absolute/path (a local directory whose name holds a colon: ./%s)",
+					      xorb_url_shown(url, false), (int)(c1 - url), url, xorb_url_shown(url, false));
 		snprintf(scheme, sizeof(scheme), "file");
+	}
 	else if ((size_t)(colon - url) >= sizeof(scheme) || colon == url)
 		return xorb_error_set(err, XORB_EINVAL, "store \"%s\": unknown URL scheme", xorb_url_shown(url, false));
 	else

@@ -430,6 +430,59 @@ static void test_linked_tenant_refused_everywhere(void **state)
 	xt_rmtree(dstore);
 }
 
+/* A mistyped store is an error, never a new empty store (issue 14, point 2):
+ * every command that only reads fails naming the directory, and creates
+ * nothing; a scheme without "//" is refused instead of making a directory
+ * named "s3:". Only a backup (or copy's destination) creates a store. */
+static void test_mistyped_store_is_an_error(void **state)
+{
+	char missing[4300], prune[4200], verify[4200], restore[4200];
+	const char *bk = xt_bin("xorb-backup");
+	struct xt_result r;
+	struct stat st;
+	size_t i;
+
+	(void)state;
+	snprintf(missing, sizeof(missing), "%s/store-lcoal", work);
+	snprintf(prune, sizeof(prune), "%s", xt_bin("xorb-prune"));
+	snprintf(verify, sizeof(verify), "%s", xt_bin("xorb-verify"));
+	snprintf(restore, sizeof(restore), "%s", xt_bin("xorb-restore"));
+	{
+		const char *const cmds[][12] = {
+			{ bk, "--store", missing, "list", NULL },
+			{ bk, "--store", missing, "list", "t-qa", "--json", NULL },
+			{ bk, "-s", "nats://127.0.0.1:1", "--store", missing, "check", NULL },
+			{ bk, "--store", missing, "copy", "t-qa", "--all", "--to", dest, NULL },
+			{ verify, "--store", missing, "t-qa", "latest", NULL },
+			{ restore, "-s", "nats://127.0.0.1:1", "--store", missing, "t-qa", "latest", "--dry-run", NULL },
+			{ prune, "--store", missing, "--all", "--keep-last", "1", NULL },
+		};
+
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+			int said;
+
+			run(&r, cmds[i]);
+			/* check reports on stdout (CRITICAL), the others on stderr */
+			said = strstr(r.out ? r.out : "", "store-lcoal\" does not exist") ||
+			       strstr(r.err ? r.err : "", "store-lcoal\" does not exist");
+			if (r.status != 2 || !said)
+				show(cmds[i][3], &r);
+			assert_int_equal(r.status, 2);
+			assert_true(said);
+			xt_result_release(&r);
+			assert_int_not_equal(lstat(missing, &st), 0);
+		}
+	}
+	{
+		const char *ls[] = { bk, "--store", "s3:/bucket/x", "list", NULL };
+
+		assert_int_equal(run(&r, ls), 2);
+		assert_non_null(strstr(r.err, "\"s3:\" is not followed by \"//\""));
+		xt_result_release(&r);
+		assert_int_not_equal(lstat("s3:", &st), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_copy_never_opens_a_foreign_key),
 		cmocka_unit_test(test_every_json_output_parses),
 		cmocka_unit_test(test_linked_tenant_refused_everywhere),
+		cmocka_unit_test(test_mistyped_store_is_an_error),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

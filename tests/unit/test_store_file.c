@@ -873,6 +873,37 @@ static void test_get_of_a_fifo_refused(void **state)
 	assert_non_null(strstr(err.msg, "\"t-qa/x.json\" is not a regular file"));
 }
 
+/* A command that only reads opens the store with "create" = "no": a missing
+ * root is an error naming it and is not created (issue 14: a mistyped
+ * --store made an empty store and an empty listing, exit 0). */
+static void test_readers_never_create_the_store(void **state)
+{
+	static const struct xorb_param ro[] = { { "create", "no" }, { NULL, NULL } };
+	static const struct xorb_param rw[] = { { "create", "yes" }, { NULL, NULL } };
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct xorb_store *s = NULL;
+	char path[PATH_MAX], want[PATH_MAX + 64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/store-lcoal", f->dir);
+	assert_int_equal(xorb_store_open_with(path, ro, &s, &err), XORB_ENOTFOUND);
+	assert_null(s);
+	snprintf(want, sizeof(want), "store \"%s\": the store directory \"%s\" does not exist: check --store", path,
+		 path);
+	if (strncmp(err.msg, want, strlen(want)))
+		fail_msg("got \"%s\", want it to start \"%s\"", err.msg, want);
+	assert_int_not_equal(lstat(path, &st), 0);
+	/* an existing store opens read-only as before */
+	assert_int_equal(xorb_store_open_with(f->root, ro, &s, &err), XORB_OK);
+	xorb_store_free(s);
+	/* a writer creates it */
+	assert_int_equal(xorb_store_open_with(path, rw, &s, &err), XORB_OK);
+	xorb_store_free(s);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+}
+
 /* ---- opening ---- */
 
 static void test_open_urls(void **state)
@@ -919,6 +950,14 @@ static void test_open_urls(void **state)
 	assert_int_equal(xorb_store_open("File://x", &s, &err), XORB_EINVAL);
 	assert_string_equal(err.msg, "store \"File://x\": unknown URL scheme");
 	assert_int_equal(xorb_store_open("../evil://x", &s, &err), XORB_EINVAL);
+	/* a scheme without "//" is a mistyped URL, not a directory to create
+	 * (issue 14: "s3:/bucket/x" made ./s3:/bucket/x) */
+	assert_int_equal(xorb_store_open("s3:/bucket/x", &s, &err), XORB_EINVAL);
+	assert_string_equal(err.msg, "store \"s3:/bucket/x\": \"s3:\" is not followed by \"//\": write a URL as "
+				     "s3://bucket/prefix or file:///absolute/path (a local directory whose name "
+				     "holds a colon: ./s3:/bucket/x)");
+	assert_int_equal(xorb_store_open("file:/var/backups", &s, &err), XORB_EINVAL);
+	assert_int_equal(xorb_store_open("s3:bucket", &s, &err), XORB_EINVAL);
 	assert_int_equal(xorb_store_open("gopher://host/x", &s, &err), XORB_EUNSUPPORTED);
 	assert_null(s);
 	if (getenv("XORB_PLUGIN_DIR"))
@@ -993,6 +1032,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_links_below_root_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_root_through_link_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_get_of_a_fifo_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readers_never_create_the_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_urls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_path_under_a_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_root_is_a_file, setup, teardown),
