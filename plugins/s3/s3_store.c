@@ -49,7 +49,7 @@
  * of backoff), enough to outlast a restarting server or a brief outage. */
 #define ABORT_MIN_ATTEMPTS 10
 #define KEY_MAX 1024		 /* S3's limit on a key, in bytes */
-#define LIST_RESP_MAX ((size_t)32 << 20)
+#define LIST_RESP_MAX S3_XML_DOC_MAX
 #define GET_PENDING_MAX ((size_t)1 << 20)
 #define MD5_LEN 16
 
@@ -738,6 +738,11 @@ static int create_upload(struct s3writer *w)
 		wfail(w, rc, "%s", err);
 		goto out;
 	}
+	if (r.resp_cut) {
+		rc = wfail(w, XORB_ESTORE, "CreateMultipartUpload of \"%s\": the S3 server's answer is larger than %zu MiB",
+			   w->key, r.resp_max >> 20);
+		goto out;
+	}
 	rc = s3_xml_read_initiate(r.resp.data, r.resp.len, &w->upload_id, why, sizeof(why));
 	if (rc)
 		bad_answer(w->x, rc, why, "CreateMultipartUpload of \"%s\" (HTTP %ld)", w->key, r.status);
@@ -950,6 +955,11 @@ static int complete_upload(struct s3writer *w)
 		}
 		cc = curl_easy_perform(w->ctl);
 		o = s3_req_outcome(&r, cc);
+		if (o == S3_DONE && r.resp_cut) {
+			rc = wfail(w, XORB_ESTORE, "CompleteMultipartUpload of \"%s\": the S3 server's answer is larger than %zu MiB",
+				   w->key, r.resp_max >> 20);
+			goto out;
+		}
 		if (o == S3_DONE) {
 			rc = s3_xml_read_complete(r.resp.data, r.resp.len, &done, why, sizeof(why));
 			if (rc) {
@@ -1424,8 +1434,8 @@ static int run_listing(struct s3ctx *x, struct s3_req *r, const char *op, const 
 		return fail(x, XORB_ENOMEM, "out of memory");
 	rc = run_shared(x, r, x->conf.retries);
 	if (!rc && r->resp_cut)
-		rc = fail(x, XORB_ESTORE, "%s on bucket \"%s\": the answer is larger than %zu MiB", op, x->conf.bucket,
-			  LIST_RESP_MAX >> 20);
+		rc = fail(x, XORB_ESTORE, "%s on bucket \"%s\": the S3 server's answer is larger than %zu MiB", op,
+			  x->conf.bucket, LIST_RESP_MAX >> 20);
 	return rc;
 }
 
@@ -1588,6 +1598,9 @@ static int upload_last_write(struct s3ctx *x, const char *full_key, const char *
 				fail(x, rc, "%s", err);
 			}
 		}
+		if (!rc && !*gone && r.resp_cut)
+			rc = fail(x, XORB_ESTORE, "ListParts of \"%s\": the S3 server's answer is larger than %zu MiB",
+				  full_key, LIST_RESP_MAX >> 20);
 		if (!rc && !*gone) {
 			rc = s3_xml_read_list(S3_XML_PARTS, r.resp.data, r.resp.len, on_part, last, &page, err,
 					      sizeof(err));

@@ -10,13 +10,27 @@
  * column 7)"); the caller names the request in front of it. err is "" when
  * the failure came from the caller's own callback (which keeps its message).
  *
- * Nothing here prints, allocates beyond the call (except where stated) or
- * keeps state between calls.
+ * Parsed with expat, one pass, no DTD: a DOCTYPE or an entity declaration
+ * is refused. The text handed out is decoded (entities, character
+ * references, CDATA) UTF-8 without NUL bytes; namespaces are ignored (S3's
+ * xmlns, or any prefix). Nothing here prints, keeps memory beyond the call
+ * (except where stated) or keeps state between calls.
  */
 #ifndef XORB_S3_XML_H
 #define XORB_S3_XML_H
 
 #include <stddef.h>
+
+/*
+ * Limits on an answer; hitting one fails the reading with a message naming it.
+ * S3 itself stays far below each: a page holds at most 1000 entries (a few
+ * MiB with 1024-byte keys), answers nest 4 elements deep, keys are at most
+ * 1024 bytes and upload ids, ETags and tokens are shorter.
+ */
+#define S3_XML_DOC_MAX ((size_t)32 << 20) /* bytes of one body */
+#define S3_XML_DEPTH_MAX 16		  /* levels of nested elements */
+#define S3_XML_VALUE_MAX 4096		  /* bytes of one element's text, decoded */
+#define S3_XML_ENTRIES_MAX 10000	  /* children of the root: a page's entries and fields */
 
 /* An <Error> document, cut to these sizes (for messages and retry rules). */
 struct s3_xml_error {
@@ -25,9 +39,9 @@ struct s3_xml_error {
 	char region[64];
 };
 
-/* Reads an error body. 1 when doc is an S3 <Error> document (fields "" when
- * absent), 0 when it is not (empty, HTML from a proxy, broken): e is all ""
- * then and the caller falls back on the HTTP status. */
+/* Reads an error body. 1 when doc is a whole, valid S3 <Error> document
+ * (fields "" when absent), 0 when it is not (empty, HTML from a proxy, cut,
+ * refused): e is all "" then and the caller falls back on the HTTP status. */
 int s3_xml_read_error(const char *doc, size_t len, struct s3_xml_error *e);
 
 /* Reads the UploadId of a CreateMultipartUpload answer into *upload_id
@@ -39,7 +53,7 @@ int s3_xml_read_initiate(const char *doc, size_t len, char **upload_id, char *er
 struct s3_xml_complete {
 	int failed;		 /* the body is an <Error> document: see error */
 	struct s3_xml_error error;
-	char etag[136];		 /* the object's ETag as sent (quoted); "" when absent */
+	char etag[S3_XML_VALUE_MAX + 1]; /* the object's ETag as sent (quoted); "" when absent */
 };
 
 /* XORB_OK (out filled in), XORB_ESTORE (err says why), XORB_ENOMEM. */
@@ -63,8 +77,6 @@ enum s3_xml_list {
 	S3_XML_PARTS,	/* ListParts: ListPartsResult/Part */
 	S3_XML_UPLOADS, /* ListMultipartUploads: ListMultipartUploadsResult/Upload */
 };
-
-#define S3_XML_VALUE_MAX 4096 /* see s3_xml.c */
 
 /* Where the next page of a listing starts. */
 struct s3_xml_page {
