@@ -8,7 +8,8 @@
  * Messages: a reader that fails writes into err a phrase that completes
  * "the S3 server's answer ..." ("is not valid XML: mismatched tag (line 3,
  * column 7)"); the caller names the request in front of it. err is "" when
- * the failure came from the caller's own callback (which keeps its message).
+ * the failure came from the caller's own callback (which keeps its message),
+ * and may be "" for XORB_ENOMEM.
  *
  * Parsed with expat, one pass, no DTD: a DOCTYPE or an entity declaration
  * is refused. The text handed out is decoded (entities, character
@@ -45,7 +46,8 @@ struct s3_xml_error {
 int s3_xml_read_error(const char *doc, size_t len, struct s3_xml_error *e);
 
 /* Reads the UploadId of a CreateMultipartUpload answer into *upload_id
- * (malloc'd, never empty). XORB_OK, XORB_ESTORE (err says why), XORB_ENOMEM. */
+ * (malloc'd, never empty: the caller frees it; NULL on failure). XORB_OK,
+ * XORB_ESTORE (err says why), XORB_ENOMEM. */
 int s3_xml_read_initiate(const char *doc, size_t len, char **upload_id, char *err, size_t errlen);
 
 /* A CompleteMultipartUpload answer: S3 may answer 200 and report the failure
