@@ -26,7 +26,7 @@ esac
 
 PKGS=(
 	build-essential cmake pkg-config
-	libnats-dev libarchive-dev libzstd-dev libcjson-dev libcurl4-openssl-dev libssl-dev
+	libnats-dev libarchive-dev libzstd-dev libcjson-dev libcurl4-openssl-dev libssl-dev libexpat1-dev
 	libcmocka-dev
 	"${TOOLCHAIN[@]}"
 	nats-server zstd openssl python3

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "s3_xml.h"
 #include "xorb_error.h"
 #include "xorb_hash.h"
 #include "xorb_url.h"
@@ -479,16 +480,9 @@ int s3_req_setup(const struct s3_conf *c, CURL *e, struct s3_req *r)
 	return 0;
 }
 
-static void xml_code(const struct s3_req *r, char *code, size_t len)
-{
-	code[0] = '\0';
-	if (r->resp.len)
-		s3_xml_get(r->resp.data, r->resp.len, "Code", code, len);
-}
-
 enum s3_outcome s3_req_outcome(const struct s3_req *r, CURLcode cc)
 {
-	char code[64];
+	struct s3_xml_error e;
 
 	switch (cc) {
 	case CURLE_OK:
@@ -510,8 +504,8 @@ enum s3_outcome s3_req_outcome(const struct s3_req *r, CURLcode cc)
 		return S3_DONE;
 	if (r->status == 429 || (r->status >= 500 && r->status != 501))
 		return S3_RETRY;
-	xml_code(r, code, sizeof(code));
-	if (!strcmp(code, "RequestTimeout") || !strcmp(code, "SlowDown") || !strcmp(code, "InternalError"))
+	s3_xml_read_error(r->resp.data, r->resp.len, &e);
+	if (!strcmp(e.code, "RequestTimeout") || !strcmp(e.code, "SlowDown") || !strcmp(e.code, "InternalError"))
 		return S3_RETRY;
 	return S3_FAILED;
 }
@@ -538,6 +532,7 @@ int s3_req_error(const struct s3_conf *c, const struct s3_req *r, CURLcode cc, i
 		 char *err, size_t errlen)
 {
 	char subj[512], after[48] = "", code[64], msg[300], region[64], url[600];
+	struct s3_xml_error e;
 	const char *hint = NULL;
 	size_t n;
 	int rc = XORB_ESTORE;
@@ -585,18 +580,14 @@ int s3_req_error(const struct s3_conf *c, const struct s3_req *r, CURLcode cc, i
 		}
 	}
 
-	xml_code(r, code, sizeof(code));
-	msg[0] = '\0';
-	if (r->resp.len)
-		s3_xml_get(r->resp.data, r->resp.len, "Message", msg, sizeof(msg));
+	/* a body that is no S3 error document (HEAD, a proxy's page) leaves all "" */
+	s3_xml_read_error(r->resp.data, r->resp.len, &e);
+	snprintf(code, sizeof(code), "%s", e.code);
+	snprintf(msg, sizeof(msg), "%s", e.message);
 	n = strlen(msg);
 	while (n && (msg[n - 1] == '.' || msg[n - 1] == ' '))
 		msg[--n] = '\0';
-	region[0] = '\0';
-	if (r->bucket_region[0])
-		snprintf(region, sizeof(region), "%s", r->bucket_region);
-	else if (r->resp.len)
-		s3_xml_get(r->resp.data, r->resp.len, "Region", region, sizeof(region));
+	snprintf(region, sizeof(region), "%s", r->bucket_region[0] ? r->bucket_region : e.region);
 	if (!code[0]) {
 		/* HEAD answers and some proxies carry no XML */
 		switch (r->status) {
@@ -715,126 +706,6 @@ int s3_req_run(const struct s3_conf *c, CURL *e, struct s3_req *r, int attempts,
 			return s3_req_error(c, r, cc, a, err, errlen);
 		s3_sleep_ms(s3_backoff_ms(a));
 	}
-}
-
-const char *s3_xml_next(const char *p, const char *end, const char *tag, const char **in,
-			size_t *inlen)
-{
-	char open[80], close[80];
-	size_t ol, cl;
-	const char *s, *e;
-
-	if ((size_t)snprintf(open, sizeof(open), "<%s>", tag) >= sizeof(open) ||
-	    (size_t)snprintf(close, sizeof(close), "</%s>", tag) >= sizeof(close))
-		return NULL;
-	ol = strlen(open);
-	cl = strlen(close);
-	s = p ? memmem(p, (size_t)(end - p), open, ol) : NULL;
-	if (!s)
-		return NULL;
-	s += ol;
-	e = memmem(s, (size_t)(end - s), close, cl);
-	if (!e)
-		return NULL;
-	*in = s;
-	*inlen = (size_t)(e - s);
-	return e + cl;
-}
-
-static int utf8_put(struct xorb_buf *b, unsigned long cp)
-{
-	unsigned char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (unsigned char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (unsigned char)(0xC0 | (cp >> 6));
-		u[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (unsigned char)(0xE0 | (cp >> 12));
-		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else if (cp < 0x110000) {
-		u[0] = (unsigned char)(0xF0 | (cp >> 18));
-		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3F));
-		n = 4;
-	} else {
-		return -1;
-	}
-	return xorb_buf_append(b, u, n);
-}
-
-int s3_xml_unescape(struct xorb_buf *b, const char *s, size_t len)
-{
-	static const struct {
-		const char *name;
-		char c;
-	} ent[] = { { "amp;", '&' }, { "lt;", '<' }, { "gt;", '>' }, { "quot;", '"' }, { "apos;", '\'' } };
-	size_t i = 0, k;
-
-	while (i < len) {
-		const char *amp = memchr(s + i, '&', len - i);
-		size_t run = amp ? (size_t)(amp - (s + i)) : len - i;
-
-		if (xorb_buf_append(b, s + i, run))
-			return -1;
-		i += run;
-		if (!amp)
-			break;
-		i++; /* past '&' */
-		for (k = 0; k < sizeof(ent) / sizeof(ent[0]); k++) {
-			size_t el = strlen(ent[k].name);
-
-			if (len - i >= el && !memcmp(s + i, ent[k].name, el)) {
-				if (xorb_buf_append(b, &ent[k].c, 1))
-					return -1;
-				i += el;
-				break;
-			}
-		}
-		if (k < sizeof(ent) / sizeof(ent[0]))
-			continue;
-		if (i < len && s[i] == '#') {
-			const char *semi = memchr(s + i, ';', len - i);
-			char num[16];
-			unsigned long cp;
-
-			if (semi && (size_t)(semi - (s + i)) < sizeof(num)) {
-				snprintf(num, sizeof(num), "%.*s", (int)(semi - (s + i) - 1), s + i + 1);
-				cp = (num[0] == 'x' || num[0] == 'X') ? strtoul(num + 1, NULL, 16)
-								      : strtoul(num, NULL, 10);
-				if (utf8_put(b, cp))
-					return -1;
-				i = (size_t)(semi - s) + 1;
-				continue;
-			}
-		}
-		if (xorb_buf_append(b, "&", 1)) /* not an entity: keep it */
-			return -1;
-	}
-	return 0;
-}
-
-int s3_xml_get(const char *xml, size_t len, const char *tag, char *out, size_t outlen)
-{
-	const char *in;
-	size_t inlen;
-	struct xorb_buf b;
-
-	out[0] = '\0';
-	if (!s3_xml_next(xml, xml + len, tag, &in, &inlen))
-		return 0;
-	xorb_buf_init(&b);
-	if (!s3_xml_unescape(&b, in, inlen) && b.data)
-		snprintf(out, outlen, "%s", b.data);
-	xorb_buf_release(&b);
-	return 1;
 }
 
 void s3_base64(const unsigned char *in, size_t n, char *out)

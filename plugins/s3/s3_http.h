@@ -134,16 +134,6 @@ struct s3_qparam {
  * Returns a malloc'd string, or NULL out of memory. */
 char *s3_query(const struct s3_qparam *p, size_t n);
 
-/* Finds the next <tag>...</tag> in [p, end); sets *in and *inlen to its
- * content and returns the position after it, or NULL. */
-const char *s3_xml_next(const char *p, const char *end, const char *tag, const char **in,
-			size_t *inlen);
-/* Copies the unescaped content of the first <tag> into out ("" when
- * absent). Returns 1 when found (even if cut to outlen), 0 when not. */
-int s3_xml_get(const char *xml, size_t len, const char *tag, char *out, size_t outlen);
-/* Unescapes XML text (entities and character references) into b. */
-int s3_xml_unescape(struct xorb_buf *b, const char *s, size_t len);
-
 /* Base64 of n bytes into out (at least 4*((n+2)/3)+1 bytes). */
 void s3_base64(const unsigned char *in, size_t n, char *out);
 void s3_hex(const unsigned char *in, size_t n, char *out);

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "s3_http.h"
+#include "s3_xml.h"
 #include "xorb_buf.h"
 #include "xorb_error.h"
 #include "xorb_hash.h"
@@ -48,7 +49,7 @@
  * of backoff), enough to outlast a restarting server or a brief outage. */
 #define ABORT_MIN_ATTEMPTS 10
 #define KEY_MAX 1024		 /* S3's limit on a key, in bytes */
-#define LIST_RESP_MAX ((size_t)32 << 20)
+#define LIST_RESP_MAX S3_XML_DOC_MAX
 #define GET_PENDING_MAX ((size_t)1 << 20)
 #define MD5_LEN 16
 
@@ -67,6 +68,24 @@ __attribute__((format(printf, 3, 4))) static int fail(struct s3ctx *x, int code,
 	vsnprintf(x->err, sizeof(x->err), fmt, ap);
 	va_end(ap);
 	return code;
+}
+
+/* The message of a reader's failure (s3_xml.h): "<subject>: the S3 server's
+ * answer <why>". An empty why is a callback's failure, which has its own. */
+__attribute__((format(printf, 4, 5))) static int bad_answer(struct s3ctx *x, int code, const char *why,
+							    const char *fmt, ...)
+{
+	char subj[S3_ERR_MAX];
+	va_list ap;
+
+	if (code == XORB_ENOMEM)
+		return fail(x, code, "out of memory");
+	if (!why[0])
+		return code;
+	va_start(ap, fmt);
+	vsnprintf(subj, sizeof(subj), fmt, ap);
+	va_end(ap);
+	return fail(x, code, "%s: the S3 server's answer %s", subj, why);
 }
 
 /* ---- settings ---------------------------------------------------------- */
@@ -704,7 +723,7 @@ static void slot_digest(struct slot *s, unsigned char md5[MD5_LEN])
 static int create_upload(struct s3writer *w)
 {
 	struct s3_qparam q[] = { { "uploads", "" } };
-	char *query = s3_query(q, 1), err[S3_ERR_MAX], id[1024];
+	char *query = s3_query(q, 1), err[S3_ERR_MAX], why[S3_ERR_MAX];
 	struct s3_req r;
 	int rc;
 
@@ -719,14 +738,14 @@ static int create_upload(struct s3writer *w)
 		wfail(w, rc, "%s", err);
 		goto out;
 	}
-	if (!s3_xml_get(r.resp.data ? r.resp.data : "", r.resp.len, "UploadId", id, sizeof(id)) || !id[0]) {
-		rc = wfail(w, XORB_ESTORE, "CreateMultipartUpload of \"%s\": the answer (HTTP %ld) has no UploadId",
-			   w->key, r.status);
+	if (r.resp_cut) {
+		rc = wfail(w, XORB_ESTORE, "CreateMultipartUpload of \"%s\": the S3 server's answer is larger than %zu MiB",
+			   w->key, r.resp_max >> 20);
 		goto out;
 	}
-	w->upload_id = strdup(id);
-	if (!w->upload_id)
-		rc = wfail(w, XORB_ENOMEM, "out of memory");
+	rc = s3_xml_read_initiate(r.resp.data, r.resp.len, &w->upload_id, why, sizeof(why));
+	if (rc)
+		bad_answer(w->x, rc, why, "CreateMultipartUpload of \"%s\" (HTTP %ld)", w->key, r.status);
 out:
 	free(query);
 	s3_req_release(&r);
@@ -897,7 +916,8 @@ static int complete_upload(struct s3writer *w)
 {
 	const struct s3_conf *c = &w->x->conf;
 	struct s3_qparam q[] = { { "uploadId", w->upload_id } };
-	char *query = s3_query(q, 1), err[S3_ERR_MAX], want[64], code[64], msg[300], etag[136];
+	char *query = s3_query(q, 1), err[S3_ERR_MAX], why[S3_ERR_MAX], want[64];
+	struct s3_xml_complete done = { 0 };
 	struct xorb_buf body;
 	struct s3_req r;
 	int i, a, rc = XORB_OK;
@@ -935,15 +955,25 @@ static int complete_upload(struct s3writer *w)
 		}
 		cc = curl_easy_perform(w->ctl);
 		o = s3_req_outcome(&r, cc);
-		code[0] = '\0';
+		if (o == S3_DONE && r.resp_cut) {
+			rc = wfail(w, XORB_ESTORE, "CompleteMultipartUpload of \"%s\": the S3 server's answer is larger than %zu MiB",
+				   w->key, r.resp_max >> 20);
+			goto out;
+		}
+		if (o == S3_DONE) {
+			rc = s3_xml_read_complete(r.resp.data, r.resp.len, &done, why, sizeof(why));
+			if (rc) {
+				bad_answer(w->x, rc, why, "CompleteMultipartUpload of \"%s\" (HTTP %ld)", w->key, r.status);
+				goto out;
+			}
+		}
 		/* S3 may answer 200 and put the failure in the body */
-		if (o == S3_DONE && r.resp.len && strstr(r.resp.data, "<Error>")) {
-			s3_xml_get(r.resp.data, r.resp.len, "Code", code, sizeof(code));
-			s3_xml_get(r.resp.data, r.resp.len, "Message", msg, sizeof(msg));
-			o = !strcmp(code, "InternalError") || !strcmp(code, "SlowDown") ? S3_RETRY : S3_FAILED;
+		if (o == S3_DONE && done.failed) {
+			o = !strcmp(done.error.code, "InternalError") || !strcmp(done.error.code, "SlowDown") ? S3_RETRY
+													   : S3_FAILED;
 			if (o == S3_FAILED || a >= c->retries) {
 				rc = wfail(w, XORB_ESTORE, "CompleteMultipartUpload of \"%s\": HTTP 200 with error %s: %s%s",
-					   w->key, code, msg, a > 1 ? " (after retries)" : "");
+					   w->key, done.error.code, done.error.message, a > 1 ? " (after retries)" : "");
 				goto out;
 			}
 		}
@@ -958,14 +988,13 @@ static int complete_upload(struct s3writer *w)
 		}
 		s3_sleep_ms(s3_backoff_ms(a));
 	}
-	s3_xml_get(r.resp.data ? r.resp.data : "", r.resp.len, "ETag", etag, sizeof(etag));
 	/* the server assembled other parts than we sent: do not keep it */
-	if (strchr(etag, '-') && !etag_equal(etag, want)) {
+	if (strchr(done.etag, '-') && !etag_equal(done.etag, want)) {
 		struct s3_req d;
 
 		rc = wfail(w, XORB_ECORRUPT,
 			   "CompleteMultipartUpload of \"%s\": the object's ETag %s is not %s, made from the parts sent; it was removed",
-			   w->key, etag, want);
+			   w->key, done.etag, want);
 		s3_req_init(&d, "DeleteObject", "DELETE", w->key);
 		if (!s3_req_url(&d, c, w->key, NULL))
 			s3_req_run(c, w->ctl, &d, c->retries, err, sizeof(err));
@@ -987,7 +1016,8 @@ static int abort_multipart(const struct s3_conf *c, CURL *e, const char *full_ke
 			   char *err, size_t errlen)
 {
 	struct s3_qparam q[] = { { "uploadId", upload_id } };
-	char *query = s3_query(q, 1), code[64] = "";
+	char *query = s3_query(q, 1);
+	struct s3_xml_error answer;
 	struct s3_req r;
 	int rc;
 
@@ -998,9 +1028,8 @@ static int abort_multipart(const struct s3_conf *c, CURL *e, const char *full_ke
 	} else {
 		rc = s3_req_run(c, e, &r, c->retries > ABORT_MIN_ATTEMPTS ? c->retries : ABORT_MIN_ATTEMPTS, err,
 				errlen);
-		if (rc && r.status == 404 && r.resp.len)
-			s3_xml_get(r.resp.data, r.resp.len, "Code", code, sizeof(code));
-		if (rc && !strcmp(code, "NoSuchUpload"))
+		if (rc && r.status == 404 && s3_xml_read_error(r.resp.data, r.resp.len, &answer) &&
+		    !strcmp(answer.code, "NoSuchUpload"))
 			rc = XORB_OK;
 	}
 	free(query);
@@ -1405,54 +1434,57 @@ static int run_listing(struct s3ctx *x, struct s3_req *r, const char *op, const 
 		return fail(x, XORB_ENOMEM, "out of memory");
 	rc = run_shared(x, r, x->conf.retries);
 	if (!rc && r->resp_cut)
-		rc = fail(x, XORB_ESTORE, "%s on bucket \"%s\": the answer is larger than %zu MiB", op, x->conf.bucket,
-			  LIST_RESP_MAX >> 20);
+		rc = fail(x, XORB_ESTORE, "%s on bucket \"%s\": the S3 server's answer is larger than %zu MiB", op,
+			  x->conf.bucket, LIST_RESP_MAX >> 20);
 	return rc;
+}
+
+/* What the listing callbacks need. */
+struct list_cb {
+	struct s3ctx *x;
+	size_t plen; /* of the store prefix */
+	xorb_storage_list_fn fn;
+	xorb_storage_unfinished_fn ufn;
+	void *arg;
+	char mk[S3_XML_VALUE_MAX + 1];	/* uploads: the last entry's key and id */
+	char mid[S3_XML_VALUE_MAX + 1];
+};
+
+static int on_object(void *arg, const struct s3_xml_item *it)
+{
+	struct list_cb *l = arg;
+	struct s3ctx *x = l->x;
+	struct xorb_store_obj o;
+
+	if (!it->key || !it->key[0])
+		return fail(x, XORB_ESTORE, "ListObjectsV2 on bucket \"%s\": an entry has no key", x->conf.bucket);
+	if (strncmp(it->key, x->conf.prefix, l->plen) || !it->key[l->plen])
+		return XORB_OK;
+	o.key = it->key + l->plen;
+	o.size = strtoull(it->size, NULL, 10);
+	o.mtime = parse_time(it->last_modified);
+	return l->fn(l->arg, &o);
 }
 
 /* Calls fn for each object of one ListObjectsV2 page; sets *next to the
  * continuation token (malloc'd) or NULL on the last page. */
-static int list_page(struct s3ctx *x, const char *xml, size_t len, xorb_storage_list_fn fn, void *arg,
-		     char **next)
+static int list_page(struct s3ctx *x, const struct s3_req *r, xorb_storage_list_fn fn, void *arg, char **next)
 {
-	const char *p = xml, *end = xml + len, *in;
-	size_t inlen, plen = strlen(x->conf.prefix);
-	char trunc[16], tok[2048];
-	struct xorb_buf key;
-	int rc = XORB_OK;
+	struct list_cb l = { .x = x, .plen = strlen(x->conf.prefix), .fn = fn, .arg = arg };
+	struct s3_xml_page page;
+	char why[S3_ERR_MAX];
+	int rc;
 
 	*next = NULL;
-	xorb_buf_init(&key);
-	while (!rc && (p = s3_xml_next(p, end, "Contents", &in, &inlen))) {
-		const char *v;
-		size_t vl;
-		char num[32] = "", when[64] = "";
-		struct xorb_store_obj o;
-
-		xorb_buf_reset(&key);
-		if (!s3_xml_next(in, in + inlen, "Key", &v, &vl) || s3_xml_unescape(&key, v, vl) || !key.data) {
-			rc = fail(x, XORB_ESTORE, "ListObjectsV2 on bucket \"%s\": an entry has no key", x->conf.bucket);
-			break;
-		}
-		if (strncmp(key.data, x->conf.prefix, plen) || !key.data[plen])
-			continue;
-		s3_xml_get(in, inlen, "Size", num, sizeof(num));
-		s3_xml_get(in, inlen, "LastModified", when, sizeof(when));
-		o.key = key.data + plen;
-		o.size = strtoull(num, NULL, 10);
-		o.mtime = parse_time(when);
-		rc = fn(arg, &o);
-	}
-	xorb_buf_release(&key);
+	rc = s3_xml_read_list(S3_XML_OBJECTS, r->resp.data, r->resp.len, on_object, &l, &page, why, sizeof(why));
 	if (rc)
-		return rc;
-	s3_xml_get(xml, len, "IsTruncated", trunc, sizeof(trunc));
-	if (strcmp(trunc, "true"))
+		return bad_answer(x, rc, why, "ListObjectsV2 on bucket \"%s\"", x->conf.bucket);
+	if (!page.truncated)
 		return XORB_OK;
-	if (!s3_xml_get(xml, len, "NextContinuationToken", tok, sizeof(tok)) || !tok[0])
+	if (!page.next[0])
 		return fail(x, XORB_ESTORE, "ListObjectsV2 on bucket \"%s\": a truncated page without a continuation token",
 			    x->conf.bucket);
-	*next = strdup(tok);
+	*next = strdup(page.next);
 	return *next ? XORB_OK : fail(x, XORB_ENOMEM, "out of memory");
 }
 
@@ -1477,7 +1509,7 @@ static int s_list(void *ctx, const char *prefix, xorb_storage_list_fn fn, void *
 		rc = run_listing(x, &r, "ListObjectsV2", query);
 		/* callbacks run without the lock: they may use the store */
 		if (!rc)
-			rc = list_page(x, r.resp.data ? r.resp.data : "", r.resp.len, fn, arg, &next);
+			rc = list_page(x, &r, fn, arg, &next);
 		s3_req_release(&r);
 		free(query);
 		free(token);
@@ -1529,20 +1561,28 @@ static void marker_release(struct upload_marker *m)
  * still uploading keeps this fresh; its start alone would make a long backup
  * look abandoned). ListParts, paged. *gone is set when the upload ended
  * meanwhile (404 NoSuchUpload). */
+static int on_part(void *arg, const struct s3_xml_item *it)
+{
+	int64_t *last = arg, t = parse_time(it->last_modified);
+
+	if (t > *last)
+		*last = t;
+	return XORB_OK;
+}
+
 static int upload_last_write(struct s3ctx *x, const char *full_key, const char *id, int64_t *last, int *gone)
 {
-	char marker[32] = "";
+	char marker[S3_XML_VALUE_MAX + 1] = "";
+	struct s3_xml_page page;
 	int rc = XORB_OK;
 
 	*gone = 0;
 	do {
 		struct s3_qparam q[] = { { "uploadId", id }, { "part-number-marker", marker } };
-		char *query = s3_query(q, marker[0] ? 2 : 1), trunc[16] = "", when[64], next[32] = "";
-		char err[S3_ERR_MAX];
-		const char *p, *end, *in;
-		size_t inlen;
+		char *query = s3_query(q, marker[0] ? 2 : 1), err[S3_ERR_MAX];
 		struct s3_req r;
 
+		page.truncated = 0;
 		s3_req_init(&r, "ListParts", "GET", full_key);
 		r.resp_max = LIST_RESP_MAX;
 		if (!query || s3_req_url(&r, &x->conf, full_key, query)) {
@@ -1558,101 +1598,80 @@ static int upload_last_write(struct s3ctx *x, const char *full_key, const char *
 				fail(x, rc, "%s", err);
 			}
 		}
+		if (!rc && !*gone && r.resp_cut)
+			rc = fail(x, XORB_ESTORE, "ListParts of \"%s\": the S3 server's answer is larger than %zu MiB",
+				  full_key, LIST_RESP_MAX >> 20);
 		if (!rc && !*gone) {
-			p = r.resp.data ? r.resp.data : "";
-			end = p + r.resp.len;
-			while ((p = s3_xml_next(p, end, "Part", &in, &inlen))) {
-				int64_t t;
-
-				when[0] = '\0';
-				s3_xml_get(in, inlen, "LastModified", when, sizeof(when));
-				t = parse_time(when);
-				if (t > *last)
-					*last = t;
-			}
-			s3_xml_get(r.resp.data ? r.resp.data : "", r.resp.len, "IsTruncated", trunc, sizeof(trunc));
-			if (!strcmp(trunc, "true") &&
-			    (!s3_xml_get(r.resp.data, r.resp.len, "NextPartNumberMarker", next, sizeof(next)) || !next[0] ||
-			     !strcmp(next, marker)))
+			rc = s3_xml_read_list(S3_XML_PARTS, r.resp.data, r.resp.len, on_part, last, &page, err,
+					      sizeof(err));
+			if (rc)
+				bad_answer(x, rc, err, "ListParts of \"%s\"", full_key);
+			else if (page.truncated && (!page.next[0] || !strcmp(page.next, marker)))
 				rc = fail(x, XORB_ESTORE, "ListParts of \"%s\": a truncated page that does not say where the next one starts",
 					  full_key);
 		}
 		free(query);
 		s3_req_release(&r);
-		if (rc || *gone || strcmp(trunc, "true"))
+		if (rc || *gone || !page.truncated)
 			break;
-		snprintf(marker, sizeof(marker), "%s", next);
+		snprintf(marker, sizeof(marker), "%s", page.next);
 	} while (1);
+	return rc;
+}
+
+static int on_upload(void *arg, const struct s3_xml_item *it)
+{
+	struct list_cb *l = arg;
+	struct s3ctx *x = l->x;
+	struct xorb_store_unfinished u;
+	int gone = 0, rc = XORB_OK;
+
+	if (!it->key || !it->key[0] || !it->upload_id || !it->upload_id[0] || strlen(it->upload_id) > UPLOAD_ID_MAX)
+		return fail(x, XORB_ESTORE, "ListMultipartUploads on bucket \"%s\": an entry has no key or no upload id",
+			    x->conf.bucket);
+	/* the last entry is where the next page starts if the answer names none */
+	snprintf(l->mk, sizeof(l->mk), "%s", it->key);
+	snprintf(l->mid, sizeof(l->mid), "%s", it->upload_id);
+	if (strncmp(it->key, x->conf.prefix, l->plen) || !it->key[l->plen])
+		return XORB_OK;
+	u.key = it->key + l->plen;
+	u.id = it->upload_id;
+	u.last_write = parse_time(it->initiated);
+	/* a key with a dot segment cannot be addressed (s3_key_dot_segment):
+	 * its start is all we know; removing it fails naming the key */
+	if (!s3_key_dot_segment(it->key))
+		rc = upload_last_write(x, it->key, it->upload_id, &u.last_write, &gone);
+	if (!rc && !gone)
+		rc = l->ufn(l->arg, &u);
 	return rc;
 }
 
 /* Calls fn for each upload of one ListMultipartUploads page under the store
  * prefix; sets *next to where the following page starts (both NULL after the
  * last page). */
-static int uploads_page(struct s3ctx *x, const char *xml, size_t len, xorb_storage_unfinished_fn fn, void *arg,
+static int uploads_page(struct s3ctx *x, const struct s3_req *r, xorb_storage_unfinished_fn fn, void *arg,
 			const struct upload_marker *at, struct upload_marker *next)
 {
-	const char *p = xml, *end = xml + len, *in, *v;
-	size_t inlen, vl, plen = strlen(x->conf.prefix);
-	char trunc[16], mk[4 * KEY_MAX], mid[UPLOAD_ID_MAX + 1];
-	struct xorb_buf key, id;
-	int rc = XORB_OK;
+	struct list_cb l = { .x = x, .plen = strlen(x->conf.prefix), .ufn = fn, .arg = arg };
+	struct s3_xml_page page;
+	char why[S3_ERR_MAX];
+	int rc;
 
 	next->key = next->id = NULL;
-	mk[0] = mid[0] = '\0';
-	xorb_buf_init(&key);
-	xorb_buf_init(&id);
-	while (!rc && (p = s3_xml_next(p, end, "Upload", &in, &inlen))) {
-		char when[64] = "";
-		struct xorb_store_unfinished u;
-		int gone = 0;
-
-		xorb_buf_reset(&key);
-		xorb_buf_reset(&id);
-		if (!s3_xml_next(in, in + inlen, "Key", &v, &vl) || s3_xml_unescape(&key, v, vl) || !key.data ||
-		    !s3_xml_next(in, in + inlen, "UploadId", &v, &vl) || s3_xml_unescape(&id, v, vl) || !id.data ||
-		    !id.data[0] || id.len > UPLOAD_ID_MAX) {
-			rc = fail(x, XORB_ESTORE, "ListMultipartUploads on bucket \"%s\": an entry has no key or no upload id",
-				  x->conf.bucket);
-			break;
-		}
-		/* the last entry is where the next page starts if the answer names none */
-		snprintf(mk, sizeof(mk), "%s", key.data);
-		snprintf(mid, sizeof(mid), "%s", id.data);
-		if (strncmp(key.data, x->conf.prefix, plen) || !key.data[plen])
-			continue;
-		s3_xml_get(in, inlen, "Initiated", when, sizeof(when));
-		u.key = key.data + plen;
-		u.id = id.data;
-		u.last_write = parse_time(when);
-		/* a key with a dot segment cannot be addressed (s3_key_dot_segment):
-		 * its start is all we know; removing it fails naming the key */
-		if (!s3_key_dot_segment(key.data))
-			rc = upload_last_write(x, key.data, id.data, &u.last_write, &gone);
-		if (!rc && !gone)
-			rc = fn(arg, &u);
-	}
-	xorb_buf_release(&key);
-	xorb_buf_release(&id);
+	rc = s3_xml_read_list(S3_XML_UPLOADS, r->resp.data, r->resp.len, on_upload, &l, &page, why, sizeof(why));
 	if (rc)
-		return rc;
-	s3_xml_get(xml, len, "IsTruncated", trunc, sizeof(trunc));
-	if (strcmp(trunc, "true"))
+		return bad_answer(x, rc, why, "ListMultipartUploads on bucket \"%s\"", x->conf.bucket);
+	if (!page.truncated)
 		return XORB_OK;
-	{
-		char nk[sizeof(mk)], nid[sizeof(mid)];
-
-		if (s3_xml_get(xml, len, "NextKeyMarker", nk, sizeof(nk)) && nk[0] &&
-		    s3_xml_get(xml, len, "NextUploadIdMarker", nid, sizeof(nid)) && nid[0]) {
-			snprintf(mk, sizeof(mk), "%s", nk);
-			snprintf(mid, sizeof(mid), "%s", nid);
-		}
+	if (page.next[0] && page.next_id[0]) {
+		snprintf(l.mk, sizeof(l.mk), "%s", page.next);
+		snprintf(l.mid, sizeof(l.mid), "%s", page.next_id);
 	}
-	if (!mk[0] || (at->key && !strcmp(at->key, mk) && !strcmp(at->id, mid)))
+	if (!l.mk[0] || (at->key && !strcmp(at->key, l.mk) && !strcmp(at->id, l.mid)))
 		return fail(x, XORB_ESTORE, "ListMultipartUploads on bucket \"%s\": a truncated page that does not say where the next one starts",
 			    x->conf.bucket);
-	next->key = strdup(mk);
-	next->id = strdup(mid);
+	next->key = strdup(l.mk);
+	next->id = strdup(l.mid);
 	if (!next->key || !next->id) {
 		marker_release(next);
 		return fail(x, XORB_ENOMEM, "out of memory");
@@ -1683,7 +1702,7 @@ static int s_list_unfinished(void *ctx, const char *prefix, xorb_storage_unfinis
 		rc = run_listing(x, &r, "ListMultipartUploads", query);
 		/* callbacks run without the lock: they may use the store */
 		if (!rc)
-			rc = uploads_page(x, r.resp.data ? r.resp.data : "", r.resp.len, fn, arg, &at, &next);
+			rc = uploads_page(x, &r, fn, arg, &at, &next);
 		s3_req_release(&r);
 		free(query);
 		marker_release(&at);

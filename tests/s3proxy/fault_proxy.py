@@ -33,6 +33,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from xml.sax.saxutils import escape
 
 HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"}
 ERRORS = {
@@ -140,7 +141,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         reason, s3code, msg = ERRORS[code]
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>'
-            "<Resource>%s</Resource><RequestId>fault-proxy</RequestId></Error>" % (s3code, msg, self.path)
+            "<Resource>%s</Resource><RequestId>fault-proxy</RequestId></Error>" % (s3code, msg, escape(self.path))
         ).encode()
         self.send_response(int(code), reason)
         self.send_header("Content-Type", "application/xml")
