@@ -104,6 +104,25 @@ enum {
 	OPT_DRY_RUN,
 };
 
+/* Which command options each subcommand takes; any other is a usage error
+ * (before, "tenant --dry-run" ran a real backup, "check --to" and "list
+ * --all" were ignored). */
+#define OPTBIT(o) (UINT64_C(1) << ((o) - XORB_OPT_FIRST_COMMAND_OPT))
+#define BACKUP_OPTS                                                                                      \
+	(OPTBIT(OPT_NO_CONSUMERS) | OPTBIT(OPT_CHUNK) | OPTBIT(OPT_WINDOW) | OPTBIT(OPT_IDLE) |          \
+	 OPTBIT(OPT_ZSTD) | OPTBIT(OPT_PART) | OPTBIT(OPT_METRICS) | OPTBIT(OPT_PRE_HOOK) |              \
+	 OPTBIT(OPT_POST_HOOK) | OPTBIT(OPT_SYSTEM_CREDS))
+static const struct {
+	const char *cmd;
+	uint64_t opts;
+} cmd_opts[] = {
+	{ "tenant", BACKUP_OPTS | OPTBIT(OPT_STREAM) },
+	{ "all", BACKUP_OPTS | OPTBIT(OPT_ENV) | OPTBIT(OPT_TENANTS) | OPTBIT(OPT_CREDS_DIR) | OPTBIT(OPT_PARALLEL) },
+	{ "list", 0 },
+	{ "check", OPTBIT(OPT_MAX_AGE) | OPTBIT(OPT_WARN_AGE) | OPTBIT(OPT_ENV) },
+	{ "copy", OPTBIT(OPT_TO) | OPTBIT(OPT_ALL) | OPTBIT(OPT_DRY_RUN) },
+};
+
 static const struct option longopts[] = {
 	XORB_CLI_COMMON_LONGOPTS,
 	{ "stream", required_argument, NULL, OPT_STREAM },
@@ -128,6 +147,29 @@ static const struct option longopts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* Usage error when an option given (bits of given) is not one of sub's. */
+static int check_cmd_opts(const struct xorb_cli *c, const char *sub, uint64_t given)
+{
+	const struct option *o;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cmd_opts) / sizeof(cmd_opts[0]) && strcmp(cmd_opts[i].cmd, sub); i++)
+		;
+	if (i == sizeof(cmd_opts) / sizeof(cmd_opts[0]))
+		return 0; /* an unknown command: said later */
+	for (o = longopts; o->name; o++) {
+		char of[64] = "";
+
+		if (o->val < XORB_OPT_FIRST_COMMAND_OPT || !(given & OPTBIT(o->val)) || (cmd_opts[i].opts & OPTBIT(o->val)))
+			continue;
+		for (k = 0; k < sizeof(cmd_opts) / sizeof(cmd_opts[0]); k++)
+			if (cmd_opts[k].opts & OPTBIT(o->val))
+				snprintf(of + strlen(of), sizeof(of) - strlen(of), "%s%s", *of ? ", " : "", cmd_opts[k].cmd);
+		return xorb_cli_usage_error(c, "%s: --%s does not apply (it is an option of %s)", sub, o->name, of);
+	}
+	return 0;
+}
 
 struct args {
 	struct xorb_cli c;
@@ -1026,6 +1068,7 @@ int main(int argc, char **argv)
 	/* static: what it points to stays reachable on every early return */
 	static struct args a;
 	const char *sub, *arg1;
+	uint64_t given = 0;
 	int opt, idx, rc;
 	int64_t v;
 
@@ -1034,12 +1077,16 @@ int main(int argc, char **argv)
 	a.parallel = 1;
 	a.max_age = 26 * 3600;
 	a.warn_age = 24 * 3600;
+	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts))
+		return XORB_EXIT_USAGE;
 	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts, &idx)) != -1) {
 		int h = xorb_cli_common_opt(&a.c, opt, optarg);
 		char optname[64];
 
 		if (h < 0)
 			return XORB_EXIT_USAGE;
+		if (opt >= XORB_OPT_FIRST_COMMAND_OPT && opt <= OPT_DRY_RUN)
+			given |= OPTBIT(opt);
 		/* the long name of what was given, to replay it to children */
 		if (opt == 's')
 			snprintf(optname, sizeof(optname), "--server");
@@ -1140,6 +1187,8 @@ int main(int argc, char **argv)
 		return xorb_cli_usage_error(&a.c, "missing command: tenant, all, list, check or copy");
 	sub = argv[optind];
 	arg1 = optind + 1 < argc ? argv[optind + 1] : NULL;
+	if (check_cmd_opts(&a.c, sub, given))
+		return XORB_EXIT_USAGE;
 	if (!strcmp(sub, "tenant")) {
 		if (!arg1)
 			return xorb_cli_usage_error(&a.c, "tenant: missing TENANT");
@@ -1153,8 +1202,6 @@ int main(int argc, char **argv)
 	} else if (!strcmp(sub, "list")) {
 		if (optind + 2 < argc)
 			return xorb_cli_usage_error(&a.c, "list: unexpected argument \"%s\"", argv[optind + 2]);
-		if (a.streams)
-			return xorb_cli_usage_error(&a.c, "list: --stream does not apply");
 		rc = cmd_list(&a, arg1);
 	} else if (!strcmp(sub, "check")) {
 		rc = cmd_check(&a, argv + optind + 1, argc - optind - 1);

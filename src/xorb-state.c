@@ -372,6 +372,8 @@ int main(int argc, char **argv)
 	xorb_cli_init(&a.c, "xorb-state");
 	a.keys = getenv("XORB_KEYS") && *getenv("XORB_KEYS") ? getenv("XORB_KEYS") : NULL;
 	a.server_given = getenv("NATS_URL") && *getenv("NATS_URL");
+	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts))
+		return XORB_EXIT_USAGE;
 	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts, NULL)) != -1) {
 		int h;
 

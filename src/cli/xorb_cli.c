@@ -289,6 +289,45 @@ int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
 	return XORB_EXIT_USAGE;
 }
 
+int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv, const char *shortopts,
+			   const struct option *longopts)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			break;
+		if (!strncmp(a, "--", 2)) {
+			size_t n = strcspn(a + 2, "=");
+			const struct option *o;
+
+			for (o = longopts; o->name; o++)
+				if (strlen(o->name) == n && !strncmp(o->name, a + 2, n))
+					break;
+			if (!o->name)
+				return xorb_cli_usage_error(c, "unknown option \"--%.*s\" (long options are never abbreviated)",
+							    (int)(n > 80 ? 80 : n), a + 2);
+			if (o->has_arg == required_argument && !a[2 + n])
+				i++; /* its value, whatever it looks like */
+		} else if (a[0] == '-' && a[1]) {
+			const char *p;
+
+			for (p = a + 1; *p; p++) {
+				const char *spec = strchr(shortopts, *p);
+
+				if (spec && spec[1] == ':') {
+					if (!p[1])
+						i++; /* "-s URL" */
+					break;		 /* "-sURL" */
+				}
+			}
+		}
+	}
+	return 0;
+}
+
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg)
 {
 	struct xorb_cli *c = arg;

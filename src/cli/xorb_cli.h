@@ -111,6 +111,14 @@ int xorb_cli_fail(const struct xorb_cli *c, const struct xorb_error *err);
 int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Long options are never abbreviated: getopt_long takes "--serve" for
+ * "--server", so a typo or a prefix that later becomes ambiguous would run
+ * something else. Scans argv (up to "--", skipping the values of options
+ * that take one) before getopt_long; an unknown or shortened long option is
+ * a usage error naming it. Returns 0, or XORB_EXIT_USAGE after the message. */
+int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv, const char *shortopts,
+			   const struct option *longopts);
+
 /* A note callback for the library that prints per the -q/-v settings. */
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg);
 
