@@ -475,11 +475,16 @@ static void test_mistyped_store_is_an_error(void **state)
 	}
 	{
 		const char *ls[] = { bk, "--store", "s3:/bucket/x", "list", NULL };
+		char cwd[4200];
 
+		/* run in the test's own directory, where nothing is yet */
+		assert_non_null(getcwd(cwd, sizeof(cwd)));
+		assert_int_equal(chdir(work), 0);
 		assert_int_equal(run(&r, ls), 2);
 		assert_non_null(strstr(r.err, "\"s3:\" is not followed by \"//\""));
 		xt_result_release(&r);
 		assert_int_not_equal(lstat("s3:", &st), 0);
+		assert_int_equal(chdir(cwd), 0);
 	}
 }
 
