@@ -47,6 +47,8 @@ static const char hostile[] = "\",\"injected\":true,\"x\":\"\\\\\" \x01\x1f\n\t 
 
 static char *work;
 static char store[4200], dest[4200], outside[4200];
+/* the commands (xt_bin's buffer is its own: one copy each) */
+static char backup_bin[4200], prune_bin[4200], verify_bin[4200], restore_bin[4200];
 
 static void show(const char *what, const struct xt_result *r)
 {
@@ -154,6 +156,10 @@ static int setup(void **state)
 		return -1;
 	snprintf(store, sizeof(store), "%s/store", work);
 	snprintf(dest, sizeof(dest), "%s/dest", work);
+	snprintf(backup_bin, sizeof(backup_bin), "%s", xt_bin("xorb-backup"));
+	snprintf(prune_bin, sizeof(prune_bin), "%s", xt_bin("xorb-prune"));
+	snprintf(verify_bin, sizeof(verify_bin), "%s", xt_bin("xorb-verify"));
+	snprintf(restore_bin, sizeof(restore_bin), "%s", xt_bin("xorb-restore"));
 	snprintf(outside, sizeof(outside), "%s/outside.tar.zst", work);
 	mkdir(store, 0700);
 	mkdir(dest, 0700);
@@ -312,18 +318,14 @@ static void test_copy_never_opens_a_foreign_key(void **state)
  * a command fails on the hostile store. */
 static void test_every_json_output_parses(void **state)
 {
-	const char *bk = xt_bin("xorb-backup");
-	char bk_copy[4200], prune[4200], verify[4200], restore[4200];
+	const char *const bk_copy = backup_bin, *const prune = prune_bin, *const verify = verify_bin,
+			  *const restore = restore_bin;
 	const char *const nowhere = "nats://127.0.0.1:1";
 	struct xt_result r;
 	cJSON *j;
 	size_t i;
 
 	(void)state;
-	snprintf(bk_copy, sizeof(bk_copy), "%s", bk);
-	snprintf(prune, sizeof(prune), "%s", xt_bin("xorb-prune"));
-	snprintf(verify, sizeof(verify), "%s", xt_bin("xorb-verify"));
-	snprintf(restore, sizeof(restore), "%s", xt_bin("xorb-restore"));
 	{
 		const char *const cmds[][12] = {
 			{ bk_copy, "--store", store, "list", "--json", NULL },
@@ -368,7 +370,7 @@ static void test_every_json_output_parses(void **state)
 static void test_linked_tenant_refused_everywhere(void **state)
 {
 	char moved[4300], link[4300], dstore[4300], dlink[4400], dtarget[4300], want[4600];
-	const char *bk = xt_bin("xorb-backup");
+	const char *bk = backup_bin;
 	struct xt_result r;
 	size_t i;
 
@@ -385,7 +387,7 @@ static void test_linked_tenant_refused_everywhere(void **state)
 	assert_int_equal(symlink(dtarget, dlink), 0);
 	snprintf(want, sizeof(want), "\"t-bee\" in the store is a symbolic link (to \"%s\")", moved);
 	{
-		char prune[4200], verify[4200], restore[4200];
+		const char *const prune = prune_bin, *const verify = verify_bin, *const restore = restore_bin;
 		const char *const cmds[][12] = {
 			{ bk, "--store", store, "list", NULL },
 			{ bk, "--store", store, "list", "t-bee", NULL },
@@ -395,9 +397,6 @@ static void test_linked_tenant_refused_everywhere(void **state)
 			{ bk, "--store", store, "copy", "t-bee", ID_BEE, "--to", dstore, NULL },
 		};
 
-		snprintf(prune, sizeof(prune), "%s", xt_bin("xorb-prune"));
-		snprintf(verify, sizeof(verify), "%s", xt_bin("xorb-verify"));
-		snprintf(restore, sizeof(restore), "%s", xt_bin("xorb-restore"));
 		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 			run(&r, cmds[i]);
 			if (r.status != 2 || !strstr(r.err, want))
@@ -436,17 +435,15 @@ static void test_linked_tenant_refused_everywhere(void **state)
  * named "s3:". Only a backup (or copy's destination) creates a store. */
 static void test_mistyped_store_is_an_error(void **state)
 {
-	char missing[4300], prune[4200], verify[4200], restore[4200];
-	const char *bk = xt_bin("xorb-backup");
+	const char *const bk = backup_bin, *const prune = prune_bin, *const verify = verify_bin,
+			  *const restore = restore_bin;
+	char missing[4300];
 	struct xt_result r;
 	struct stat st;
 	size_t i;
 
 	(void)state;
 	snprintf(missing, sizeof(missing), "%s/store-lcoal", work);
-	snprintf(prune, sizeof(prune), "%s", xt_bin("xorb-prune"));
-	snprintf(verify, sizeof(verify), "%s", xt_bin("xorb-verify"));
-	snprintf(restore, sizeof(restore), "%s", xt_bin("xorb-restore"));
 	{
 		const char *const cmds[][12] = {
 			{ bk, "--store", missing, "list", NULL },
