@@ -711,11 +711,16 @@ struct checks {
 	int worst;
 	unsigned ok, warn, crit;
 	struct xorb_buf lines;
-	cJSON *checks; /* --json */
+	cJSON *checks;	      /* --json */
+	struct xorb_buf perf; /* Nagios performance data */
 };
 
-__attribute__((format(printf, 3, 4))) static void check_line(struct checks *k, int level,
-							       const char *fmt, ...)
+/* One check's result: a line (text) or an item (--json) with "check" (nats,
+ * store, environment, tenant) and "status"; returns the item, for the caller
+ * to add fields to (NULL in text mode: cJSON's Add functions do nothing on a
+ * NULL object). */
+__attribute__((format(printf, 4, 5))) static cJSON *check_line(struct checks *k, int level, const char *what,
+								const char *fmt, ...)
 {
 	static const char *const names[] = { "OK", "WARNING", "CRITICAL" };
 	char msg[1024];
@@ -735,12 +740,14 @@ __attribute__((format(printf, 3, 4))) static void check_line(struct checks *k, i
 	if (k->c->json) {
 		cJSON *o = cJSON_CreateObject();
 
+		cJSON_AddStringToObject(o, "check", what);
 		cJSON_AddStringToObject(o, "status", names[level]);
 		cJSON_AddStringToObject(o, "message", msg);
 		cJSON_AddItemToArray(k->checks, o);
-	} else {
-		xorb_buf_printf(&k->lines, "%s: %s\n", names[level], msg);
+		return o;
 	}
+	xorb_buf_printf(&k->lines, "%s: %s\n", names[level], msg);
+	return NULL;
 }
 
 static void check_nats(struct checks *k)
@@ -750,14 +757,14 @@ static void check_nats(struct checks *k)
 	cJSON *info = NULL;
 
 	if (xorb_cli_connect(k->c, &nc, &err)) {
-		check_line(k, 2, "nats: %s", err.msg);
+		check_line(k, 2, "nats", "nats: %s", err.msg);
 		return;
 	}
 	if (xorb_js_request(nc, "$JS.API.INFO", NULL, k->c->conn.timeout_ms, &info, NULL, NULL, &err))
-		check_line(k, 2, "nats: connected to %s but JetStream is not usable: %s",
+		check_line(k, 2, "nats", "nats: connected to %s but JetStream is not usable: %s",
 			   xorb_url_shown(k->c->conn.url, true), err.msg);
 	else
-		check_line(k, 0, "nats: %s reachable, JetStream enabled (%" PRId64 " streams, %" PRId64 " consumers)",
+		check_line(k, 0, "nats", "nats: %s reachable, JetStream enabled (%" PRId64 " streams, %" PRId64 " consumers)",
 			   xorb_url_shown(k->c->conn.url, true), xorb_json_int(info, "streams", 0),
 			   xorb_json_int(info, "consumers", 0));
 	cJSON_Delete(info);
@@ -771,19 +778,19 @@ static struct xorb_store *check_store(struct checks *k)
 	char key[128], host[64] = "host";
 
 	if (xorb_cli_open_store(k->c, NULL, XORB_STORE_READ, &s, &err)) {
-		check_line(k, 2, "store: %s", err.msg);
+		check_line(k, 2, "store", "store: %s", err.msg);
 		return NULL;
 	}
 	gethostname(host, sizeof(host) - 1);
 	snprintf(key, sizeof(key), "xorb-check/probe-%.40s-%d", host, (int)getpid());
 	if (xorb_store_put_all(s, key, "probe\n", 6, &err)) {
-		check_line(k, 2, "store: %s is not writable: %s", xorb_store_url(s), err.msg);
+		check_line(k, 2, "store", "store: %s is not writable: %s", xorb_store_url(s), err.msg);
 		return s;
 	}
 	if (xorb_store_remove(s, key, &err))
-		check_line(k, 1, "store: %s is writable but the probe could not be removed: %s", xorb_store_url(s), err.msg);
+		check_line(k, 1, "store", "store: %s is writable but the probe could not be removed: %s", xorb_store_url(s), err.msg);
 	else
-		check_line(k, 0, "store: %s reachable and writable", xorb_store_url(s));
+		check_line(k, 0, "store", "store: %s reachable and writable", xorb_store_url(s));
 	return s;
 }
 
@@ -805,41 +812,54 @@ static void check_tenant(struct checks *k, struct xorb_store *s, const char *ten
 	size_t n = 0;
 	time_t t;
 	int64_t a;
+	int level;
+	cJSON *o;
 
 	if (xorb_bundle_list(s, tenant, &keys, &n, &err)) {
-		check_line(k, 2, "tenant %s: %s", tenant, err.msg);
+		o = check_line(k, 2, "tenant", "tenant %s: %s", tenant, err.msg);
+		cJSON_AddStringToObject(o, "tenant", tenant);
 		return;
 	}
 	if (!n) {
-		check_line(k, 2, "tenant %s: no complete backup in the store", tenant);
+		o = check_line(k, 2, "tenant", "tenant %s: no complete backup in the store", tenant);
+		cJSON_AddStringToObject(o, "tenant", tenant);
+		xorb_json_add_int(o, "backups", 0);
+		xorb_buf_printf(&k->perf, " 'backups_%s'=0;;;0", tenant);
 		return;
 	}
 	snprintf(id, sizeof(id), "%.*s", XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1);
 	if (!xorb_backup_id_parse(id, &t)) {
-		check_line(k, 2, "tenant %s: cannot read the time of %s", tenant, keys[0]);
+		o = check_line(k, 2, "tenant", "tenant %s: cannot read the time of %s", tenant, keys[0]);
+		cJSON_AddStringToObject(o, "tenant", tenant);
 		xorb_strv_free(keys, n);
 		return;
 	}
 	a = (int64_t)(time(NULL) - t);
-	fmt_age(a < 0 ? 0 : a, age, sizeof(age));
-	if (a > max_age) {
-		fmt_age(max_age, lim, sizeof(lim));
-		check_line(k, 2, "tenant %s: newest backup %.*s is %s old (more than %s)", tenant,
-			   XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1, age, lim);
-	} else if (a > warn_age) {
-		fmt_age(warn_age, lim, sizeof(lim));
-		check_line(k, 1, "tenant %s: newest backup %.*s is %s old (more than %s)", tenant,
-			   XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1, age, lim);
-	} else {
-		check_line(k, 0, "tenant %s: newest backup %.*s is %s old (%zu backups)", tenant,
-			   XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1, age, n);
-	}
+	if (a < 0)
+		a = 0;
+	fmt_age(a, age, sizeof(age));
+	level = a > max_age ? 2 : a > warn_age ? 1 : 0;
+	fmt_age(level == 2 ? max_age : warn_age, lim, sizeof(lim));
+	if (level)
+		o = check_line(k, level, "tenant", "tenant %s: newest backup %s is %s old (more than %s)", tenant, id, age,
+			       lim);
+	else
+		o = check_line(k, 0, "tenant", "tenant %s: newest backup %s is %s old (%zu backups)", tenant, id, age, n);
+	cJSON_AddStringToObject(o, "tenant", tenant);
+	cJSON_AddStringToObject(o, "backup_id", id);
+	xorb_json_add_int(o, "age_seconds", a);
+	xorb_json_add_int(o, "warn_age_seconds", warn_age);
+	xorb_json_add_int(o, "max_age_seconds", max_age);
+	xorb_json_add_int(o, "backups", (int64_t)n);
+	/* 'label'=value[UOM];warn;crit;min;max (Nagios plugin guidelines) */
+	xorb_buf_printf(&k->perf, " 'age_%s'=%" PRId64 "s;%" PRId64 ";%" PRId64 ";0 'backups_%s'=%zu;;;0", tenant, a,
+			warn_age, max_age, tenant, n);
 	xorb_strv_free(keys, n);
 }
 
 static int cmd_check(struct args *a, char **names, int count)
 {
-	struct checks k = { &a->c, 0, 0, 0, 0, { NULL, 0, 0 }, NULL };
+	struct checks k = { &a->c, 0, 0, 0, 0, { NULL, 0, 0 }, NULL, { NULL, 0, 0 } };
 	struct xorb_error err = { 0, "" };
 	struct xorb_store *s;
 	char **tenants = NULL;
@@ -852,6 +872,7 @@ static int cmd_check(struct args *a, char **names, int count)
 	if (a->warn_age > a->max_age)
 		a->warn_age = a->max_age;
 	xorb_buf_init(&k.lines);
+	xorb_buf_init(&k.perf);
 	if (a->c.json)
 		k.checks = cJSON_CreateArray();
 	check_nats(&k);
@@ -862,7 +883,7 @@ static int cmd_check(struct args *a, char **names, int count)
 				check_tenant(&k, s, names[i], a->max_age, a->warn_age);
 	} else if (a->env) {
 		if (tenant_list(a, &tenants, &n, &err))
-			check_line(&k, 2, "environment: %s", err.msg);
+			check_line(&k, 2, "environment", "environment: %s", err.msg);
 		for (i = 0; s && i < n; i++)
 			check_tenant(&k, s, tenants[i], a->max_age, a->warn_age);
 	} else if (s) {
@@ -870,7 +891,7 @@ static int cmd_check(struct args *a, char **names, int count)
 		size_t nk = 0, j;
 
 		if (xorb_bundle_list(s, NULL, &keys, &nk, &err))
-			check_line(&k, 2, "store: %s", err.msg);
+			check_line(&k, 2, "store", "store: %s", err.msg);
 		/* every tenant that has backups */
 		for (j = 0; j < nk; j++) {
 			size_t tl = strcspn(keys[j], "/");
@@ -887,7 +908,7 @@ static int cmd_check(struct args *a, char **names, int count)
 			snprintf(last, sizeof(last), "%s", t);
 		}
 		if (!nk)
-			check_line(&k, 1, "store: no backups at all");
+			check_line(&k, 1, "store", "store: no backups at all");
 		xorb_strv_free(keys, nk);
 	}
 	if (a->c.json) {
@@ -901,9 +922,10 @@ static int cmd_check(struct args *a, char **names, int count)
 		k.checks = NULL;
 		xorb_cli_json_emit(j, "\n");
 	} else
-		printf("XORB BACKUP %s - %u critical, %u warning, %u ok\n%s", status[k.worst], k.crit, k.warn,
-		       k.ok, k.lines.data ? k.lines.data : "");
+		printf("XORB BACKUP %s - %u critical, %u warning, %u ok%s%s\n%s", status[k.worst], k.crit, k.warn, k.ok,
+		       k.perf.data ? " |" : "", k.perf.data ? k.perf.data : "", k.lines.data ? k.lines.data : "");
 	xorb_buf_release(&k.lines);
+	xorb_buf_release(&k.perf);
 	cJSON_Delete(k.checks);
 	xorb_strv_free(tenants, n);
 	xorb_store_free(s);

@@ -207,6 +207,14 @@ static void test_check(void **state)
 		show("check", &r);
 	assert_int_equal(r.status, 0);
 	assert_true(!strncmp(r.out, "XORB BACKUP OK", 14));
+	/* Nagios performance data on the first line: age and count per tenant */
+	{
+		const char *eol = strchr(r.out, '\n'), *perf = strstr(r.out, " | 'age_t-ops'=");
+
+		assert_non_null(perf);
+		assert_true(perf < eol);
+		assert_non_null(strstr(perf, "s;86400;93600;0 'backups_t-ops'="));
+	}
 	assert_non_null(strstr(r.out, "OK: nats:"));
 	assert_non_null(strstr(r.out, "OK: store:"));
 	assert_non_null(strstr(r.out, "OK: tenant t-ops"));
@@ -229,11 +237,36 @@ static void test_check(void **state)
 	assert_int_equal(run(&r, down), 2);
 	assert_non_null(strstr(r.out, "CRITICAL: nats:"));
 	xt_result_release(&r);
-	/* every tenant found in the store when none is named */
+	/* every tenant found in the store when none is named; --json items
+	 * are structured: check, status, and for a tenant its newest backup's id
+	 * and age */
 	const char *all[] = { xt_bin("xorb-backup"), "-s", srv.url, "check", "--json", NULL };
 	assert_int_equal(run(&r, all), 0);
-	assert_non_null(strstr(r.out, "tenant t-ops"));
-	assert_non_null(strstr(r.out, "tenant t-demo"));
+	{
+		cJSON *j = cJSON_Parse(r.out), *it;
+		int tenants = 0;
+
+		assert_non_null(j);
+		assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "status")), "OK");
+		cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "checks")) {
+			const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(it, "check"));
+			const cJSON *age = cJSON_GetObjectItem(it, "age_seconds");
+
+			assert_non_null(what);
+			assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(it, "status")), "OK");
+			if (strcmp(what, "tenant"))
+				continue;
+			tenants++;
+			assert_true(!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(it, "tenant")), "t-ops") ||
+				    !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(it, "tenant")), "t-demo"));
+			assert_int_equal(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(it, "backup_id"))), 23);
+			assert_true(cJSON_IsNumber(age) && age->valuedouble >= 0 && age->valuedouble < 3600);
+			assert_int_equal(cJSON_GetObjectItem(it, "max_age_seconds")->valuedouble, 93600);
+			assert_true(cJSON_GetObjectItem(it, "backups")->valuedouble >= 1);
+		}
+		assert_int_equal(tenants, 2);
+		cJSON_Delete(j);
+	}
 	xt_result_release(&r);
 }
 
