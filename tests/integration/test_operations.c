@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -383,10 +386,87 @@ static int cron_field_ok(const char *f, int lo, int hi)
 	return 1;
 }
 
+/* A syslog socket of the test's own (XORB_SYSLOG_SOCKET): a thread reads
+ * what logger sends while the scheduled job runs, so logger never blocks on
+ * a full socket queue. */
+struct syslog_sink {
+	int fd;
+	volatile int stop;
+	pthread_t thread;
+	char text[1 << 16];
+	size_t len;
+	pthread_mutex_t mu;
+};
+
+static void *sink_read(void *arg)
+{
+	struct syslog_sink *k = arg;
+	char buf[4096];
+
+	while (!k->stop) {
+		struct timeval tv = { 0, 100 * 1000 };
+		ssize_t n;
+
+		setsockopt(k->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		n = recv(k->fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		pthread_mutex_lock(&k->mu);
+		if (k->len + (size_t)n + 2 < sizeof(k->text)) {
+			memcpy(k->text + k->len, buf, (size_t)n);
+			k->len += (size_t)n;
+			k->text[k->len++] = '\n';
+			k->text[k->len] = '\0';
+		}
+		pthread_mutex_unlock(&k->mu);
+	}
+	return NULL;
+}
+
+static void sink_start(struct syslog_sink *k, const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+
+	memset(k, 0, sizeof(*k));
+	pthread_mutex_init(&k->mu, NULL);
+	assert_true(strlen(path) < sizeof(a.sun_path));
+	strcpy(a.sun_path, path);
+	k->fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	assert_true(k->fd >= 0);
+	assert_int_equal(bind(k->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(pthread_create(&k->thread, NULL, sink_read, k), 0);
+}
+
+/* What arrived so far (the caller frees it). */
+static char *sink_text(struct syslog_sink *k)
+{
+	char *t;
+
+	usleep(300 * 1000); /* the last datagrams */
+	pthread_mutex_lock(&k->mu);
+	t = strdup(k->text);
+	k->len = 0;
+	k->text[0] = '\0';
+	pthread_mutex_unlock(&k->mu);
+	assert_non_null(t);
+	return t;
+}
+
+static void sink_stop(struct syslog_sink *k, const char *path)
+{
+	k->stop = 1;
+	pthread_join(k->thread, NULL);
+	close(k->fd);
+	unlink(path);
+	pthread_mutex_destroy(&k->mu);
+}
+
 static void test_schedules(void **state)
 {
 	const char *src = getenv("XORB_SOURCE_DIR");
-	char path[4400], units[4400], cmd[16000], envfile[4400], *text, *line, *save = NULL;
+	char path[4400], units[4400], cmd[16000], envfile[4400], sock[4400], *text, *line, *save = NULL;
+	static char cron_line[16000];
+	static struct syslog_sink sink;
 	struct xt_result r;
 	int jobs = 0;
 	FILE *f;
@@ -423,10 +503,13 @@ static void test_schedules(void **state)
 	snprintf(envfile, sizeof(envfile), "%s/xorb.env", work);
 	f = fopen(envfile, "w");
 	assert_non_null(f);
+	snprintf(sock, sizeof(sock), "%s/syslog.sock", work);
 	fprintf(f, "NATS_URL=%s\nXORB_STORE=%s\nXORB_TENANTS=t-ops,t-demo\nXORB_PARALLEL=2\n"
 		   "XORB_PRUNE_FLAGS=\"--keep-last 2\"\nXORB_METRICS_FILE=%s/sched.prom\nXORB_BIN_DIR=%s\n"
-		   "XORB_LOCK_DIR=%s/locks\n", srv.url, store, work, getenv("XORB_BIN_DIR"), work);
+		   "XORB_LOCK_DIR=%s/locks\nXORB_SYSLOG_SOCKET=%s\n", srv.url, store, work, getenv("XORB_BIN_DIR"), work,
+		sock);
 	fclose(f);
+	sink_start(&sink, sock);
 
 	/* 4. the systemd units' ExecStart lines, %i = t-ops, run exactly */
 	snprintf(path, sizeof(path), "%s/xorb-backup@t-ops.service", units);
@@ -476,14 +559,26 @@ static void test_schedules(void **state)
 			assert_non_null(p);
 			snprintf(fixed, sizeof(fixed), "%.*s%s/schedules/xorb-scheduled%s", (int)(p - cmd), cmd, src,
 				 p + strlen("/usr/local/lib/xorb-dr/xorb-scheduled"));
-			/* the pipe into logger hides the exit code: keep it */
-			snprintf(cmd, sizeof(cmd), "set -o pipefail 2>/dev/null; %s", fixed);
+			snprintf(cmd, sizeof(cmd), "%s", fixed);
 		}
-		const char *cron_cmd[] = { "/bin/bash", "-c", cmd, NULL };
+		/* exactly as cron runs it: /bin/sh, its exit status is the job's */
+		const char *cron_cmd[] = { "/bin/sh", "-c", cmd, NULL };
+		char *logged;
+
 		if (run(&r, cron_cmd) != 0)
 			show("cron command", &r);
 		assert_int_equal(r.status, 0);
+		/* its output went to syslog, tagged, ending with the job's result */
+		assert_string_equal(r.out, "");
+		assert_string_equal(r.err, "");
+		logged = sink_text(&sink);
+		if (!strstr(logged, " xorb-backup: xorb-scheduled: all: exit 0 (ok)"))
+			fprintf(stderr, "--- syslog:\n%s", logged);
+		assert_non_null(strstr(logged, " xorb-backup: xorb-scheduled: all: exit 0 (ok)"));
+		free(logged);
 		xt_result_release(&r);
+
+		snprintf(cron_line, sizeof(cron_line), "%s", line + off);
 		jobs++;
 	}
 	free(text);
@@ -496,6 +591,40 @@ static void test_schedules(void **state)
 	text = slurp(path);
 	assert_non_null(strstr(text, "xorb_backup_runs_total{tenant=\"t-ops\",result=\"ok\"}"));
 	free(text);
+
+	/* 6. a failed job fails the cron command too (a pipe into logger, as
+	 * the crontab had, exited 0): the crontab's line, its settings pointing
+	 * at a closed port */
+	{
+		char failenv[4400], *p, *logged;
+		const char *fail_cmd[] = { "/bin/sh", "-c", cmd, NULL };
+
+		snprintf(failenv, sizeof(failenv), "%s/xorb-fail.env", work);
+		f = fopen(failenv, "w");
+		assert_non_null(f);
+		fprintf(f, "NATS_URL=nats://127.0.0.1:1\nXORB_STORE=%s\nXORB_TENANTS=t-ops\nXORB_PRUNE_FLAGS=\"--keep-last 2\"\n"
+			   "XORB_METRICS_FILE=%s/sched.prom\nXORB_BIN_DIR=%s\nXORB_LOCK_DIR=%s/locks\nXORB_SYSLOG_SOCKET=%s\n",
+			store, work, getenv("XORB_BIN_DIR"), work, sock);
+		fclose(f);
+		p = strstr(cron_line, "/usr/local/lib/xorb-dr/xorb-scheduled");
+		assert_non_null(p);
+		snprintf(cmd, sizeof(cmd), "XORB_ENV_FILE='%s'; export XORB_ENV_FILE; %.*s%s/schedules/xorb-scheduled%s",
+			 failenv, (int)(p - cron_line), cron_line, src, p + strlen("/usr/local/lib/xorb-dr/xorb-scheduled"));
+		assert_int_equal(run(&r, fail_cmd), 2);
+		xt_result_release(&r);
+		logged = sink_text(&sink);
+		if (!strstr(logged, " xorb-backup: xorb-scheduled: all: exit 2 (FAILED)"))
+			fprintf(stderr, "--- syslog:\n%s", logged);
+		assert_non_null(strstr(logged, "connecting to nats://127.0.0.1:1 failed"));
+		assert_non_null(strstr(logged, " xorb-backup: xorb-scheduled: all: exit 2 (FAILED)"));
+		free(logged);
+		/* and the failure is in the metrics */
+		text = slurp(path);
+		assert_non_null(strstr(text, "xorb_backup_runs_total{tenant=\"t-ops\",result=\"failed\"} 1"));
+		assert_non_null(strstr(text, "xorb_backup_last_run_success{tenant=\"t-ops\"} 0"));
+		free(text);
+	}
+	sink_stop(&sink, sock);
 }
 
 int main(void)
