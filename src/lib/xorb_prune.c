@@ -84,8 +84,8 @@ static void decide_tenant(const struct xorb_prune_policy *p, time_t now,
 {
 	const int count[RULE_COUNT] = { p->keep_last, p->keep_hourly, p->keep_daily, p->keep_weekly,
 					p->keep_monthly };
-	char last[RULE_COUNT][32] = { { 0 } }, period[32];
-	int kept[RULE_COUNT] = { 0 };
+	char last[RULE_COUNT][32] = { { 0 } }, period[32], why_not[RULE_COUNT][XORB_PRUNE_REASON_LEN];
+	int kept[RULE_COUNT] = { 0 }, n_why;
 	bool newest_seen = false;
 	size_t i;
 	int r;
@@ -98,18 +98,31 @@ static void decide_tenant(const struct xorb_prune_policy *p, time_t now,
 			continue;
 		}
 		it->keep = false;
+		n_why = 0;
+		/* why_not: why each rule in force does not keep it, said if none does */
 		for (r = 0; r < RULE_COUNT; r++) {
-			if (kept[r] >= count[r])
+			if (!count[r])
 				continue;
 			if (r == RULE_LAST) {
+				if (kept[r] >= count[r]) {
+					snprintf(why_not[n_why++], sizeof(why_not[0]), "not among the last %d", count[r]);
+					continue;
+				}
 				it->keep = true;
 				kept[r]++;
 				add_reason(it, "last %d/%d", kept[r], count[r]);
 				continue;
 			}
 			(void)period_of(r, it->time, period, sizeof(period)); /* checked by the caller */
-			if (!strcmp(period, last[r]))
+			if (!strcmp(period, last[r])) {
+				snprintf(why_not[n_why++], sizeof(why_not[0]), "%s %s has a newer one", rule_name[r], period);
 				continue;
+			}
+			if (kept[r] >= count[r]) {
+				snprintf(why_not[n_why++], sizeof(why_not[0]), "older than the %d %s kept", count[r],
+					 rule_name[r]);
+				continue;
+			}
 			memcpy(last[r], period, sizeof(period));
 			it->keep = true;
 			kept[r]++;
@@ -119,6 +132,10 @@ static void decide_tenant(const struct xorb_prune_policy *p, time_t now,
 			it->keep = true;
 			add_reason(it, "newest backup");
 		}
+		for (r = 0; !it->keep && r < n_why; r++)
+			add_reason(it, "%s", why_not[r]);
+		if (!it->keep && !n_why)
+			add_reason(it, "every rule is 0: only the newest stays");
 		newest_seen = true;
 	}
 }

@@ -80,7 +80,7 @@ struct xorb_prune_item {
 
 	/* The decision: xorb_prune_plan fills these. */
 	bool keep;
-	size_t n_reasons; /* why it is kept (why it goes, for a leftover) */
+	size_t n_reasons; /* why it is kept, or why it goes */
 	char reasons[XORB_PRUNE_REASONS][XORB_PRUNE_REASON_LEN];
 };
 
@@ -88,7 +88,9 @@ struct xorb_prune_item {
  * Decides every item, pure (no I/O, no clock): sorts items by tenant, then
  * newest first, and sets keep and reasons. Reasons, in this order:
  * "last 1/3", "hourly 2026-11-27T17", "daily 2026-11-27", "weekly 2026-W48",
- * "monthly 2026-11", "newest backup"; for a leftover archive
+ * "monthly 2026-11", "newest backup"; for a backup no rule keeps, why each
+ * rule does not: "not among the last 3", "daily 2026-11-27 has a newer one",
+ * "older than the 7 daily kept"; for a leftover archive
  * "incomplete, older than 24h" (removed) or
  * "incomplete, may still be uploading" (kept). now only judges leftovers.
  * Returns XORB_OK, or XORB_EINVAL for a policy out of range or an item whose

@@ -338,24 +338,24 @@ static const char dry_run_qa[] =
 	"would remove t-qa 20991231T000000Z-dead01  (incomplete, older than 24h)\n"
 	"keep         t-qa 20261124T180000Z-000113  (last 1/2, daily 2026-11-24, weekly 2026-W48)\n"
 	"keep         t-qa 20261124T120000Z-000112  (last 2/2)\n"
-	"would remove t-qa 20261124T060000Z-000111\n"
-	"would remove t-qa 20261124T000000Z-000110\n"
+	"would remove t-qa 20261124T060000Z-000111  (not among the last 2, daily 2026-11-24 has a newer one, weekly 2026-W48 has a newer one)\n"
+	"would remove t-qa 20261124T000000Z-000110  (not among the last 2, daily 2026-11-24 has a newer one, weekly 2026-W48 has a newer one)\n"
 	"keep         t-qa 20261123T180000Z-00010f  (daily 2026-11-23)\n"
-	"would remove t-qa 20261123T120000Z-00010e\n"
-	"would remove t-qa 20261123T060000Z-00010d\n"
-	"would remove t-qa 20261123T000000Z-00010c\n"
+	"would remove t-qa 20261123T120000Z-00010e  (not among the last 2, daily 2026-11-23 has a newer one, weekly 2026-W48 has a newer one)\n"
+	"would remove t-qa 20261123T060000Z-00010d  (not among the last 2, daily 2026-11-23 has a newer one, weekly 2026-W48 has a newer one)\n"
+	"would remove t-qa 20261123T000000Z-00010c  (not among the last 2, daily 2026-11-23 has a newer one, weekly 2026-W48 has a newer one)\n"
 	"keep         t-qa 20261122T180000Z-00010b  (daily 2026-11-22, weekly 2026-W47)\n"
-	"would remove t-qa 20261122T120000Z-00010a\n"
-	"would remove t-qa 20261122T060000Z-000109\n"
-	"would remove t-qa 20261122T000000Z-000108\n"
-	"would remove t-qa 20261121T180000Z-000107\n"
-	"would remove t-qa 20261121T120000Z-000106\n"
-	"would remove t-qa 20261121T060000Z-000105\n"
-	"would remove t-qa 20261121T000000Z-000104\n"
-	"would remove t-qa 20261120T180000Z-000103\n"
-	"would remove t-qa 20261120T120000Z-000102\n"
-	"would remove t-qa 20261120T060000Z-000101\n"
-	"would remove t-qa 20261120T000000Z-000100\n"
+	"would remove t-qa 20261122T120000Z-00010a  (not among the last 2, daily 2026-11-22 has a newer one, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261122T060000Z-000109  (not among the last 2, daily 2026-11-22 has a newer one, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261122T000000Z-000108  (not among the last 2, daily 2026-11-22 has a newer one, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261121T180000Z-000107  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261121T120000Z-000106  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261121T060000Z-000105  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261121T000000Z-000104  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261120T180000Z-000103  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261120T120000Z-000102  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261120T060000Z-000101  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
+	"would remove t-qa 20261120T000000Z-000100  (not among the last 2, older than the 3 daily kept, weekly 2026-W47 has a newer one)\n"
 	"keep         t-qa 20200101T000000Z-beef01  (incomplete, may still be uploading)\n"
 	/* 16 archives of 35 bytes and a 16-byte leftover */
 	"dry run, nothing changed: 1 tenant: 4 backups kept, 16 would be removed; "
@@ -548,7 +548,7 @@ static void test_failed_removal(void **state)
 
 		snprintf(want, sizeof(want), "xorb-prune: error: backup t-bad/%s is half removed", id[i]);
 		assert_non_null(strstr(r.err, want));
-		snprintf(want, sizeof(want), "FAILED t-bad %s\n", id[i]);
+		snprintf(want, sizeof(want), "FAILED t-bad %s  (not among the last 1)\n", id[i]);
 		assert_non_null(strstr(r.out, want));
 	}
 	assert_non_null(strstr(r.out, "1 tenant: 1 backup kept, 2 removed; 70 B freed; 2 removals FAILED\n"));

@@ -104,8 +104,9 @@ static void reverse(struct xorb_prune_item *v, size_t n)
 }
 
 /* The plan as text: "keep TENANT ID (reasons)" per kept item, and
- * "remove TENANT ID (reasons)" per removed item that has reasons (leftovers).
- * Removed backups have no reasons; they are counted instead. */
+ * "remove TENANT ID (reasons)" per removed leftover. Removed backups are
+ * counted instead (each must say why: test_removal_reasons checks the
+ * words). */
 static char *render(const struct xorb_prune_item *v, size_t n, size_t *removed)
 {
 	struct xorb_buf b;
@@ -120,9 +121,11 @@ static char *render(const struct xorb_prune_item *v, size_t n, size_t *removed)
 		if (v[i].keep) {
 			assert_true(v[i].n_reasons > 0);
 			assert_int_equal(xorb_buf_printf(&b, "keep %s %s (%s)\n", v[i].tenant, v[i].id, why), 0);
-		} else if (v[i].n_reasons) {
+		} else if (!v[i].complete) {
+			assert_true(v[i].n_reasons > 0);
 			assert_int_equal(xorb_buf_printf(&b, "remove %s %s (%s)\n", v[i].tenant, v[i].id, why), 0);
 		} else {
+			assert_true(v[i].n_reasons > 0);
 			(*removed)++;
 		}
 	}
@@ -187,6 +190,34 @@ static void test_last_and_weekly(void **state)
 		    "keep t-qa 20261125T120000Z-0a0b0c (last 3/3)\n"
 		    "keep t-qa 20261122T120000Z-0a0b0c (weekly 2026-W47)\n",
 		    14);
+}
+
+/* Every removed backup says why no rule keeps it, one reason per rule in
+ * force (issue 14: prune printed no reason for a removal). */
+static void test_removal_reasons(void **state)
+{
+	struct xorb_prune_item v[18];
+	struct xorb_prune_policy p = policy(3, 0, 0, 2, 0);
+	struct xorb_error err = { 0, "" };
+	char why[512];
+	size_t i;
+
+	for (i = 0; i < 18; i++)
+		set_backup(&v[i], "t-qa", utc(2026, 11, 10, 12, 0, 0) + (time_t)i * DAY, "0a0b0c");
+	assert_int_equal(xorb_prune_plan(&p, utc(2026, 11, 28, 0, 0, 0), v, 18, &err), XORB_OK);
+	/* newest first: 27th..25th last 3, 24th and 23rd in week 48 after the
+	 * 27th, 22nd kept for week 47, 21st..16th in week 47 after the 22nd,
+	 * 15th and older (week 46) past the 2 weeks kept */
+	assert_false(v[3].keep);
+	xorb_prune_reasons_join(&v[3], why, sizeof(why));
+	assert_string_equal(why, "not among the last 3, weekly 2026-W48 has a newer one");
+	assert_true(v[5].keep);
+	assert_false(v[6].keep);
+	xorb_prune_reasons_join(&v[6], why, sizeof(why));
+	assert_string_equal(why, "not among the last 3, weekly 2026-W47 has a newer one");
+	assert_false(v[12].keep);
+	xorb_prune_reasons_join(&v[12], why, sizeof(why));
+	assert_string_equal(why, "not among the last 3, older than the 2 weekly kept");
 }
 
 /* Backups on the 1st and 15th of each month, June 2026 to February 2027:
@@ -752,6 +783,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_daily_of_hourly_backups),
 		cmocka_unit_test(test_last_and_weekly),
+		cmocka_unit_test(test_removal_reasons),
 		cmocka_unit_test(test_monthly_across_year),
 		cmocka_unit_test(test_iso_week_across_year),
 		cmocka_unit_test(test_hourly_skips_empty_hours),
