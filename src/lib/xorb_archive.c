@@ -573,6 +573,7 @@ struct xorb_ar {
 	char path[XORB_ENTRY_PATH_MAX];
 	uint64_t entry_size, entry_read;
 	int entry_open, at_end;
+	int no_archive_digest;
 };
 
 static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
@@ -582,7 +583,8 @@ static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
 
 	if (a->read(a->read_arg, a->buf, AR_BUF, &got, &a->rerr))
 		return -1;
-	xorb_sha256_update(a->in_hash, a->buf, got);
+	if (!a->no_archive_digest)
+		xorb_sha256_update(a->in_hash, a->buf, got);
 	a->in_bytes += got;
 	*out = a->buf;
 	return (la_ssize_t)got;
@@ -759,11 +761,18 @@ int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 	do {
 		if (a->read(a->read_arg, a->buf, AR_BUF, &got, err))
 			return err ? err->code : XORB_EIO;
-		xorb_sha256_update(a->in_hash, a->buf, got);
+		if (!a->no_archive_digest)
+			xorb_sha256_update(a->in_hash, a->buf, got);
 		a->in_bytes += got;
 	} while (got);
-	xorb_sha256_final_hex(a->in_hash, a->in_sha);
+	if (!a->no_archive_digest)
+		xorb_sha256_final_hex(a->in_hash, a->in_sha);
 	return XORB_OK;
+}
+
+void xorb_ar_skip_archive_digest(struct xorb_ar *a)
+{
+	a->no_archive_digest = 1;
 }
 
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a)

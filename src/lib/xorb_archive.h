@@ -96,7 +96,12 @@ int xorb_ar_entry_done(struct xorb_ar *a, char sha256[XORB_SHA256_HEX], struct x
  * end (a well-formed archive has nothing after the compressed stream). */
 int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err);
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a);
-const char *xorb_ar_sha256(const struct xorb_ar *a); /* valid after finish */
+const char *xorb_ar_sha256(const struct xorb_ar *a); /* valid after finish; "" when skipped */
+/* Leaves out the SHA-256 over the store object's bytes (the entries' own
+ * digests are still computed). Call right after open: for a second read of
+ * an archive whose digest an earlier read of this run has already proven
+ * (xorb_walk_cb.archive_proven). */
+void xorb_ar_skip_archive_digest(struct xorb_ar *a);
 void xorb_ar_free(struct xorb_ar *a);
 
 void xorb_entries_free(struct xorb_entry *e, size_t n);
