@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <pthread.h>
+#include <zstd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,13 @@
 /*
  * The writer runs libarchive, the compressor, the checksums and the store
  * writes on a worker thread, so that the caller's thread (receiving the
- * snapshot from NATS and checking it) never waits for them. Jobs pass through
+ * snapshot from NATS and checking it) never waits for them.
+ *
+ * libarchive writes the bare tar; this file compresses it with libzstd, so
+ * that each entry gets the level that pays for it (xorb_aw_opts): the
+ * compressed stream is one zstd frame per run of entries of the same
+ * level, and a new frame starts where the level changes (zstd readers,
+ * libarchive's included, read concatenated frames as one stream). Jobs pass through
  * a queue of at most QUEUE_MAX entries; blob parts travel in a pool of
  * POOL_PARTS buffers, so memory stays bounded by POOL_PARTS x part size.
  */
@@ -34,6 +41,12 @@ struct aw_job {
 
 struct xorb_aw {
 	struct archive *ar;
+	ZSTD_CCtx *zc;
+	unsigned char *zbuf; /* compressed output, ZSTD_CStreamOutSize() */
+	size_t zbuf_size;
+	int level_json, level_blob; /* what each kind of entry gets */
+	int level_want, level_frame; /* the next bytes' level; the open frame's */
+	int frame_open;
 	struct xorb_store_writer *w;
 	struct xorb_sha256 *out_hash, *entry_hash, *blob_hash;
 	uint64_t out_bytes;
@@ -74,14 +87,13 @@ static int ar_fail(struct archive *ar, struct xorb_error *err, const struct xorb
 			      archive_error_string(ar) ? archive_error_string(ar) : "libarchive failed");
 }
 
-/* Runs on the worker (and during free): sends compressed bytes to the store. */
-static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, size_t len)
+/* Runs on the worker: sends compressed bytes to the store. */
+static int put_out(struct xorb_aw *a, const void *buf, size_t len)
 {
-	struct xorb_aw *a = arg;
 	struct xorb_error e;
 
-	if (a->discard)
-		return (la_ssize_t)len;
+	if (!len)
+		return 0;
 	if (xorb_store_put_write(a->w, buf, len, &e)) {
 		pthread_mutex_lock(&a->mu);
 		if (!a->werr.code)
@@ -91,6 +103,61 @@ static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, si
 	}
 	xorb_sha256_update(a->out_hash, buf, len);
 	a->out_bytes += len;
+	return 0;
+}
+
+static int zstd_fail(struct xorb_aw *a, size_t r)
+{
+	pthread_mutex_lock(&a->mu);
+	if (!a->werr.code)
+		xorb_error_set(&a->werr, XORB_EIO, "zstd: %s", ZSTD_getErrorName(r));
+	pthread_mutex_unlock(&a->mu);
+	return -1;
+}
+
+/* Compresses len tar bytes (mode ZSTD_e_continue), or ends the open frame
+ * (ZSTD_e_end, len 0), sending what comes out. */
+static int zstd_run(struct xorb_aw *a, const void *buf, size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = { a->zbuf, a->zbuf_size, 0 };
+
+		left = ZSTD_compressStream2(a->zc, &out, &in, mode);
+		if (ZSTD_isError(left))
+			return zstd_fail(a, left);
+		if (put_out(a, a->zbuf, out.pos))
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+/* Runs on the worker (and during free): compresses the tar bytes at the
+ * level of the entry they belong to. */
+static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, size_t len)
+{
+	struct xorb_aw *a = arg;
+	size_t r;
+
+	(void)ar;
+	if (a->discard)
+		return (la_ssize_t)len;
+	if (a->frame_open && a->level_frame != a->level_want) {
+		if (zstd_run(a, NULL, 0, ZSTD_e_end))
+			return -1;
+		a->frame_open = 0;
+	}
+	if (!a->frame_open) {
+		r = ZSTD_CCtx_setParameter(a->zc, ZSTD_c_compressionLevel, a->level_want);
+		if (ZSTD_isError(r))
+			return zstd_fail(a, r);
+		a->level_frame = a->level_want;
+		a->frame_open = 1;
+	}
+	if (zstd_run(a, buf, len, ZSTD_e_continue))
+		return -1;
 	return (la_ssize_t)len;
 }
 
@@ -143,6 +210,9 @@ static int write_entry(struct xorb_aw *a, struct aw_job *j, struct xorb_error *e
 
 	if (!e)
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	/* the previous entry's padding still goes with its own frame's level:
+	 * libarchive writes it before this header */
+	a->level_want = j->pooled ? a->level_blob : a->level_json;
 	archive_entry_set_pathname(e, j->path);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0600);
@@ -206,8 +276,9 @@ static void *worker_main(void *arg)
 			if (j->kind == JOB_ENTRY) {
 				if (write_entry(a, j, &e))
 					set_werr(a, &e);
-			} else if (archive_write_close(a->ar) != ARCHIVE_OK) {
-				ar_fail(a->ar, &e, NULL, "cannot complete the archive");
+			} else if (archive_write_close(a->ar) != ARCHIVE_OK ||
+				   (a->frame_open && zstd_run(a, NULL, 0, ZSTD_e_end))) {
+				ar_fail(a->ar, &e, &a->werr, "cannot complete the archive");
 				set_werr(a, &e);
 			} else {
 				xorb_sha256_final_hex(a->out_hash, a->out_sha);
@@ -266,7 +337,6 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 		struct xorb_error *err)
 {
 	struct xorb_aw *a = calloc(1, sizeof(*a));
-	char v[32];
 
 	*out = NULL;
 	if (!a)
@@ -280,24 +350,32 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 	a->entry_hash = xorb_sha256_new();
 	a->blob_hash = xorb_sha256_new();
 	a->ar = archive_write_new();
-	if (!a->out_hash || !a->entry_hash || !a->blob_hash || !a->ar) {
+	a->zc = ZSTD_createCCtx();
+	a->zbuf_size = ZSTD_CStreamOutSize();
+	a->zbuf = malloc(a->zbuf_size);
+	if (!a->out_hash || !a->entry_hash || !a->blob_hash || !a->ar || !a->zc || !a->zbuf) {
 		xorb_aw_free(a);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	}
-	snprintf(v, sizeof(v), "%d", o && o->zstd_level ? o->zstd_level : XORB_DEFAULT_ZSTD_LEVEL);
+	if (o && o->zstd_level) {
+		a->level_json = a->level_blob = o->zstd_level;
+	} else {
+		a->level_json = XORB_DEFAULT_ZSTD_LEVEL;
+		a->level_blob = ZSTD_minCLevel();
+	}
+	a->level_want = a->level_json;
+	if (o && o->zstd_threads > 0)
+		ZSTD_CCtx_setParameter(a->zc, ZSTD_c_nbWorkers, o->zstd_threads); /* fails quietly without MT support */
+	/* bytes per block 0: every write goes straight to aw_write_cb, so each
+	 * byte is compressed at its own entry's level; the tar is not padded
+	 * to a block (as before, with a last block of 1 byte) */
 	if (archive_write_set_format_pax_restricted(a->ar) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(a->ar) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(a->ar, "zstd", "compression-level", v) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(a->ar, 1 << 16) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a->ar, 0) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a->ar, 1) != ARCHIVE_OK) {
 		int rc = ar_fail(a->ar, err, NULL, "cannot set up the archive writer");
 
 		xorb_aw_free(a);
 		return rc;
-	}
-	if (o && o->zstd_threads > 0) {
-		snprintf(v, sizeof(v), "%d", o->zstd_threads);
-		archive_write_set_filter_option(a->ar, "zstd", "threads", v);
 	}
 	if (archive_write_open2(a->ar, a, NULL, aw_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		int rc = ar_fail(a->ar, err, &a->werr, "cannot start the archive");
@@ -546,6 +624,8 @@ void xorb_aw_free(struct xorb_aw *a)
 	xorb_sha256_free(a->out_hash);
 	xorb_sha256_free(a->entry_hash);
 	xorb_sha256_free(a->blob_hash);
+	ZSTD_freeCCtx(a->zc);
+	free(a->zbuf);
 	xorb_entries_free(a->entries, a->n_entries);
 	for (i = 0; i < a->pool_free; i++)
 		free(a->pool[i]);

@@ -40,17 +40,22 @@ struct xorb_blob_info {
 };
 
 struct xorb_aw_opts {
-	int zstd_level;	  /* 0: XORB_DEFAULT_ZSTD_LEVEL */
+	/* 0: JSON entries at XORB_DEFAULT_ZSTD_LEVEL, snapshot entries (blobs)
+	 * stored (zstd's fastest level, which keeps them as they are); else
+	 * every entry at this level */
+	int zstd_level;
 	int zstd_threads; /* 0: single-threaded */
 	size_t part_size; /* 0: XORB_DEFAULT_PART_SIZE */
 	time_t mtime;	  /* entry modification time */
 };
 
 #define XORB_DEFAULT_PART_SIZE (4u << 20)
-/* Snapshots are S2-compressed already: zstd's fast level -3 saves as much as
- * level 3 on them (3.8% on 1M x 256 B random payloads) at a seventh of the
- * CPU; -5 and faster stop compressing at all. */
-#define XORB_DEFAULT_ZSTD_LEVEL (-3)
+/* The level of the entries that compress (the JSON documents, a few KiB
+ * per stream). Snapshots are S2-compressed already: by default they are
+ * stored, as zstd's level -3 saves 3.9% of 1M x 256 B messages' snapshot
+ * for 1.3 CPU s/GiB more and nothing on large random payloads
+ * (bench/PROFILE.md); --zstd-level compresses them too. */
+#define XORB_DEFAULT_ZSTD_LEVEL 3
 
 struct xorb_aw;
 
