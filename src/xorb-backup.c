@@ -1029,6 +1029,7 @@ int main(int argc, char **argv)
 	int opt, idx, rc;
 	int64_t v;
 
+	xorb_cli_malloc_for_streaming();
 	memset(&a, 0, sizeof(a));
 	xorb_cli_init(&a.c, "xorb-backup");
 	a.parallel = 1;
