@@ -14,7 +14,11 @@
 /*
  * The writer runs libarchive, the compressor, the checksums and the store
  * writes on a worker thread, so that the caller's thread (receiving the
- * snapshot from NATS and checking it) never waits for them.
+ * snapshot from NATS and checking it) never waits for them. The entries'
+ * SHA-256 is computed on the caller's thread, as the bytes are copied into
+ * the part buffer, and the archive's on the worker: each thread hashes
+ * about half of what passes through (the two digests used to run one after
+ * the other on the worker, which then fell behind the server).
  *
  * libarchive writes the bare tar; this file compresses it with libzstd, so
  * that each entry gets the level that pays for it (xorb_aw_opts): the
@@ -36,6 +40,7 @@ struct aw_job {
 	size_t len;
 	int pooled;  /* data is a part buffer to give back to the pool */
 	int blob_last;
+	char sha[XORB_SHA256_HEX]; /* of data, computed by the caller */
 	struct aw_job *next;
 };
 
@@ -48,7 +53,8 @@ struct xorb_aw {
 	int level_want, level_frame; /* the next bytes' level; the open frame's */
 	int frame_open;
 	struct xorb_store_writer *w;
-	struct xorb_sha256 *out_hash, *entry_hash, *blob_hash;
+	struct xorb_sha256 *out_hash;		 /* worker */
+	struct xorb_sha256 *entry_hash, *add_hash, *blob_hash; /* caller: blob parts, whole entries, parts' digests */
 	uint64_t out_bytes;
 	char out_sha[XORB_SHA256_HEX];
 	time_t mtime;
@@ -205,7 +211,6 @@ out:
 static int write_entry(struct xorb_aw *a, struct aw_job *j, struct xorb_error *err)
 {
 	struct archive_entry *e = archive_entry_new();
-	char sha[XORB_SHA256_HEX];
 	int rc = XORB_OK;
 
 	if (!e)
@@ -227,9 +232,7 @@ static int write_entry(struct xorb_aw *a, struct aw_job *j, struct xorb_error *e
 	archive_entry_free(e);
 	if (rc)
 		return xorb_error_prefix(err, "archive entry \"%s\": ", j->path);
-	xorb_sha256_update(a->entry_hash, j->data, j->len);
-	xorb_sha256_final_hex(a->entry_hash, sha);
-	return add_entry_record(a, j->path, j->len, sha, err);
+	return add_entry_record(a, j->path, j->len, j->sha, err);
 }
 
 static void job_free(struct xorb_aw *a, struct aw_job *j)
@@ -348,12 +351,14 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 	a->part_size = o && o->part_size ? o->part_size : XORB_DEFAULT_PART_SIZE;
 	a->out_hash = xorb_sha256_new();
 	a->entry_hash = xorb_sha256_new();
+	a->add_hash = xorb_sha256_new();
 	a->blob_hash = xorb_sha256_new();
 	a->ar = archive_write_new();
 	a->zc = ZSTD_createCCtx();
 	a->zbuf_size = ZSTD_CStreamOutSize();
 	a->zbuf = malloc(a->zbuf_size);
-	if (!a->out_hash || !a->entry_hash || !a->blob_hash || !a->ar || !a->zc || !a->zbuf) {
+	if (!a->out_hash || !a->entry_hash || !a->add_hash || !a->blob_hash || !a->ar || !a->zc ||
+	    !a->zbuf) {
 		xorb_aw_free(a);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	}
@@ -422,6 +427,8 @@ int xorb_aw_add(struct xorb_aw *a, const char *path, const void *data, size_t le
 	}
 	memcpy(j->data, data, len);
 	j->len = len;
+	xorb_sha256_update(a->add_hash, data, len);
+	xorb_sha256_final_hex(a->add_hash, j->sha);
 	return enqueue(a, j, err);
 }
 
@@ -481,6 +488,7 @@ static int flush_part(struct xorb_aw *a, int named_part, int last, struct xorb_e
 		return XORB_ENOMEM;
 	j->data = a->part;
 	j->len = a->part_len;
+	xorb_sha256_final_hex(a->entry_hash, j->sha); /* blob_write hashed the part */
 	j->pooled = 1;
 	j->blob_last = last;
 	a->part = NULL;
@@ -509,6 +517,7 @@ int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct x
 		if (n > len)
 			n = len;
 		memcpy(a->part + a->part_len, p, n);
+		xorb_sha256_update(a->entry_hash, p, n);
 		a->part_len += n;
 		p += n;
 		len -= n;
@@ -623,6 +632,7 @@ void xorb_aw_free(struct xorb_aw *a)
 		archive_write_free(a->ar); /* closes if still open */
 	xorb_sha256_free(a->out_hash);
 	xorb_sha256_free(a->entry_hash);
+	xorb_sha256_free(a->add_hash);
 	xorb_sha256_free(a->blob_hash);
 	ZSTD_freeCCtx(a->zc);
 	free(a->zbuf);
