@@ -345,7 +345,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static const uint8_t zstd_magic[4] = { 0x28, 0xb5, 0x2f, 0xfd };
 	uint64_t h = fuzz_hash(data, len);
-	struct xorb_walk_cb cb = { on_begin, on_data, on_end, NULL, on_other, NULL, NULL };
+	struct xorb_walk_cb cb = { on_begin, on_data, on_end, NULL, on_other, NULL, NULL, 0 };
 	struct xorb_manifest *m = NULL;
 	struct scan sc;
 	struct seen seen;

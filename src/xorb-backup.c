@@ -50,7 +50,8 @@ static const char usage_text[] =
 	"      --window-size N    bytes the server may send before acks, 1K..32M (nats-server\n"
 	"                         2.12.5+; default: the server's, 8M)\n"
 	"      --idle-timeout SEC fail a snapshot that sends nothing for SEC seconds (default 30)\n"
-	"      --zstd-level N     zstd level -7..19 (default -1: fast; snapshots are compressed already)\n"
+	"      --zstd-level N     zstd level -7..19 for every entry (default: JSON at 3, snapshots\n"
+	"                         stored: they are S2-compressed already; see README)\n"
 	"      --part-size N      split snapshots larger than N into parts (default 4M)\n"
 	"      --system-creds F   also save the tenant's account (JWT and claims, as the server\n"
 	"                         holds it) as account/state.json, read with the system user F\n"
@@ -1094,6 +1095,7 @@ int main(int argc, char **argv)
 	int opt, idx, rc;
 	int64_t v;
 
+	xorb_cli_malloc_for_streaming();
 	memset(&a, 0, sizeof(a));
 	xorb_cli_init(&a.c, "xorb-backup");
 	a.parallel = 1;

@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +57,16 @@ static const char *env_or(const char *name, const char *dflt)
 	const char *v = getenv(name);
 
 	return v && *v ? v : dflt;
+}
+
+void xorb_cli_malloc_for_streaming(void)
+{
+#ifdef __GLIBC__
+	/* setting either one also turns off glibc's dynamic adjustment, which
+	 * would otherwise raise the mmap threshold only after the first free */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 16 << 20);
+#endif
 }
 
 void xorb_cli_init(struct xorb_cli *c, const char *prog)

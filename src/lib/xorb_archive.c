@@ -4,6 +4,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <pthread.h>
+#include <zstd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,17 @@
 /*
  * The writer runs libarchive, the compressor, the checksums and the store
  * writes on a worker thread, so that the caller's thread (receiving the
- * snapshot from NATS and checking it) never waits for them. Jobs pass through
+ * snapshot from NATS and checking it) never waits for them. The entries'
+ * SHA-256 is computed on the caller's thread, as the bytes are copied into
+ * the part buffer, and the archive's on the worker: each thread hashes
+ * about half of what passes through (the two digests used to run one after
+ * the other on the worker, which then fell behind the server).
+ *
+ * libarchive writes the bare tar; this file compresses it with libzstd, so
+ * that each entry gets the level that pays for it (xorb_aw_opts): the
+ * compressed stream is one zstd frame per run of entries of the same
+ * level, and a new frame starts where the level changes (zstd readers,
+ * libarchive's included, read concatenated frames as one stream). Jobs pass through
  * a queue of at most QUEUE_MAX entries; blob parts travel in a pool of
  * POOL_PARTS buffers, so memory stays bounded by POOL_PARTS x part size.
  */
@@ -29,13 +40,21 @@ struct aw_job {
 	size_t len;
 	int pooled;  /* data is a part buffer to give back to the pool */
 	int blob_last;
+	char sha[XORB_SHA256_HEX]; /* of data, computed by the caller */
 	struct aw_job *next;
 };
 
 struct xorb_aw {
 	struct archive *ar;
+	ZSTD_CCtx *zc;
+	unsigned char *zbuf; /* compressed output, ZSTD_CStreamOutSize() */
+	size_t zbuf_size;
+	int level_json, level_blob; /* what each kind of entry gets */
+	int level_want, level_frame; /* the next bytes' level; the open frame's */
+	int frame_open;
 	struct xorb_store_writer *w;
-	struct xorb_sha256 *out_hash, *entry_hash, *blob_hash;
+	struct xorb_sha256 *out_hash;		 /* worker */
+	struct xorb_sha256 *entry_hash, *add_hash, *blob_hash; /* caller: blob parts, whole entries, parts' digests */
 	uint64_t out_bytes;
 	char out_sha[XORB_SHA256_HEX];
 	time_t mtime;
@@ -74,14 +93,13 @@ static int ar_fail(struct archive *ar, struct xorb_error *err, const struct xorb
 			      archive_error_string(ar) ? archive_error_string(ar) : "libarchive failed");
 }
 
-/* Runs on the worker (and during free): sends compressed bytes to the store. */
-static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, size_t len)
+/* Runs on the worker: sends compressed bytes to the store. */
+static int put_out(struct xorb_aw *a, const void *buf, size_t len)
 {
-	struct xorb_aw *a = arg;
 	struct xorb_error e;
 
-	if (a->discard)
-		return (la_ssize_t)len;
+	if (!len)
+		return 0;
 	if (xorb_store_put_write(a->w, buf, len, &e)) {
 		pthread_mutex_lock(&a->mu);
 		if (!a->werr.code)
@@ -91,6 +109,61 @@ static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, si
 	}
 	xorb_sha256_update(a->out_hash, buf, len);
 	a->out_bytes += len;
+	return 0;
+}
+
+static int zstd_fail(struct xorb_aw *a, size_t r)
+{
+	pthread_mutex_lock(&a->mu);
+	if (!a->werr.code)
+		xorb_error_set(&a->werr, XORB_EIO, "zstd: %s", ZSTD_getErrorName(r));
+	pthread_mutex_unlock(&a->mu);
+	return -1;
+}
+
+/* Compresses len tar bytes (mode ZSTD_e_continue), or ends the open frame
+ * (ZSTD_e_end, len 0), sending what comes out. */
+static int zstd_run(struct xorb_aw *a, const void *buf, size_t len, ZSTD_EndDirective mode)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+	size_t left;
+
+	do {
+		ZSTD_outBuffer out = { a->zbuf, a->zbuf_size, 0 };
+
+		left = ZSTD_compressStream2(a->zc, &out, &in, mode);
+		if (ZSTD_isError(left))
+			return zstd_fail(a, left);
+		if (put_out(a, a->zbuf, out.pos))
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
+/* Runs on the worker (and during free): compresses the tar bytes at the
+ * level of the entry they belong to. */
+static la_ssize_t aw_write_cb(struct archive *ar, void *arg, const void *buf, size_t len)
+{
+	struct xorb_aw *a = arg;
+	size_t r;
+
+	(void)ar;
+	if (a->discard)
+		return (la_ssize_t)len;
+	if (a->frame_open && a->level_frame != a->level_want) {
+		if (zstd_run(a, NULL, 0, ZSTD_e_end))
+			return -1;
+		a->frame_open = 0;
+	}
+	if (!a->frame_open) {
+		r = ZSTD_CCtx_setParameter(a->zc, ZSTD_c_compressionLevel, a->level_want);
+		if (ZSTD_isError(r))
+			return zstd_fail(a, r);
+		a->level_frame = a->level_want;
+		a->frame_open = 1;
+	}
+	if (zstd_run(a, buf, len, ZSTD_e_continue))
+		return -1;
 	return (la_ssize_t)len;
 }
 
@@ -138,11 +211,13 @@ out:
 static int write_entry(struct xorb_aw *a, struct aw_job *j, struct xorb_error *err)
 {
 	struct archive_entry *e = archive_entry_new();
-	char sha[XORB_SHA256_HEX];
 	int rc = XORB_OK;
 
 	if (!e)
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	/* the previous entry's padding still goes with its own frame's level:
+	 * libarchive writes it before this header */
+	a->level_want = j->pooled ? a->level_blob : a->level_json;
 	archive_entry_set_pathname(e, j->path);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0600);
@@ -157,9 +232,7 @@ static int write_entry(struct xorb_aw *a, struct aw_job *j, struct xorb_error *e
 	archive_entry_free(e);
 	if (rc)
 		return xorb_error_prefix(err, "archive entry \"%s\": ", j->path);
-	xorb_sha256_update(a->entry_hash, j->data, j->len);
-	xorb_sha256_final_hex(a->entry_hash, sha);
-	return add_entry_record(a, j->path, j->len, sha, err);
+	return add_entry_record(a, j->path, j->len, j->sha, err);
 }
 
 static void job_free(struct xorb_aw *a, struct aw_job *j)
@@ -206,8 +279,9 @@ static void *worker_main(void *arg)
 			if (j->kind == JOB_ENTRY) {
 				if (write_entry(a, j, &e))
 					set_werr(a, &e);
-			} else if (archive_write_close(a->ar) != ARCHIVE_OK) {
-				ar_fail(a->ar, &e, NULL, "cannot complete the archive");
+			} else if (archive_write_close(a->ar) != ARCHIVE_OK ||
+				   (a->frame_open && zstd_run(a, NULL, 0, ZSTD_e_end))) {
+				ar_fail(a->ar, &e, &a->werr, "cannot complete the archive");
 				set_werr(a, &e);
 			} else {
 				xorb_sha256_final_hex(a->out_hash, a->out_sha);
@@ -266,7 +340,6 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 		struct xorb_error *err)
 {
 	struct xorb_aw *a = calloc(1, sizeof(*a));
-	char v[32];
 
 	*out = NULL;
 	if (!a)
@@ -278,26 +351,36 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 	a->part_size = o && o->part_size ? o->part_size : XORB_DEFAULT_PART_SIZE;
 	a->out_hash = xorb_sha256_new();
 	a->entry_hash = xorb_sha256_new();
+	a->add_hash = xorb_sha256_new();
 	a->blob_hash = xorb_sha256_new();
 	a->ar = archive_write_new();
-	if (!a->out_hash || !a->entry_hash || !a->blob_hash || !a->ar) {
+	a->zc = ZSTD_createCCtx();
+	a->zbuf_size = ZSTD_CStreamOutSize();
+	a->zbuf = malloc(a->zbuf_size);
+	if (!a->out_hash || !a->entry_hash || !a->add_hash || !a->blob_hash || !a->ar || !a->zc ||
+	    !a->zbuf) {
 		xorb_aw_free(a);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	}
-	snprintf(v, sizeof(v), "%d", o && o->zstd_level ? o->zstd_level : XORB_DEFAULT_ZSTD_LEVEL);
+	if (o && o->zstd_level) {
+		a->level_json = a->level_blob = o->zstd_level;
+	} else {
+		a->level_json = XORB_DEFAULT_ZSTD_LEVEL;
+		a->level_blob = ZSTD_minCLevel();
+	}
+	a->level_want = a->level_json;
+	if (o && o->zstd_threads > 0)
+		ZSTD_CCtx_setParameter(a->zc, ZSTD_c_nbWorkers, o->zstd_threads); /* fails quietly without MT support */
+	/* bytes per block 0: every write goes straight to aw_write_cb, so each
+	 * byte is compressed at its own entry's level; the tar is not padded
+	 * to a block (as before, with a last block of 1 byte) */
 	if (archive_write_set_format_pax_restricted(a->ar) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(a->ar) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(a->ar, "zstd", "compression-level", v) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(a->ar, 1 << 16) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(a->ar, 0) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a->ar, 1) != ARCHIVE_OK) {
 		int rc = ar_fail(a->ar, err, NULL, "cannot set up the archive writer");
 
 		xorb_aw_free(a);
 		return rc;
-	}
-	if (o && o->zstd_threads > 0) {
-		snprintf(v, sizeof(v), "%d", o->zstd_threads);
-		archive_write_set_filter_option(a->ar, "zstd", "threads", v);
 	}
 	if (archive_write_open2(a->ar, a, NULL, aw_write_cb, NULL, NULL) != ARCHIVE_OK) {
 		int rc = ar_fail(a->ar, err, &a->werr, "cannot start the archive");
@@ -344,6 +427,8 @@ int xorb_aw_add(struct xorb_aw *a, const char *path, const void *data, size_t le
 	}
 	memcpy(j->data, data, len);
 	j->len = len;
+	xorb_sha256_update(a->add_hash, data, len);
+	xorb_sha256_final_hex(a->add_hash, j->sha);
 	return enqueue(a, j, err);
 }
 
@@ -403,6 +488,7 @@ static int flush_part(struct xorb_aw *a, int named_part, int last, struct xorb_e
 		return XORB_ENOMEM;
 	j->data = a->part;
 	j->len = a->part_len;
+	xorb_sha256_final_hex(a->entry_hash, j->sha); /* blob_write hashed the part */
 	j->pooled = 1;
 	j->blob_last = last;
 	a->part = NULL;
@@ -431,6 +517,7 @@ int xorb_aw_blob_write(struct xorb_aw *a, const void *data, size_t len, struct x
 		if (n > len)
 			n = len;
 		memcpy(a->part + a->part_len, p, n);
+		xorb_sha256_update(a->entry_hash, p, n);
 		a->part_len += n;
 		p += n;
 		len -= n;
@@ -545,7 +632,10 @@ void xorb_aw_free(struct xorb_aw *a)
 		archive_write_free(a->ar); /* closes if still open */
 	xorb_sha256_free(a->out_hash);
 	xorb_sha256_free(a->entry_hash);
+	xorb_sha256_free(a->add_hash);
 	xorb_sha256_free(a->blob_hash);
+	ZSTD_freeCCtx(a->zc);
+	free(a->zbuf);
 	xorb_entries_free(a->entries, a->n_entries);
 	for (i = 0; i < a->pool_free; i++)
 		free(a->pool[i]);
@@ -573,6 +663,7 @@ struct xorb_ar {
 	char path[XORB_ENTRY_PATH_MAX];
 	uint64_t entry_size, entry_read;
 	int entry_open, at_end;
+	int no_archive_digest;
 };
 
 static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
@@ -582,7 +673,8 @@ static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
 
 	if (a->read(a->read_arg, a->buf, AR_BUF, &got, &a->rerr))
 		return -1;
-	xorb_sha256_update(a->in_hash, a->buf, got);
+	if (!a->no_archive_digest)
+		xorb_sha256_update(a->in_hash, a->buf, got);
 	a->in_bytes += got;
 	*out = a->buf;
 	return (la_ssize_t)got;
@@ -759,11 +851,18 @@ int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 	do {
 		if (a->read(a->read_arg, a->buf, AR_BUF, &got, err))
 			return err ? err->code : XORB_EIO;
-		xorb_sha256_update(a->in_hash, a->buf, got);
+		if (!a->no_archive_digest)
+			xorb_sha256_update(a->in_hash, a->buf, got);
 		a->in_bytes += got;
 	} while (got);
-	xorb_sha256_final_hex(a->in_hash, a->in_sha);
+	if (!a->no_archive_digest)
+		xorb_sha256_final_hex(a->in_hash, a->in_sha);
 	return XORB_OK;
+}
+
+void xorb_ar_skip_archive_digest(struct xorb_ar *a)
+{
+	a->no_archive_digest = 1;
 }
 
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a)

@@ -40,17 +40,22 @@ struct xorb_blob_info {
 };
 
 struct xorb_aw_opts {
-	int zstd_level;	  /* 0: XORB_DEFAULT_ZSTD_LEVEL */
+	/* 0: JSON entries at XORB_DEFAULT_ZSTD_LEVEL, snapshot entries (blobs)
+	 * stored (zstd's fastest level, which keeps them as they are); else
+	 * every entry at this level */
+	int zstd_level;
 	int zstd_threads; /* 0: single-threaded */
 	size_t part_size; /* 0: XORB_DEFAULT_PART_SIZE */
 	time_t mtime;	  /* entry modification time */
 };
 
 #define XORB_DEFAULT_PART_SIZE (4u << 20)
-/* Snapshots are S2-compressed already: zstd's fast level -3 saves as much as
- * level 3 on them (3.8% on 1M x 256 B random payloads) at a seventh of the
- * CPU; -5 and faster stop compressing at all. */
-#define XORB_DEFAULT_ZSTD_LEVEL (-3)
+/* The level of the entries that compress (the JSON documents, a few KiB
+ * per stream). Snapshots are S2-compressed already: by default they are
+ * stored, as zstd's level -3 saves 3.9% of 1M x 256 B messages' snapshot
+ * for 1.3 CPU s/GiB more and nothing on large random payloads
+ * (bench/PROFILE.md); --zstd-level compresses them too. */
+#define XORB_DEFAULT_ZSTD_LEVEL 3
 
 struct xorb_aw;
 
@@ -96,7 +101,12 @@ int xorb_ar_entry_done(struct xorb_ar *a, char sha256[XORB_SHA256_HEX], struct x
  * end (a well-formed archive has nothing after the compressed stream). */
 int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err);
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a);
-const char *xorb_ar_sha256(const struct xorb_ar *a); /* valid after finish */
+const char *xorb_ar_sha256(const struct xorb_ar *a); /* valid after finish; "" when skipped */
+/* Leaves out the SHA-256 over the store object's bytes (the entries' own
+ * digests are still computed). Call right after open: for a second read of
+ * an archive whose digest an earlier read of this run has already proven
+ * (xorb_walk_cb.archive_proven). */
+void xorb_ar_skip_archive_digest(struct xorb_ar *a);
 void xorb_ar_free(struct xorb_ar *a);
 
 void xorb_entries_free(struct xorb_entry *e, size_t n);

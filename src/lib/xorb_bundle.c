@@ -356,6 +356,8 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	rc = xorb_ar_open(&w.ar, r, m->archive_key, err);
 	if (rc)
 		goto out;
+	if (cb->archive_proven)
+		xorb_ar_skip_archive_digest(w.ar);
 	for (;;) {
 		const struct xorb_manifest_stream *ms;
 		const char *path, *file = NULL;
@@ -409,7 +411,8 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	rc = xorb_ar_finish(w.ar, err);
 	if (rc)
 		goto out;
-	if (xorb_ar_bytes_in(w.ar) != m->archive_size || strcmp(xorb_ar_sha256(w.ar), m->archive_sha256))
+	if (xorb_ar_bytes_in(w.ar) != m->archive_size ||
+	    (!cb->archive_proven && strcmp(xorb_ar_sha256(w.ar), m->archive_sha256)))
 		rc = xorb_error_set(err, XORB_ECORRUPT,
 				    "archive \"%s\" is %" PRIu64 " bytes with SHA-256 %.12s…, the sidecar says %" PRIu64 " bytes, %.12s…",
 				    m->archive_key, xorb_ar_bytes_in(w.ar), xorb_ar_sha256(w.ar), m->archive_size,

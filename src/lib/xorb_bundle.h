@@ -37,6 +37,14 @@ struct xorb_walk_cb {
 	/* Bytes read from the store so far (progress). */
 	void (*progress)(void *arg, uint64_t archive_bytes);
 	void *arg;
+	/* Set by a caller that has walked this archive against this sidecar
+	 * earlier in the same run, without failure (xorb-restore's verifying
+	 * first pass): the SHA-256 over the archive's compressed bytes is not
+	 * computed again. What is read is still proven to be what that pass
+	 * proved: every entry's size and SHA-256 against the sidecar, the
+	 * joined snapshots' digests, manifest.json against the sidecar and the
+	 * archive's size are all checked as on the first walk. */
+	int archive_proven;
 };
 
 int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *sidecar,

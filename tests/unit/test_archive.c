@@ -773,6 +773,95 @@ static void test_appended_frame_detected(void **state)
 	written_free(&w);
 }
 
+/* The level each entry gets: by default JSON documents are compressed and
+ * snapshot entries (blobs, S2-compressed already) are stored; --zstd-level
+ * (opts.zstd_level) compresses everything. One archive is then several zstd
+ * frames, which the reader takes as one stream. Writes 256 KiB that repeat
+ * 1000 random bytes as a blob (not a run of one byte: zstd stores those as
+ * RLE at any level) and 64 KiB of repeated JSON twice; returns the
+ * archive's size. */
+static size_t write_levels(struct fixture *f, const char *key, int level, struct written *w)
+{
+	struct xorb_aw_opts o = { .zstd_level = level, .part_size = PART, .mtime = 1795799108 };
+	struct xorb_error err = { 0 };
+	struct xorb_store_writer *sw;
+	struct xorb_aw *a;
+	size_t i, n = 65536;
+	char *json = malloc(n + 1);
+	unsigned char *rep = malloc(4 * PART), *seed = random_bytes(1000, 7);
+	struct xorb_blob_info bi;
+
+	assert_non_null(json);
+	assert_non_null(rep);
+	for (i = 0; i < 4 * PART; i++)
+		rep[i] = seed[i % 1000];
+	free(seed);
+	for (i = 0; i < n; i++)
+		json[i] = "{\"config\":1},"[i % 13];
+	json[n] = '\0';
+	memset(w, 0, sizeof(*w));
+	assert_int_equal(xorb_store_put_begin(f->store, key, &sw, &err), XORB_OK);
+	assert_int_equal(xorb_aw_new(&a, sw, &o, &err), XORB_OK);
+	assert_int_equal(xorb_aw_add(a, "streams/xorb-t-qa-scan-live/backup.json", json, n, &err), XORB_OK);
+	assert_int_equal(xorb_aw_blob_begin(a, "streams/xorb-t-qa-scan-live/stream.tar.s2", &err), XORB_OK);
+	blob_in_chunks(a, rep, 4 * PART, 10000);
+	assert_int_equal(xorb_aw_blob_end(a, &bi, &err), XORB_OK);
+	assert_int_equal(xorb_aw_add(a, "manifest.json", json, n, &err), XORB_OK);
+	if (xorb_aw_finish(a, &err))
+		fail_msg("finish: %s", err.msg);
+	w->n_entries = xorb_aw_entry_count(a);
+	for (i = 0; i < w->n_entries; i++) {
+		w->entries[i] = *xorb_aw_entry(a, i);
+		w->entries[i].path = strdup(w->entries[i].path);
+	}
+	w->bytes_out = xorb_aw_bytes_out(a);
+	memcpy(w->sha, xorb_aw_sha256(a), XORB_SHA256_HEX);
+	xorb_aw_free(a);
+	if (xorb_store_put_commit(sw, &err))
+		fail_msg("commit: %s", err.msg);
+	free(json);
+	free(rep);
+	return (size_t)w->bytes_out;
+}
+
+static void test_levels_per_entry(void **state)
+{
+	struct fixture *f = *state;
+	struct xorb_error err = { 0 };
+	struct read_result r;
+	struct written w;
+	size_t stored, all, i;
+	int level;
+
+	for (level = 0; level <= 1; level++) {
+		const char *key = level ? "t-qa/all.tar.zst" : "t-qa/default.tar.zst";
+		size_t size = write_levels(f, key, level, &w);
+
+		if (read_archive(f, key, &r, &err))
+			fail_msg("read %s: %s", key, err.msg);
+		assert_int_equal(r.n, w.n_entries);
+		assert_int_equal(r.bytes_in, w.bytes_out);
+		assert_string_equal(r.sha, w.sha);
+		for (i = 0; i < r.n; i++) {
+			assert_string_equal(r.e[i].path, w.entries[i].path);
+			assert_string_equal(r.e[i].sha, w.entries[i].sha256);
+		}
+		if (level)
+			all = size;
+		else
+			stored = size;
+		result_free(&r);
+		for (i = 0; i < w.n_entries; i++)
+			free(w.entries[i].path);
+	}
+	print_message("archive: %zu bytes by default, %zu with level 1 for all\n", stored, all);
+	/* default: the 256 KiB blob is stored, the 128 KiB of JSON are
+	 * not; level 1 for all: everything compresses */
+	assert_true(stored > 4 * PART);
+	assert_true(stored < 4 * PART + 16384);
+	assert_true(all < 16384);
+}
+
 /* ---- hostile archives ---- */
 
 enum craft_kind { CRAFT_FILE, CRAFT_SYMLINK, CRAFT_HARDLINK, CRAFT_DIR, CRAFT_FIFO };
@@ -939,6 +1028,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flipped_byte_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_archive_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_appended_frame_detected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_levels_per_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_entries_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_an_archive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_tar_refused, setup, teardown),
