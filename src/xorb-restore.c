@@ -171,15 +171,6 @@ static int check_target_version(const struct xorb_cli *c, natsConnection *nc,
 	return rc;
 }
 
-static double progress_t0;
-
-static void progress_cb(void *arg, const char *stream, uint64_t done, uint64_t total)
-{
-	if (!progress_t0)
-		progress_t0 = xorb_now();
-	xorb_cli_progress(arg, stream ? stream : "restore", done, total, progress_t0);
-}
-
 /* Returns -1 when the metrics file could not be updated (warning printed):
  * the run then ends with exit code 1 at least. */
 static int record(const struct xorb_cli *c, const char *path, const char *tenant, const char *result,
@@ -271,7 +262,7 @@ int main(int argc, char **argv)
 	c.tenant = tenant;
 	xorb_cli_progress_setup(&c);
 	if (c.progress)
-		o.progress = progress_cb;
+		o.progress = xorb_cli_progress_cb;
 	o.streams = streams;
 	o.note = xorb_cli_note;
 	o.note_arg = &c;

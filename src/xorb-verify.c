@@ -68,8 +68,11 @@ int main(int argc, char **argv)
 	rc = xorb_cli_open_store(&c, NULL, XORB_STORE_READ, &store, &err);
 	if (!rc)
 		rc = xorb_bundle_load(store, tenant, id, &m, &err);
-	if (!rc)
-		rc = xorb_verify_backup(store, m, c.verbose ? xorb_cli_note : NULL, &c, &res, &err);
+	if (!rc) {
+		xorb_cli_progress_setup(&c);
+		rc = xorb_verify_backup(store, m, c.verbose ? xorb_cli_note : NULL, &c, xorb_cli_progress_cb, &res, &err);
+		xorb_cli_progress_end(&c);
+	}
 	if (rc) {
 		xorb_cli_error(&c, "%s%s%s%s", m ? "backup " : "", m ? m->backup_id : "", m ? ": " : "", err.msg);
 		if (c.json) {

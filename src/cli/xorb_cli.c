@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -443,14 +444,19 @@ void xorb_cli_json_add_seconds(cJSON *o, const char *key, double s)
 
 void xorb_cli_progress_setup(struct xorb_cli *c)
 {
-	c->progress = isatty(STDERR_FILENO) && !c->quiet && !c->log_json;
+	const char *term = getenv("TERM");
+
+	/* the line is redrawn with \r and ESC [K: a terminal that knows no
+	 * escapes (TERM unset or dumb, e.g. Emacs shell buffers) gets none */
+	c->progress = isatty(STDERR_FILENO) && !c->quiet && !c->log_json && term && *term && strcmp(term, "dumb");
 }
 
 void xorb_cli_progress(struct xorb_cli *c, const char *label, uint64_t done, uint64_t total,
 		       double started)
 {
 	double now = xorb_now(), rate, eta;
-	char d[32], t[32], r[32];
+	char d[32], t[32], r[32], line[512];
+	struct winsize ws;
 
 	if (!c->progress || now - c->progress_last < 0.1)
 		return;
@@ -461,12 +467,25 @@ void xorb_cli_progress(struct xorb_cli *c, const char *label, uint64_t done, uin
 	if (total && total >= done && rate > 0) {
 		eta = (double)(total - done) / rate;
 		xorb_cli_bytes(total, t, sizeof(t));
-		fprintf(stderr, "\r\033[K%s  %s / %s  %3d%%  %s/s  ETA %.0fs", label, d, t,
-			(int)(100.0 * (double)done / (double)total), r, eta);
+		snprintf(line, sizeof(line), "%s  %s / %s  %3d%%  %s/s  ETA %.0fs", label, d, t,
+			 (int)(100.0 * (double)done / (double)total), r, eta);
 	} else {
-		fprintf(stderr, "\r\033[K%s  %s  %s/s", label, d, r);
+		snprintf(line, sizeof(line), "%s  %s  %s/s", label, d, r);
 	}
+	/* one line that fits: a longer one wraps and \r no longer redraws it */
+	if (!ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) && ws.ws_col > 1 && strlen(line) >= ws.ws_col)
+		line[ws.ws_col - 1] = '\0';
+	fprintf(stderr, "\r\033[K%s", line);
 	c->progress_drawn = 1;
+}
+
+void xorb_cli_progress_cb(void *arg, const char *stream, uint64_t done, uint64_t total)
+{
+	struct xorb_cli *c = arg;
+
+	if (!c->progress_t0)
+		c->progress_t0 = xorb_now();
+	xorb_cli_progress(c, stream ? stream : c->prog, done, total, c->progress_t0);
 }
 
 void xorb_cli_progress_end(struct xorb_cli *c)

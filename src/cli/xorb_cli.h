@@ -36,6 +36,7 @@ struct xorb_cli {
 	const char *tenant;  /* context for log lines, may be NULL */
 	int progress;	     /* draw a progress line on stderr (a terminal, not -q) */
 	double progress_last;
+	double progress_t0; /* the first call of xorb_cli_progress_cb */
 	int progress_drawn;
 };
 
@@ -178,6 +179,9 @@ void xorb_cli_progress_setup(struct xorb_cli *c);
 void xorb_cli_progress(struct xorb_cli *c, const char *label, uint64_t done, uint64_t total,
 		       double started);
 void xorb_cli_progress_end(struct xorb_cli *c);
+/* An xorb_progress_fn for archive walks (verify, restore): arg is the
+ * struct xorb_cli; the rate counts from its first call. */
+void xorb_cli_progress_cb(void *arg, const char *stream, uint64_t done, uint64_t total);
 
 /* Runs a hook with /bin/sh -c, its stdout on our stderr, in a minimal
  * environment: XORB_OPERATION, XORB_TENANT, XORB_BACKUP_ID and XORB_RESULT

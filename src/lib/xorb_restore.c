@@ -74,6 +74,9 @@ struct vctx {
 	void *note_arg;
 	json_fn json_cb; /* sees each stream's backup.json, or NULL */
 	void *json_arg;
+	xorb_progress_fn progress; /* called with note_arg, or NULL */
+	const struct xorb_manifest *m;
+	const char *stream; /* the stream being read */
 };
 
 static int v_begin(void *arg, const struct xorb_manifest_stream *ms, const char *json, size_t len,
@@ -82,6 +85,7 @@ static int v_begin(void *arg, const struct xorb_manifest_stream *ms, const char 
 	struct vctx *v = arg;
 	int rc = check_backup_json(json, len, ms->name, NULL, err);
 
+	v->stream = ms->name;
 	if (!rc && v->json_cb)
 		rc = v->json_cb(v->json_arg, ms, json, len, err);
 	if (rc)
@@ -110,6 +114,7 @@ static int v_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	rc = consumers_match(ms, v->check, err);
 	if (rc)
 		return rc;
+	v->stream = NULL;
 	v->res->streams++;
 	v->res->messages += (uint64_t)ms->messages;
 	xorb_notef(v->note, v->note_arg, XORB_NOTE_INFO, ms->name, "ok: %" PRId64 " messages, %zu consumers, snapshot %" PRIu64 " bytes",
@@ -117,12 +122,19 @@ static int v_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	return XORB_OK;
 }
 
-static int verify_walk(struct xorb_store *store, const struct xorb_manifest *m, xorb_note_fn note,
-		       void *note_arg, json_fn json_cb, void *json_arg, struct xorb_verify_result *res,
-		       struct xorb_error *err)
+static void v_progress(void *arg, uint64_t bytes)
 {
-	struct vctx v = { NULL, res, note, note_arg, json_cb, json_arg };
-	struct xorb_walk_cb cb = { v_begin, v_data, v_end, NULL, NULL, NULL, &v, 0 };
+	struct vctx *v = arg;
+
+	v->progress(v->note_arg, v->stream, bytes, v->m->archive_size);
+}
+
+static int verify_walk(struct xorb_store *store, const struct xorb_manifest *m, xorb_note_fn note,
+		       void *note_arg, xorb_progress_fn progress, json_fn json_cb, void *json_arg,
+		       struct xorb_verify_result *res, struct xorb_error *err)
+{
+	struct vctx v = { NULL, res, note, note_arg, json_cb, json_arg, progress, m, NULL };
+	struct xorb_walk_cb cb = { v_begin, v_data, v_end, NULL, NULL, progress ? v_progress : NULL, &v, 0 };
 	double t0 = xorb_now();
 	int rc;
 
@@ -134,11 +146,11 @@ static int verify_walk(struct xorb_store *store, const struct xorb_manifest *m, 
 	return rc;
 }
 
-int xorb_verify_backup(struct xorb_store *store, const struct xorb_manifest *m,
-		       xorb_note_fn note, void *note_arg, struct xorb_verify_result *res,
+int xorb_verify_backup(struct xorb_store *store, const struct xorb_manifest *m, xorb_note_fn note,
+		       void *note_arg, xorb_progress_fn progress, struct xorb_verify_result *res,
 		       struct xorb_error *err)
 {
-	return verify_walk(store, m, note, note_arg, NULL, NULL, res, err);
+	return verify_walk(store, m, note, note_arg, progress, NULL, NULL, res, err);
 }
 
 /* ---- restore ---- */
@@ -1077,7 +1089,7 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 		else
 			xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
 				   "verifying the whole backup first: this nats-server applies restored data as it arrives (2.14+)");
-		rc = verify_walk(store, m, NULL, NULL, n_keep ? keep_config : NULL, &k, &vr, err);
+		rc = verify_walk(store, m, NULL, o->note_arg, o->progress, n_keep ? keep_config : NULL, &k, &vr, err);
 		if (rc) {
 			if (rc != XORB_EEXIST)
 				xorb_error_prefix(err, n_clear ? "not replacing anything: "

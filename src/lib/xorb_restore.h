@@ -41,8 +41,14 @@ struct xorb_verify_result {
 	double seconds;
 };
 
-int xorb_verify_backup(struct xorb_store *store, const struct xorb_manifest *m,
-		       xorb_note_fn note, void *note_arg, struct xorb_verify_result *res,
+/* Progress of a walk over an archive: the stream being read (NULL between
+ * streams), archive bytes read so far and in all. */
+typedef void (*xorb_progress_fn)(void *arg, const char *stream, uint64_t done, uint64_t total);
+
+/* Reads the whole backup and checks everything a restore would. progress
+ * (may be NULL) is called with note_arg as the archive is read. */
+int xorb_verify_backup(struct xorb_store *store, const struct xorb_manifest *m, xorb_note_fn note,
+		       void *note_arg, xorb_progress_fn progress, struct xorb_verify_result *res,
 		       struct xorb_error *err);
 
 struct xorb_restore_opts {
@@ -58,7 +64,7 @@ struct xorb_restore_opts {
 	xorb_note_fn note;
 	void *note_arg;
 	/* Called as archive bytes are read; total is the archive's size. */
-	void (*progress)(void *arg, const char *stream, uint64_t done, uint64_t total);
+	xorb_progress_fn progress;
 };
 
 struct xorb_restore_result {

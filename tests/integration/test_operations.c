@@ -340,7 +340,8 @@ static void test_json_logs_and_progress(void **state)
 	xt_result_release(&r);
 
 	/* on a terminal (script(1) gives it one) the progress line is drawn */
-	snprintf(cmd, sizeof(cmd), "script -qec \"'%s' -s %s tenant t-ops\" /dev/null", xt_bin("xorb-backup"), srv.url);
+	snprintf(cmd, sizeof(cmd), "TERM=xterm script -qec \"'%s' -s %s tenant t-ops\" /dev/null", xt_bin("xorb-backup"),
+		 srv.url);
 	const char *tty[] = { "/bin/sh", "-c", cmd, NULL };
 	assert_int_equal(run(&r, tty), 0);
 	assert_non_null(strstr(r.out, "\r"));
@@ -348,11 +349,62 @@ static void test_json_logs_and_progress(void **state)
 	assert_non_null(strstr(r.out, "/s"));
 	xt_result_release(&r);
 	/* -q: nothing drawn even on a terminal */
-	snprintf(cmd, sizeof(cmd), "script -qec \"'%s' -q -s %s tenant t-ops\" /dev/null", xt_bin("xorb-backup"), srv.url);
+	snprintf(cmd, sizeof(cmd), "TERM=xterm script -qec \"'%s' -q -s %s tenant t-ops\" /dev/null", xt_bin("xorb-backup"),
+		 srv.url);
 	const char *quiet[] = { "/bin/sh", "-c", cmd, NULL };
 	assert_int_equal(run(&r, quiet), 0);
 	assert_null(strstr(r.out, "\r\033[K"));
 	xt_result_release(&r);
+	/* TERM=dumb (no escape sequences): nothing drawn */
+	snprintf(cmd, sizeof(cmd), "TERM=dumb script -qec \"'%s' -s %s tenant t-ops\" /dev/null", xt_bin("xorb-backup"),
+		 srv.url);
+	const char *dumb[] = { "/bin/sh", "-c", cmd, NULL };
+	assert_int_equal(run(&r, dumb), 0);
+	assert_null(strstr(r.out, "\r\033[K"));
+	xt_result_release(&r);
+	/* a narrow terminal: every drawn line fits in its 40 columns (a longer
+	 * one wraps and is never redrawn); verify draws progress too */
+	{
+		const char *tools[2] = { "xorb-backup", "xorb-verify" };
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			char *at, *next;
+			int drawn = 0;
+
+			if (k == 0)
+				snprintf(cmd, sizeof(cmd), "TERM=xterm script -qec \"stty cols 40; '%s' -s %s tenant t-ops\" /dev/null",
+					 xt_bin(tools[k]), srv.url);
+			else
+				snprintf(cmd, sizeof(cmd), "TERM=xterm script -qec \"stty cols 40; '%s' t-ops latest\" /dev/null",
+					 xt_bin(tools[k]));
+			const char *narrow[] = { "/bin/sh", "-c", cmd, NULL };
+			if (run(&r, narrow) != 0)
+				show(tools[k], &r);
+			assert_int_equal(r.status, 0);
+			/* a progress line: from one "\r ESC [K" to the next, without a
+			 * newline (what follows the clearing one is ordinary output) */
+			for (at = strstr(r.out, "\r\033[K"); at; at = next) {
+				size_t len;
+
+				at += 4;
+				next = strstr(at, "\r\033[K");
+				if (!next)
+					break;
+				len = (size_t)(next - at);
+				if (memchr(at, '\n', len))
+					continue;
+				if (len > 39)
+					fail_msg("%s drew a line of %zu columns on a 40-column terminal: \"%.*s\"", tools[k], len,
+						 (int)len, at);
+				drawn += len > 0;
+			}
+			if (!drawn)
+				show(tools[k], &r);
+			assert_true(drawn > 0);
+			xt_result_release(&r);
+		}
+	}
 }
 
 /* Cron time fields: m h dom mon dow; each a star, a number, a range or a list,
