@@ -279,6 +279,8 @@ static int cmd_tenant(struct args *a, const char *tenant)
 		}
 	}
 	rc = xorb_cli_open_store(c, NULL, XORB_STORE_WRITE, &store, &err);
+	if (!rc)
+		rc = xorb_cli_load_context(c, &err);
 	if (!rc && a->system_creds) {
 		struct xorb_conn_opts so = c->conn;
 		natsConnection *sys = NULL;

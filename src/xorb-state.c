@@ -383,6 +383,11 @@ int main(int argc, char **argv)
 			a.user = optarg;
 			continue;
 		}
+		/* it connects with the keys directory's system user, to the
+		 * environment file's server: a natscli context does not apply
+		 * (NATS_CONTEXT in the environment is ignored likewise) */
+		if (opt == XORB_OPT_CONTEXT)
+			return xorb_cli_usage_error(&a.c, "--context does not apply: xorb-state connects to the environment file's nats_url (or --server) as the system user of its keys directory");
 		h = xorb_cli_common_opt(&a.c, opt, optarg);
 		if (h < 0)
 			return XORB_EXIT_USAGE;

@@ -2,6 +2,7 @@
 #include "xorb_cli.h"
 
 #include "xorb_buf.h"
+#include "xorb_context.h"
 #include "xorb_json.h"
 
 #include <errno.h>
@@ -29,6 +30,8 @@ const char xorb_cli_common_help[] =
 	"      --tlscert FILE   client certificate (env NATS_CERT)\n"
 	"      --tlskey FILE    client private key (env NATS_KEY)\n"
 	"      --tlsca FILE     CA that signed the server's certificate (env NATS_CA)\n"
+	"      --context NAME   natscli context (env NATS_CONTEXT): ~/.config/nats/context/NAME.json\n"
+	"                       or a path; options and NATS_* variables override its settings\n"
 	"      --timeout SEC    JetStream API request timeout (default 10)\n"
 	"Store:\n"
 	"      --store URL      backup store: file:///abs/path, a directory, or s3://bucket/prefix\n"
@@ -87,6 +90,16 @@ void xorb_cli_init(struct xorb_cli *c, const char *prog)
 	c->conn.tlscert = env_or("NATS_CERT", NULL);
 	c->conn.tlskey = env_or("NATS_KEY", NULL);
 	c->conn.tlsca = env_or("NATS_CA", NULL);
+	{
+		static const char *const vars[] = { "NATS_URL",	 "NATS_CREDS", "NATS_USER", "NATS_PASSWORD",
+						    "NATS_CERT", "NATS_KEY",   "NATS_CA" };
+		size_t i;
+
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			if (env_or(vars[i], NULL))
+				c->conn_given |= 1u << i;
+	}
+	c->context = env_or("NATS_CONTEXT", NULL);
 	c->conn.timeout_ms = 10000;
 	if (geteuid() == 0 || !home || !*home)
 		snprintf(c->default_store, sizeof(c->default_store), "%s", XORB_DEFAULT_STORE);
@@ -170,13 +183,14 @@ int64_t xorb_cli_parse_duration(const struct xorb_cli *c, const char *opt, const
 int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 {
 	switch (opt) {
-	case 's': c->conn.url = arg; return 1;
-	case XORB_OPT_CREDS: c->conn.creds = arg; return 1;
-	case XORB_OPT_USER: c->conn.user = arg; return 1;
-	case XORB_OPT_PASSWORD: c->conn.password = arg; return 1;
-	case XORB_OPT_TLSCERT: c->conn.tlscert = arg; return 1;
-	case XORB_OPT_TLSKEY: c->conn.tlskey = arg; return 1;
-	case XORB_OPT_TLSCA: c->conn.tlsca = arg; return 1;
+	case 's': c->conn.url = arg; c->conn_given |= 1u << 0; return 1;
+	case XORB_OPT_CREDS: c->conn.creds = arg; c->conn_given |= 1u << 1; return 1;
+	case XORB_OPT_USER: c->conn.user = arg; c->conn_given |= 1u << 2; return 1;
+	case XORB_OPT_PASSWORD: c->conn.password = arg; c->conn_given |= 1u << 3; return 1;
+	case XORB_OPT_TLSCERT: c->conn.tlscert = arg; c->conn_given |= 1u << 4; return 1;
+	case XORB_OPT_TLSKEY: c->conn.tlskey = arg; c->conn_given |= 1u << 5; return 1;
+	case XORB_OPT_TLSCA: c->conn.tlsca = arg; c->conn_given |= 1u << 6; return 1;
+	case XORB_OPT_CONTEXT: c->context = arg; return 1;
 	case XORB_OPT_STORE: c->store = arg; return 1;
 	case XORB_OPT_TIMEOUT: {
 		int64_t v = xorb_cli_parse_int(c, "--timeout", arg, 1, 3600, false);
@@ -368,9 +382,31 @@ void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, cons
 		fprintf(stderr, "%s: %s\n", c->prog, msg);
 }
 
-int xorb_cli_connect(const struct xorb_cli *c, natsConnection **nc, struct xorb_error *err)
+int xorb_cli_load_context(struct xorb_cli *c, struct xorb_error *err)
 {
-	return xorb_nats_connect(&c->conn, nc, err);
+	char path[4096];
+	int rc;
+
+	if (!c->context || c->context_loaded)
+		return XORB_OK;
+	rc = xorb_context_path(c->context, path, sizeof(path), err);
+	if (!rc)
+		rc = xorb_context_apply(path, c->conn_given, &c->conn, &c->context_json, err);
+	if (!rc) {
+		char msg[4200];
+
+		c->context_loaded = 1;
+		snprintf(msg, sizeof(msg), "natscli context %s: its settings apply where no option or variable sets them", path);
+		xorb_cli_note(c, XORB_NOTE_DEBUG, NULL, msg);
+	}
+	return rc;
+}
+
+int xorb_cli_connect(struct xorb_cli *c, natsConnection **nc, struct xorb_error *err)
+{
+	int rc = xorb_cli_load_context(c, err);
+
+	return rc ? rc : xorb_nats_connect(&c->conn, nc, err);
 }
 
 int xorb_cli_open_store(const struct xorb_cli *c, const char *url, enum xorb_store_use use,

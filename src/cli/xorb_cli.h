@@ -38,6 +38,13 @@ struct xorb_cli {
 	double progress_last;
 	double progress_t0; /* the first call of xorb_cli_progress_cb */
 	int progress_drawn;
+	/* natscli context (--context, NATS_CONTEXT): applied once by
+	 * xorb_cli_load_context; conn_given has bit i set for each connection
+	 * setting given by flag or environment (order of xorb_context_apply) */
+	const char *context;
+	unsigned conn_given;
+	cJSON *context_json;
+	int context_loaded;
 };
 
 /* Option ids of the common options (above the ASCII range). */
@@ -60,6 +67,7 @@ enum {
 	XORB_OPT_S3_CONCURRENCY,
 	XORB_OPT_S3_RETRIES,
 	XORB_OPT_LOG_FORMAT,
+	XORB_OPT_CONTEXT,
 	XORB_OPT_FIRST_COMMAND_OPT = 1100, /* commands number theirs from here */
 };
 
@@ -84,6 +92,7 @@ enum {
 	{ "verbose", no_argument, NULL, 'v' },                                    \
 	{ "json", no_argument, NULL, XORB_OPT_JSON },                             \
 	{ "log-format", required_argument, NULL, XORB_OPT_LOG_FORMAT },           \
+	{ "context", required_argument, NULL, XORB_OPT_CONTEXT },                 \
 	{ "help", no_argument, NULL, 'h' },                                       \
 	{ "version", no_argument, NULL, XORB_OPT_VERSION }
 #define XORB_CLI_COMMON_SHORTOPTS "s:qvh"
@@ -134,7 +143,11 @@ int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv
 /* A note callback for the library that prints per the -q/-v settings. */
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg);
 
-int xorb_cli_connect(const struct xorb_cli *c, natsConnection **nc, struct xorb_error *err);
+/* Fills the connection settings from the natscli context named by
+ * --context or NATS_CONTEXT (none: nothing to do), where neither a flag nor
+ * the environment set them. Once; xorb_cli_connect calls it. */
+int xorb_cli_load_context(struct xorb_cli *c, struct xorb_error *err);
+int xorb_cli_connect(struct xorb_cli *c, natsConnection **nc, struct xorb_error *err);
 /* How a command uses a store: only a writer (a backup, copy's destination)
  * creates a missing one; every other command fails on it, so that a mistyped
  * --store is an error and not an empty store. */

@@ -121,6 +121,8 @@ int xorb_nats_connect(const struct xorb_conn_opts *o, natsConnection **nc, struc
 		s = natsOptions_SetUserCredentialsFromFiles(opts, o->creds, NULL);
 	if (s == NATS_OK && o->user && *o->user)
 		s = natsOptions_SetUserInfo(opts, o->user, o->password ? o->password : "");
+	if (s == NATS_OK && o->token && *o->token)
+		s = natsOptions_SetToken(opts, o->token);
 	if (s == NATS_OK && (o->tlsca || o->tlscert)) {
 		s = natsOptions_SetSecure(opts, true);
 		if (s == NATS_OK && o->tlsca && *o->tlsca)

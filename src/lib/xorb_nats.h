@@ -19,6 +19,7 @@ struct xorb_conn_opts {
 	const char *creds;    /* .creds file */
 	const char *user, *password;
 	const char *tlscert, *tlskey, *tlsca;
+	const char *token;    /* an authentication token (from a natscli context) */
 	int timeout_ms;       /* API request timeout; 0 = 10000 */
 	/* in-memory credentials (instead of a .creds file): the user JWT and
 	 * the user's nkey, which signs the server's nonce; both borrowed */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -454,6 +455,94 @@ static void test_duplicate_tenants_run_once(void **state)
 	assert_int_equal(count_sidecars("t-sec"), before + 1);
 }
 
+/* A natscli context file as `nats context save` writes it: every key, the
+ * unused ones empty. */
+static void write_context(const char *dir, const char *name, const char *ctx_url, const char *inbox_prefix)
+{
+	char path[4600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/nats", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/nats/context", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/nats/context/%s.json", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"{\n  \"description\": \"the backup user\",\n  \"url\": \"%s\",\n  \"socks_proxy\": \"\",\n  \"token\": \"\",\n"
+		"  \"user\": \"bk\",\n  \"password\": \"" PW "\",\n  \"creds\": \"\",\n  \"nkey\": \"\",\n  \"cert\": \"\",\n"
+		"  \"key\": \"\",\n  \"ca\": \"\",\n  \"nsc\": \"\",\n  \"jetstream_domain\": \"\",\n  \"jetstream_api_prefix\": \"\",\n"
+		"  \"jetstream_event_prefix\": \"\",\n  \"inbox_prefix\": \"%s\",\n  \"user_jwt\": \"\",\n  \"color_scheme\": \"\",\n"
+		"  \"tls_first\": false\n}\n",
+		ctx_url, inbox_prefix);
+	fclose(f);
+}
+
+/*
+ * natscli contexts (issue 14, point 3, the NATS part): --context NAME and
+ * NATS_CONTEXT read $XDG_CONFIG_HOME/nats/context/NAME.json; the context's
+ * user and password log in to a server that requires them and are never
+ * printed; an option overrides the context; settings xorb-dr cannot honour
+ * (here inbox_prefix) are refused, naming them; a missing context is an
+ * error; xorb-state refuses --context.
+ */
+static void test_natscli_context(void **state)
+{
+	char xdg[4400], xdg_env[4500], plain[256], ctx_path[4600];
+	const char *env[] = { xdg_env, "NATS_URL=", "NATS_USER=", "NATS_PASSWORD=", "NATS_CONTEXT=", NULL };
+	const char *env_ctx[] = { xdg_env, "NATS_URL=", "NATS_USER=", "NATS_PASSWORD=", "NATS_CONTEXT=bk", NULL };
+	struct xt_result r;
+	int before = count_sidecars("t-sec");
+
+	(void)state;
+	snprintf(xdg, sizeof(xdg), "%s/xdg", work);
+	mkdir(xdg, 0700);
+	snprintf(xdg_env, sizeof(xdg_env), "XDG_CONFIG_HOME=%s", xdg);
+	snprintf(plain, sizeof(plain), "nats://127.0.0.1:%d", srv.port);
+	write_context(xdg, "bk", plain, "");
+	write_context(xdg, "inbox", plain, "_MY_INBOX");
+
+	const char *by_flag[] = { xt_bin("xorb-backup"), "--context", "bk", "tenant", "t-sec", NULL };
+	if (run_env(&r, by_flag, env) != 0)
+		show("backup --context bk", &r);
+	assert_int_equal(r.status, 0);
+	assert_clean("backup --context bk", &r);
+	xt_result_release(&r);
+	assert_int_equal(count_sidecars("t-sec"), before + 1);
+
+	const char *by_env[] = { xt_bin("xorb-backup"), "check", "t-sec", NULL };
+	if (run_env(&r, by_env, env_ctx) != 0)
+		show("check with NATS_CONTEXT=bk", &r);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "OK: nats: nats://127.0.0.1:"));
+	assert_clean("check with NATS_CONTEXT=bk", &r);
+	xt_result_release(&r);
+
+	/* an option wins over the context */
+	const char *flag_wins[] = { xt_bin("xorb-backup"), "--context", "bk", "-s", "nats://127.0.0.1:1", "tenant", "t-sec", NULL };
+	assert_int_equal(run_env(&r, flag_wins, env), 2);
+	assert_non_null(strstr(r.err, "nats://127.0.0.1:1"));
+	xt_result_release(&r);
+
+	/* a context by path; one with an inbox prefix is refused */
+	snprintf(ctx_path, sizeof(ctx_path), "%s/nats/context/inbox.json", xdg);
+	const char *inbox[] = { xt_bin("xorb-backup"), "--context", ctx_path, "tenant", "t-sec", NULL };
+	assert_int_equal(run_env(&r, inbox, env), 2);
+	assert_non_null(strstr(r.err, "sets \"inbox_prefix\": xorb-dr uses its own inbox prefix, _XORB_INBOX"));
+	xt_result_release(&r);
+
+	const char *missing[] = { xt_bin("xorb-backup"), "--context", "nope", "tenant", "t-sec", NULL };
+	assert_int_equal(run_env(&r, missing, env), 2);
+	assert_non_null(strstr(r.err, "/nats/context/nope.json does not exist"));
+	xt_result_release(&r);
+
+	const char *state_ctx[] = { xt_bin("xorb-state"), "--context", "bk", "plan", "x.json", NULL };
+	assert_int_equal(run_env(&r, state_ctx, env), 64);
+	assert_non_null(strstr(r.err, "--context does not apply"));
+	xt_result_release(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +552,7 @@ int main(void)
 		cmocka_unit_test(test_no_core_dump),
 		cmocka_unit_test(test_metrics_file_that_cannot_be_written),
 		cmocka_unit_test(test_duplicate_tenants_run_once),
+		cmocka_unit_test(test_natscli_context),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
