@@ -9,7 +9,7 @@
  * message. Deleting it and creating it again with the recorded config puts
  * it at the stream's last message, which is exactly the recorded position.
  * And a pull consumer that a clustered nats-server 2.15 wrote into its
- * snapshot rolled back to its ack floor (notes P9) while the record has every
+ * snapshot rolled back to its ack floor (docs/nats-server-notes.md P9) while the record has every
  * delivery after the floor still pending and nothing redelivered: fetching
  * that many messages again without acking them makes them pending exactly
  * as recorded (refetchable()). Any other difference cannot be set through
@@ -233,7 +233,7 @@ static int recreate(natsConnection *nc, const char *stream, const char *name, co
 }
 
 /*
- * The ack-pending rollback of clustered nats-server 2.15 snapshots (notes
+ * The ack-pending rollback of clustered nats-server 2.15 snapshots (docs/nats-server-notes.md
  * P9): a clustered server writes a consumer with acks pending into its
  * snapshot with its delivered position set back to its ack floor, and the
  * restored consumer would deliver those messages again as new deliveries.

@@ -15,7 +15,7 @@
  * given and those the cluster advertises), with the main connection's
  * credentials and TLS options, and asks each one until every answer comes
  * from an elected leader whose online replicas are current and equals the
- * backup's record (notes P9).
+ * backup's record (docs/nats-server-notes.md P9).
  *
  * A replica that STREAM.INFO or CONSUMER.INFO reports offline (a node that
  * is down: nats-server 2.12+ places replicas on it as long as a quorum is

@@ -533,7 +533,7 @@ static int settle(struct rctx *c, const struct xorb_manifest_stream *ms, struct 
 					 xorb_json_int(st, "messages", -1), xorb_json_int(st, "last_seq", -1),
 					 ms->messages, ms->last_seq,
 					 c->commit_msgs > xorb_json_int(st, "messages", -1)
-						 ? "; the server reported the messages at commit, so its files were removed under it: nats-server 2.9/2.10 do that when another restore of the same stream commits at the same moment (notes P10); run the restore again once the other one ended"
+						 ? "; the server reported the messages at commit, so its files were removed under it: nats-server 2.9/2.10 do that when another restore of the same stream commits at the same moment (a nats-server race; README, Supported servers); run the restore again once the other one ended"
 						 : "");
 			}
 			cl = cJSON_GetObjectItemCaseSensitive(info, "cluster");
@@ -601,6 +601,14 @@ static int r_end(void *arg, const struct xorb_manifest_stream *ms, struct xorb_e
 	c->r = NULL;
 	c->committing = true;
 	rc = xorb_restorer_commit(r, &reply, err);
+	/* nats-server 2.9/2.10 RestoreStream removes a streams/<name> directory
+	 * it finds before moving its own there (docs/nats-server-notes.md P10): when two restores
+	 * of one stream commit at once, the one whose files went first fails
+	 * reading them ("storage directory not readable", filestore.go,
+	 * seen on 2.10.27 in test_restore_safety) */
+	if (rc && err && strstr(err->msg, "storage directory not readable"))
+		snprintf(err->msg + strlen(err->msg), sizeof(err->msg) - strlen(err->msg),
+			 "; its files were removed under it: nats-server 2.9/2.10 do that when another restore of the same stream commits at the same moment (a nats-server race; README, Supported servers); run the restore again once the other one ended");
 	if (rc)
 		return rc;
 	c->committing = false;

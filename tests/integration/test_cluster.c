@@ -176,7 +176,7 @@ static void assert_worker_on_every_node(const struct xt_cluster *c, const char *
 }
 
 /* Does the cluster's nats-server place replicas on a node that is down
- * while a quorum is online (2.12.0+, commit 665dfe5c1; notes P9)? */
+ * while a quorum is online (2.12.0+, commit 665dfe5c1; docs/nats-server-notes.md P9)? */
 static int places_on_offline_nodes(const struct xt_server *s)
 {
 	struct xorb_version v;

@@ -550,7 +550,7 @@ static void test_2_9_backup_into_2_15_cluster(void **state)
 	 * cluster agreed on it (num_pending 0, or a member's zero state: 5 of
 	 * 10 runs warned, exit 1); the restore now waits until every node
 	 * answers from elected leaders and shows the recorded state
-	 * (xorb_nodecheck.h, notes P9), and the first chunk that reached no
+	 * (xorb_nodecheck.h, docs/nats-server-notes.md P9), and the first chunk that reached no
 	 * server is sent again (xorb_restore_proto.c): a clean exit 0.
 	 */
 	assert_int_equal(r.status, 0);

@@ -202,9 +202,12 @@ static int explained(const char *err)
 	       strstr(err, "is being restored right now by another run") ||
 	       strstr(err, "changed while this run verified the backup") ||
 	       /* nats-server 2.9/2.10: the loser's RestoreStream removes the
-	        * winner's files when both commit at once (notes P10): the
+	        * winner's files when both commit at once (docs/nats-server-notes.md P10): the
 	        * winner's check sees it and says so */
 	       strstr(err, "so its files were removed under it") ||
+	       /* ... and the loser fails reading its own files, which the
+	        * winner's RestoreStream removed (2.10.27) */
+	       strstr(err, "its files were removed under it: nats-server 2.9/2.10") ||
 	       (strstr(err, "already exists and differs from the backup") && strstr(err, "nothing was changed"));
 }
 

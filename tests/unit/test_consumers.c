@@ -49,7 +49,7 @@ static void test_same_state_and_num_pending_ignored(void **state)
 
 static void test_rollback_to_ack_floor_named(void **state)
 {
-	/* what a clustered 2.15 snapshot brings back (notes P9) */
+	/* what a clustered 2.15 snapshot brings back (docs/nats-server-notes.md P9) */
 	cJSON *rec = info(10, 11, 4, 5, 6, 0, 289, NULL), *now = info(4, 5, 4, 5, 0, 0, 295, NULL);
 	struct xorb_buf t;
 
