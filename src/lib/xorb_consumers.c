@@ -400,10 +400,12 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 			continue;
 		}
 		if (rc) {
-			cJSON_Delete(j);
+			/* name lives in j: say it before j goes */
 			*err = e;
-			return xorb_error_prefix(err, "stream \"%s\": cannot read consumer \"%s\" after the restore: ",
-						 stream, name);
+			rc = xorb_error_prefix(err, "stream \"%s\": cannot read consumer \"%s\" after the restore: ", stream,
+					       name);
+			cJSON_Delete(j);
+			return rc;
 		}
 		xorb_buf_init(&text);
 		n = xorb_consumers_compare(rec, now, "backup", "server", &text);
