@@ -64,15 +64,30 @@ __attribute__((format(printf, 3, 4))) static void stop(struct parse *p, int rc, 
 	XML_StopParser(p->xp, XML_FALSE);
 }
 
+/* Where the parser is. expat 2.9 (Debian 13's, 2.9.0-1~deb13u1) deprecates
+ * XML_GetCurrentLineNumber/ColumnNumber for their *64 forms, which 2.5
+ * (Debian 12's) lacks: the *64 forms where they exist, and the old ones
+ * without the deprecation warning (-Werror) in between. */
+#if XML_MAJOR_VERSION > 2 || (XML_MAJOR_VERSION == 2 && XML_MINOR_VERSION >= 9)
+#define XML_LINE(xp) XML_GetCurrentLineNumber64(xp)
+#define XML_COLUMN(xp) XML_GetCurrentColumnNumber64(xp)
+#else
+#define XML_LINE(xp) XML_GetCurrentLineNumber(xp)
+#define XML_COLUMN(xp) XML_GetCurrentColumnNumber(xp)
+#endif
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 static unsigned long line(const struct parse *p)
 {
-	return (unsigned long)XML_GetCurrentLineNumber(p->xp);
+	return (unsigned long)XML_LINE(p->xp);
 }
 
 static unsigned long column(const struct parse *p)
 {
-	return (unsigned long)XML_GetCurrentColumnNumber(p->xp) + 1;
+	return (unsigned long)XML_COLUMN(p->xp) + 1;
 }
+#pragma GCC diagnostic pop
 
 static const char *local_name(const char *name)
 {
