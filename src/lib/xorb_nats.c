@@ -183,7 +183,7 @@ int xorb_js_request(natsConnection *nc, const char *subject, const char *body, i
 				      subject);
 	if (s == NATS_TIMEOUT)
 		return xorb_error_set(err, XORB_ETIMEOUT,
-				      "no reply to %s within %d ms: the server may be overloaded, or the credentials lack permission to publish to it",
+				      "no reply to %s within %d ms: the server may be overloaded, a JetStream cluster may be electing a meta leader (a node just went down: try again in a few seconds), or the credentials lack permission to publish to it",
 				      subject, timeout_ms);
 	if (s != NATS_OK)
 		return xorb_error_set(err, XORB_ENATS, "request %s failed: %s", subject,

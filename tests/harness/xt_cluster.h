@@ -20,9 +20,13 @@ struct xt_cluster {
 };
 
 /* Starts the nodes and waits until JetStream answers on every node (meta
- * leader elected), within 60 s. 0 or -1 (message on stderr). */
+ * leader elected, within 60 s) and an R3 stream can be placed (20 s); a
+ * cluster that cannot place one is stopped, its log lines printed, and a new
+ * one started (3 tries: 2.10.27 sometimes forms a cluster that never can).
+ * 0 or -1 (message on stderr). */
 int xt_cluster_start(struct xt_cluster *c, const char *name);
-/* Stops one node (SIGTERM) / starts it again on the same ports and store. */
+/* Stops one node (SIGTERM) and waits until the others have a meta leader
+ * (20 s) / starts it again on the same ports and store. */
 void xt_cluster_stop_node(struct xt_cluster *c, int i);
 int xt_cluster_start_node(struct xt_cluster *c, int i);
 void xt_cluster_stop(struct xt_cluster *c);

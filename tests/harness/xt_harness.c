@@ -340,6 +340,9 @@ static int write_conf(struct xt_server *s, const struct xt_server_opts *o,
 		fprintf(f, "jetstream {\n\tstore_dir: \"%s\"\n}\n", store);
 	if (o->extra_conf)
 		fprintf(f, "%s\n", o->extra_conf);
+	/* XT_NATS_DEBUG=1: the servers log at debug level (why a login failed) */
+	if (getenv("XT_NATS_DEBUG") && !strcmp(getenv("XT_NATS_DEBUG"), "1"))
+		fprintf(f, "debug: true\n");
 	/* Under valgrind a command needs more than the server's 2 s to answer
 	 * the nonce and send CONNECT on a loaded machine ("Authentication
 	 * Timeout", seen with xorb-state in memcheck/test_state): give clients

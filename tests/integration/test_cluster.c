@@ -231,34 +231,6 @@ static int run(struct xt_result *r, const char *const *argv)
 	return r->status;
 }
 
-/* JetStream answers on every node before the meta leader has heard from
- * every peer (2.15.1 refused an R3 restore right after the start with "no
- * suitable peers for placement"): waits (up to 30 s) until c can place an R3
- * stream. */
-static int wait_r3_placeable(const struct xt_cluster *c)
-{
-	natsConnection *nc;
-	int i, ok = 0;
-
-	if (xt_server_connect(&c->node[0], &nc))
-		return -1;
-	for (i = 0; i < 150 && !ok; i++) {
-		char *r = request(nc, "$JS.API.STREAM.CREATE.xt-probe",
-				  "{\"name\":\"xt-probe\",\"subjects\":[\"xt.probe\"],\"num_replicas\":3}");
-
-		ok = !strstr(r, "\"error\"");
-		free(r);
-		if (!ok)
-			usleep(200 * 1000);
-	}
-	if (ok)
-		free(request(nc, "$JS.API.STREAM.DELETE.xt-probe", ""));
-	natsConnection_Destroy(nc);
-	if (!ok)
-		fprintf(stderr, "cluster %s cannot place an R3 stream after 30 s\n", c->name);
-	return ok ? 0 : -1;
-}
-
 static int setup(void **state)
 {
 	natsConnection *nc;
@@ -266,8 +238,8 @@ static int setup(void **state)
 	work = xt_tempdir("xorb-cluster");
 	snprintf(store, sizeof(store), "%s/store", work);
 	snprintf(store_env, sizeof(store_env), "XORB_STORE=%s", store);
-	if (xt_cluster_start(&src, "src") || xt_cluster_start(&dst, "dst") || wait_r3_placeable(&src) ||
-	    wait_r3_placeable(&dst))
+	/* xt_cluster_start waits until each can place an R3 stream */
+	if (xt_cluster_start(&src, "src") || xt_cluster_start(&dst, "dst"))
 		return -1;
 	assert_int_equal(xt_server_connect(&src.node[0], &nc), 0);
 	make_r3_stream(nc, "xorb-t-r3-scan-live", "t-r3", 300);
