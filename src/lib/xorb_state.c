@@ -1061,6 +1061,42 @@ static int check_tenant(struct xorb_state_ctx *c, const cJSON *t, bool with_stre
 	return XORB_OK;
 }
 
+/* "Existing credentials work again": the tenant's creds files in the creds
+ * directory are tried, each until it logs in (5 s). Besides proving what
+ * import prints, this lets the server finish (re)loading the account for
+ * its users: nats-server 2.9.10 refused the backup user's first login when
+ * xorb-restore ran the moment the import returned (memcheck/test_state in
+ * CI, 2026-12-06), as it refuses the administrator's now and then (see
+ * xorb_state_account_connect). A file that is still refused is a warning:
+ * the account was pushed, its users may need `xorb-state creds`. */
+static void creds_log_in(struct xorb_state_ctx *c, const char *tenant)
+{
+	static const char *const suffix[] = { "user", "backup" };
+	size_t i;
+
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		struct xorb_error e = { 0, "" };
+		struct xorb_conn_opts o;
+		natsConnection *nc = NULL;
+		char name[200], path[4200];
+
+		snprintf(name, sizeof(name), "xorb-%s-%s", tenant, suffix[i]);
+		creds_path(c, name, path, sizeof(path));
+		if (access(path, R_OK))
+			continue;
+		memset(&o, 0, sizeof(o));
+		o.url = c->url;
+		o.tlsca = c->tlsca;
+		o.tlscert = c->tlscert;
+		o.tlskey = c->tlskey;
+		o.creds = path;
+		if (xorb_nats_connect_retry_auth(&o, 5000, &nc, &e))
+			say(c, XORB_NOTE_WARN, "tenant %s: %s does not log in after the import: %s (xorb-state creds %s writes it again)",
+			    tenant, path, e.msg, tenant);
+		xorb_nats_close(nc);
+	}
+}
+
 /* Inside a pushed account, when its key is here: what the server kept, and
  * with_streams the streams and consumers of the state that are missing. */
 static int import_streams(struct xorb_state_ctx *c, const struct import_item *it, bool with_streams,
@@ -1092,6 +1128,7 @@ static int import_streams(struct xorb_state_ctx *c, const struct import_item *it
 	if (kept && !it->present)
 		say(c, XORB_NOTE_INFO, "  tenant %s: the server kept the account's JetStream data: %zu streams re-attached "
 		    "(restore only what is missing; xorb-restore refuses existing streams)", it->tenant, kept);
+	creds_log_in(c, it->tenant);
 	if (with_streams)
 		rc = create_from_state(c, nc, it->streams, n, err);
 	xorb_nats_close(nc);
