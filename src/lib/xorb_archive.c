@@ -648,7 +648,17 @@ void xorb_aw_free(struct xorb_aw *a)
 
 /* ---- reader ---- */
 
+/*
+ * Reading beside decoding: a thread of the reader's own reads the store
+ * object into AR_SLOTS buffers of AR_BUF bytes ahead of libarchive and runs
+ * the archive's SHA-256 over them, while the caller's thread decompresses,
+ * parses the tar, hashes the entries, checks S2 and sends (issue 13, point
+ * 4). The bytes reach libarchive in the same order as before, so every
+ * check is the same; only the store reads and the archive digest leave the
+ * caller's thread. Memory: AR_SLOTS MiB, fixed.
+ */
 #define AR_BUF (1u << 20)
+#define AR_SLOTS 3
 
 struct xorb_ar {
 	struct archive *ar;
@@ -656,28 +666,121 @@ struct xorb_ar {
 	void *read_arg;
 	struct xorb_error rerr; /* failure inside the read callback */
 	struct xorb_sha256 *in_hash, *entry_hash;
-	uint64_t in_bytes;
+	uint64_t in_bytes;      /* handed to libarchive (or drained by finish) */
 	char in_sha[XORB_SHA256_HEX];
 	char *name;
-	unsigned char *buf;
 	char path[XORB_ENTRY_PATH_MAX];
 	uint64_t entry_size, entry_read;
 	int entry_open, at_end;
+	/* the read-ahead thread and its ring; under mu */
+	pthread_t th;
+	int th_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *slot[AR_SLOTS];
+	size_t slot_len[AR_SLOTS];
+	uint64_t filled, released; /* slots filled by the thread / given back by the caller */
+	int held;                  /* the caller holds slot released % AR_SLOTS */
+	int done, failed, stop;    /* the thread met the end / a read error / was asked to stop */
 	int no_archive_digest;
 };
+
+static void *ar_reader_thread(void *arg)
+{
+	struct xorb_ar *a = arg;
+
+	for (;;) {
+		unsigned char *buf;
+		size_t got = 0;
+		int rc, skip;
+
+		pthread_mutex_lock(&a->mu);
+		while (!a->stop && a->filled - a->released >= AR_SLOTS)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (a->stop) {
+			pthread_mutex_unlock(&a->mu);
+			return NULL;
+		}
+		buf = a->slot[a->filled % AR_SLOTS];
+		skip = a->no_archive_digest;
+		pthread_mutex_unlock(&a->mu);
+
+		rc = a->read(a->read_arg, buf, AR_BUF, &got, &a->rerr);
+		if (!rc && got && !skip)
+			xorb_sha256_update(a->in_hash, buf, got);
+
+		pthread_mutex_lock(&a->mu);
+		if (rc) {
+			a->failed = 1;
+			a->done = 1;
+		} else if (!got) {
+			a->done = 1;
+		} else {
+			a->slot_len[a->filled % AR_SLOTS] = got;
+			a->filled++;
+		}
+		pthread_cond_broadcast(&a->cv);
+		rc = a->done;
+		pthread_mutex_unlock(&a->mu);
+		if (rc)
+			return NULL;
+	}
+}
+
+/* The next buffer of the object, in order: 1 with *buf and *len (valid until
+ * the next call), 0 at its end, -1 after a read error (a->rerr). */
+static int ar_take(struct xorb_ar *a, const unsigned char **buf, size_t *len)
+{
+	int r;
+
+	pthread_mutex_lock(&a->mu);
+	if (a->held) {
+		a->released++;
+		a->held = 0;
+		pthread_cond_broadcast(&a->cv);
+	}
+	while (a->filled == a->released && !a->done)
+		pthread_cond_wait(&a->cv, &a->mu);
+	if (a->filled > a->released) {
+		*buf = a->slot[a->released % AR_SLOTS];
+		*len = a->slot_len[a->released % AR_SLOTS];
+		a->held = 1;
+		r = 1;
+	} else {
+		r = a->failed ? -1 : 0;
+	}
+	pthread_mutex_unlock(&a->mu);
+	if (r == 1)
+		a->in_bytes += *len;
+	return r;
+}
 
 static la_ssize_t ar_read_cb(struct archive *ar, void *arg, const void **out)
 {
 	struct xorb_ar *a = arg;
-	size_t got = 0;
+	const unsigned char *buf = NULL;
+	size_t len = 0;
+	int r = ar_take(a, &buf, &len);
 
-	if (a->read(a->read_arg, a->buf, AR_BUF, &got, &a->rerr))
+	(void)ar;
+	if (r < 0)
 		return -1;
-	if (!a->no_archive_digest)
-		xorb_sha256_update(a->in_hash, a->buf, got);
-	a->in_bytes += got;
-	*out = a->buf;
-	return (la_ssize_t)got;
+	*out = buf;
+	return r ? (la_ssize_t)len : 0;
+}
+
+/* Stops the read-ahead thread and waits for it (it finishes a read that is
+ * under way first). */
+static void ar_stop_thread(struct xorb_ar *a)
+{
+	if (!a->th_started)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stop = 1;
+	pthread_cond_broadcast(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->th, NULL);
+	a->th_started = 0;
 }
 
 static int store_read(void *arg, void *buf, size_t len, size_t *got, struct xorb_error *err)
@@ -695,18 +798,22 @@ int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const
 		    struct xorb_error *err)
 {
 	struct xorb_ar *a = calloc(1, sizeof(*a));
+	int i, bad = 0;
 
 	*out = NULL;
 	if (!a)
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
 	a->read = read;
 	a->read_arg = arg;
 	a->name = strdup(name);
-	a->buf = malloc(AR_BUF);
+	for (i = 0; i < AR_SLOTS; i++)
+		bad |= !(a->slot[i] = malloc(AR_BUF));
 	a->in_hash = xorb_sha256_new();
 	a->entry_hash = xorb_sha256_new();
 	a->ar = archive_read_new();
-	if (!a->name || !a->buf || !a->in_hash || !a->entry_hash || !a->ar) {
+	if (bad || !a->name || !a->in_hash || !a->entry_hash || !a->ar) {
 		xorb_ar_free(a);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	}
@@ -716,6 +823,11 @@ int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const
 		xorb_ar_free(a);
 		return xorb_error_set(err, XORB_EUNSUPPORTED, "libarchive lacks zstd or tar support");
 	}
+	if (pthread_create(&a->th, NULL, ar_reader_thread, a)) {
+		xorb_ar_free(a);
+		return xorb_error_set(err, XORB_ENOMEM, "cannot start the archive's reading thread");
+	}
+	a->th_started = 1;
 	if (archive_read_open2(a->ar, a, NULL, ar_read_cb, NULL, NULL) != ARCHIVE_OK) {
 		int rc = a->rerr.code ? xorb_error_set(err, a->rerr.code, "%s", a->rerr.msg)
 				      : xorb_error_set(err, XORB_ECORRUPT,
@@ -846,15 +958,18 @@ int xorb_ar_entry_done(struct xorb_ar *a, char sha256[XORB_SHA256_HEX], struct x
 
 int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 {
-	size_t got;
+	const unsigned char *buf;
+	size_t len;
+	int r;
 
-	do {
-		if (a->read(a->read_arg, a->buf, AR_BUF, &got, err))
-			return err ? err->code : XORB_EIO;
-		if (!a->no_archive_digest)
-			xorb_sha256_update(a->in_hash, a->buf, got);
-		a->in_bytes += got;
-	} while (got);
+	/* what libarchive did not need (the tar's padding, or bytes after the
+	 * end): counted and hashed like the rest */
+	while ((r = ar_take(a, &buf, &len)) > 0)
+		;
+	ar_stop_thread(a); /* the thread's digest updates happen before this */
+	if (r < 0)
+		return xorb_error_set(err, a->rerr.code ? a->rerr.code : XORB_EIO, "%s",
+				      a->rerr.msg[0] ? a->rerr.msg : "reading the archive failed");
 	if (!a->no_archive_digest)
 		xorb_sha256_final_hex(a->in_hash, a->in_sha);
 	return XORB_OK;
@@ -862,7 +977,9 @@ int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 
 void xorb_ar_skip_archive_digest(struct xorb_ar *a)
 {
+	pthread_mutex_lock(&a->mu);
 	a->no_archive_digest = 1;
+	pthread_mutex_unlock(&a->mu);
 }
 
 uint64_t xorb_ar_bytes_in(const struct xorb_ar *a)
@@ -877,13 +994,19 @@ const char *xorb_ar_sha256(const struct xorb_ar *a)
 
 void xorb_ar_free(struct xorb_ar *a)
 {
+	int i;
+
 	if (!a)
 		return;
+	ar_stop_thread(a);
 	if (a->ar)
 		archive_read_free(a->ar);
 	xorb_sha256_free(a->in_hash);
 	xorb_sha256_free(a->entry_hash);
 	free(a->name);
-	free(a->buf);
+	for (i = 0; i < AR_SLOTS; i++)
+		free(a->slot[i]);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
 	free(a);
 }
