@@ -37,6 +37,16 @@ __attribute__((format(printf, 3, 4))) static void say(struct xorb_state_ctx *c, 
 	c->note(c->note_arg, l, NULL, msg);
 }
 
+/* The connection options every login of xorb-state shares: URL and TLS. */
+static void conn_opts(const struct xorb_state_ctx *c, struct xorb_conn_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->url = c->url;
+	o->tlsca = c->tlsca;
+	o->tlscert = c->tlscert;
+	o->tlskey = c->tlskey;
+}
+
 int xorb_state_account_connect(struct xorb_state_ctx *c, const char *tenant, natsConnection **nc,
 			       struct xorb_error *err)
 {
@@ -53,11 +63,7 @@ int xorb_state_account_connect(struct xorb_state_ctx *c, const char *tenant, nat
 		rc = xorb_keys_user_jwt(acct, "xorb-state-admin", user, NULL, &jwt, err);
 	if (rc)
 		goto out;
-	memset(&o, 0, sizeof(o));
-	o.url = c->url;
-	o.tlsca = c->tlsca;
-	o.tlscert = c->tlscert;
-	o.tlskey = c->tlskey;
+	conn_opts(c, &o);
 	o.user_jwt = jwt;
 	o.user_key = user;
 	/* nats-server 2.9.10 now and then refuses the first login into an
@@ -1084,11 +1090,7 @@ static void creds_log_in(struct xorb_state_ctx *c, const char *tenant)
 		creds_path(c, name, path, sizeof(path));
 		if (access(path, R_OK))
 			continue;
-		memset(&o, 0, sizeof(o));
-		o.url = c->url;
-		o.tlsca = c->tlsca;
-		o.tlscert = c->tlscert;
-		o.tlskey = c->tlskey;
+		conn_opts(c, &o);
 		o.creds = path;
 		if (xorb_nats_connect_retry_auth(&o, 5000, &nc, &e))
 			say(c, XORB_NOTE_WARN, "tenant %s: %s does not log in after the import: %s (xorb-state creds %s writes it again)",
