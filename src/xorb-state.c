@@ -372,7 +372,10 @@ int main(int argc, char **argv)
 	xorb_cli_init(&a.c, "xorb-state");
 	a.keys = getenv("XORB_KEYS") && *getenv("XORB_KEYS") ? getenv("XORB_KEYS") : NULL;
 	a.server_given = getenv("NATS_URL") && *getenv("NATS_URL");
-	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts))
+	/* a server from the configuration file is a default: the environment
+	 * file's nats_url wins over it (server_given stays as it is) */
+	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts) ||
+	    xorb_cli_load_config(&a.c, argc, argv, longopts))
 		return XORB_EXIT_USAGE;
 	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts, NULL)) != -1) {
 		int h;

@@ -52,6 +52,12 @@ const char xorb_cli_common_help[] =
 	"      --json           machine-readable result on stdout\n"
 	"      --log-format F   text (default) or json: one JSON object per stderr line\n"
 	"                       (time, level, tenant, stream, message)\n"
+	"Configuration:\n"
+	"      --config FILE    read only FILE (env XORB_CONFIG); by default /etc/xorb/xorb.conf,\n"
+	"                       then $XDG_CONFIG_HOME/xorb/xorb.conf (~/.config/xorb/xorb.conf):\n"
+	"                       \"key = value\" lines named like the options above (server, creds,\n"
+	"                       store, s3-endpoint...), [program] sections; flags > NATS_* and\n"
+	"                       XORB_* variables > --context > file\n"
 	"  -h, --help           this help\n"
 	"      --version        print the version\n"
 	"Exit codes: 0 success, 1 finished with warnings, 2 failed, 64 usage error.\n";
@@ -191,6 +197,7 @@ int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 	case XORB_OPT_TLSKEY: c->conn.tlskey = arg; c->conn_given |= 1u << 5; return 1;
 	case XORB_OPT_TLSCA: c->conn.tlsca = arg; c->conn_given |= 1u << 6; return 1;
 	case XORB_OPT_CONTEXT: c->context = arg; return 1;
+	case XORB_OPT_CONFIG: return 1; /* read before the options: xorb_cli_load_config */
 	case XORB_OPT_STORE: c->store = arg; return 1;
 	case XORB_OPT_TIMEOUT: {
 		int64_t v = xorb_cli_parse_int(c, "--timeout", arg, 1, 3600, false);

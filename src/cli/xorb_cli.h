@@ -68,6 +68,7 @@ enum {
 	XORB_OPT_S3_RETRIES,
 	XORB_OPT_LOG_FORMAT,
 	XORB_OPT_CONTEXT,
+	XORB_OPT_CONFIG,
 	XORB_OPT_FIRST_COMMAND_OPT = 1100, /* commands number theirs from here */
 };
 
@@ -93,6 +94,7 @@ enum {
 	{ "json", no_argument, NULL, XORB_OPT_JSON },                             \
 	{ "log-format", required_argument, NULL, XORB_OPT_LOG_FORMAT },           \
 	{ "context", required_argument, NULL, XORB_OPT_CONTEXT },                 \
+	{ "config", required_argument, NULL, XORB_OPT_CONFIG },                   \
 	{ "help", no_argument, NULL, 'h' },                                       \
 	{ "version", no_argument, NULL, XORB_OPT_VERSION }
 #define XORB_CLI_COMMON_SHORTOPTS "s:qvh"
@@ -116,6 +118,13 @@ void xorb_cli_init(struct xorb_cli *c, const char *prog);
  * bench/PROFILE.md). Memory held stays what was in use at the peak, so the
  * peak RSS does not grow. A no-op outside glibc. */
 void xorb_cli_malloc_for_streaming(void);
+
+/* Reads the configuration file(s) into c (src/cli/xorb_config.c): --config
+ * FILE or $XORB_CONFIG alone, else /etc/xorb/xorb.conf then
+ * $XDG_CONFIG_HOME/xorb/xorb.conf (~/.config/xorb/xorb.conf). Call after
+ * xorb_cli_init and before parsing the options (flags win). 0, or
+ * XORB_EXIT_USAGE after the message. */
+int xorb_cli_load_config(struct xorb_cli *c, int argc, char *const *argv, const struct option *longopts);
 
 /* Handles a common option. Returns 1 when handled, 0 when not a common
  * option, or -1 for a bad value (message printed). --help/--version are

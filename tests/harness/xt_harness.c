@@ -812,6 +812,14 @@ static void memcheck_after_run(const char *argv0, pid_t pid, int wrapped, struct
 
 /* environ with extra_env's keys replaced or added. The strings are shared
  * with environ and extra_env: free only the array. */
+/* The commands a test runs read no configuration file of this machine
+ * (/etc/xorb/xorb.conf, ~/.config/xorb/xorb.conf): XORB_CONFIG=/dev/null
+ * unless the test's environment or its extra variables set one. */
+__attribute__((constructor)) static void xt_no_host_config(void)
+{
+	setenv("XORB_CONFIG", "/dev/null", 0);
+}
+
 static char **build_env(const char *const extra[])
 {
 	size_t n = 0, m = 0, i, j, k, kl;

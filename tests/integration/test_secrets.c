@@ -525,6 +525,31 @@ static void test_natscli_context(void **state)
 	assert_non_null(strstr(r.err, "nats://127.0.0.1:1"));
 	xt_result_release(&r);
 
+	/* the configuration file is the lowest layer: a context named in it
+	 * (context = bk) fills over its server = ..., and a flag over both */
+	{
+		char conf[4600], conf_env[4700];
+		FILE *f;
+
+		snprintf(conf, sizeof(conf), "%s/xorb.conf", work);
+		f = fopen(conf, "w");
+		assert_non_null(f);
+		fprintf(f, "server = nats://127.0.0.1:1\ncontext = bk\n");
+		fclose(f);
+		snprintf(conf_env, sizeof(conf_env), "XORB_CONFIG=%s", conf);
+		const char *env_conf[] = { xdg_env, conf_env, "NATS_URL=", "NATS_USER=", "NATS_PASSWORD=", "NATS_CONTEXT=", NULL };
+		const char *from_file[] = { xt_bin("xorb-backup"), "check", "t-sec", NULL };
+		if (run_env(&r, from_file, env_conf) != 0)
+			show("check with the context named in the configuration file", &r);
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.out, plain));
+		xt_result_release(&r);
+		const char *flag_over_file[] = { xt_bin("xorb-backup"), "-s", "nats://127.0.0.1:2", "check", "t-sec", NULL };
+		assert_int_equal(run_env(&r, flag_over_file, env_conf), 2);
+		assert_non_null(strstr(r.out, "nats://127.0.0.1:2"));
+		xt_result_release(&r);
+	}
+
 	/* a context by path; one with an inbox prefix is refused */
 	snprintf(ctx_path, sizeof(ctx_path), "%s/nats/context/inbox.json", xdg);
 	const char *inbox[] = { xt_bin("xorb-backup"), "--context", ctx_path, "tenant", "t-sec", NULL };
