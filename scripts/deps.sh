@@ -30,6 +30,8 @@ PKGS=(
 	libcmocka-dev
 	"${TOOLCHAIN[@]}"
 	nats-server zstd openssl python3
+	# tests/unit/test_age.c: interoperability with age; zlib for the compressed C2SP test vectors
+	age zlib1g-dev
 	prometheus systemd bsdutils util-linux valgrind bc
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached awscli
 	debootstrap
