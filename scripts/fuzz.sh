@@ -20,13 +20,14 @@ cd "$(dirname "$0")/.."
 src=$PWD
 
 all_targets=(fuzz_manifest fuzz_archive fuzz_s2 fuzz_snapcheck fuzz_env fuzz_json_span fuzz_subject
-	fuzz_jwt fuzz_bundle fuzz_json_strict fuzz_s3_xml)
+	fuzz_jwt fuzz_bundle fuzz_json_strict fuzz_s3_xml fuzz_age_header)
 
 # Largest input per target: a bit above the largest real document of its kind.
 max_len() {
 	case "$1" in
 	fuzz_archive | fuzz_bundle | fuzz_s2 | fuzz_snapcheck) echo 65536 ;;
 	fuzz_s3_xml) echo 65536 ;; # room for 10001 entries ("<a/>"), over S3_XML_ENTRIES_MAX
+	fuzz_age_header) echo 140000 ;; # a header at its 64 KiB cap, and two payload chunks
 	fuzz_manifest) echo 32768 ;;
 	fuzz_env | fuzz_json_span | fuzz_json_strict) echo 16384 ;;
 	fuzz_jwt) echo 8192 ;;
