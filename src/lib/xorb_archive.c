@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xorb_age.h"
 #include "xorb_buf.h"
 
 /*
@@ -53,6 +54,7 @@ struct xorb_aw {
 	int level_want, level_frame; /* the next bytes' level; the open frame's */
 	int frame_open;
 	struct xorb_store_writer *w;
+	struct xorb_age_enc *enc; /* age encryption of the output, or NULL */
 	struct xorb_sha256 *out_hash;		 /* worker */
 	struct xorb_sha256 *entry_hash, *add_hash, *blob_hash; /* caller: blob parts, whole entries, parts' digests */
 	uint64_t out_bytes;
@@ -93,22 +95,40 @@ static int ar_fail(struct archive *ar, struct xorb_error *err, const struct xorb
 			      archive_error_string(ar) ? archive_error_string(ar) : "libarchive failed");
 }
 
-/* Runs on the worker: sends compressed bytes to the store. */
+/* Runs on the worker: bytes of the stored object (compressed, or the
+ * ciphertext of an encrypted archive) to the store, hashed and counted. */
+static int put_stored(void *arg, const void *buf, size_t len, struct xorb_error *err)
+{
+	struct xorb_aw *a = arg;
+	int rc;
+
+	if (!len)
+		return XORB_OK;
+	rc = xorb_store_put_write(a->w, buf, len, err);
+	if (rc)
+		return rc;
+	xorb_sha256_update(a->out_hash, buf, len);
+	a->out_bytes += len;
+	return XORB_OK;
+}
+
+/* Runs on the worker: sends compressed bytes on, through the encryptor
+ * when there is one. */
 static int put_out(struct xorb_aw *a, const void *buf, size_t len)
 {
-	struct xorb_error e;
+	struct xorb_error e = { 0, "" };
+	int rc;
 
 	if (!len)
 		return 0;
-	if (xorb_store_put_write(a->w, buf, len, &e)) {
+	rc = a->enc ? xorb_age_enc_write(a->enc, buf, len, &e) : put_stored(a, buf, len, &e);
+	if (rc) {
 		pthread_mutex_lock(&a->mu);
 		if (!a->werr.code)
 			a->werr = e;
 		pthread_mutex_unlock(&a->mu);
 		return -1;
 	}
-	xorb_sha256_update(a->out_hash, buf, len);
-	a->out_bytes += len;
 	return 0;
 }
 
@@ -283,6 +303,8 @@ static void *worker_main(void *arg)
 				   (a->frame_open && zstd_run(a, NULL, 0, ZSTD_e_end))) {
 				ar_fail(a->ar, &e, &a->werr, "cannot complete the archive");
 				set_werr(a, &e);
+			} else if (a->enc && xorb_age_enc_finish(a->enc, &e)) {
+				set_werr(a, &e);
 			} else {
 				xorb_sha256_final_hex(a->out_hash, a->out_sha);
 				a->finished = 1;
@@ -361,6 +383,13 @@ int xorb_aw_new(struct xorb_aw **out, struct xorb_store_writer *w, const struct 
 	    !a->zbuf) {
 		xorb_aw_free(a);
 		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	if (o && o->n_recipients &&
+	    xorb_age_enc_new(&a->enc, o->recipients, o->n_recipients, put_stored, a, err)) {
+		int rc = err ? err->code : XORB_EINVAL;
+
+		xorb_aw_free(a);
+		return rc;
 	}
 	if (o && o->zstd_level) {
 		a->level_json = a->level_blob = o->zstd_level;
@@ -630,6 +659,7 @@ void xorb_aw_free(struct xorb_aw *a)
 	a->discard = !a->finished;
 	if (a->ar)
 		archive_write_free(a->ar); /* closes if still open */
+	xorb_age_enc_free(a->enc);
 	xorb_sha256_free(a->out_hash);
 	xorb_sha256_free(a->entry_hash);
 	xorb_sha256_free(a->add_hash);
@@ -683,6 +713,14 @@ struct xorb_ar {
 	int held;                  /* the caller holds slot released % AR_SLOTS */
 	int done, failed, stop;    /* the thread met the end / a read error / was asked to stop */
 	int no_archive_digest;
+	/* an age-encrypted object: read (the thread's source) is the
+	 * decryptor, which pulls the ciphertext through cipher_read from
+	 * src_read; the archive digest and size are of the ciphertext */
+	struct xorb_age_dec *dec;
+	xorb_ar_read_fn src_read;
+	void *src_arg;
+	uint64_t cipher_bytes; /* reader thread (and the caller before it starts) */
+	int hash_cipher;       /* reader thread: hash what cipher_read reads */
 };
 
 static void *ar_reader_thread(void *arg)
@@ -705,10 +743,13 @@ static void *ar_reader_thread(void *arg)
 		skip = a->no_archive_digest;
 		pthread_mutex_unlock(&a->mu);
 
+		a->hash_cipher = !skip;
 		rc = a->read(a->read_arg, buf, AR_BUF, &got, &a->rerr);
-		if (!rc && got && !skip)
+		if (!rc && got && !skip && !a->dec)
 			xorb_sha256_update(a->in_hash, buf, got);
 
+		if (rc && a->dec && xorb_age_dec_fail(a->dec) != XORB_AGE_FAIL_READ)
+			xorb_error_prefix(&a->rerr, "archive \"%s\": ", a->name);
 		pthread_mutex_lock(&a->mu);
 		if (rc) {
 			a->failed = 1;
@@ -794,19 +835,18 @@ int xorb_ar_open(struct xorb_ar **out, struct xorb_store_reader *r, const char *
 	return xorb_ar_open_cb(out, store_read, r, name, err);
 }
 
-int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const char *name,
-		    struct xorb_error *err)
+/* Allocates a reader for name (no thread yet). */
+static struct xorb_ar *ar_new(const char *name, struct xorb_error *err)
 {
 	struct xorb_ar *a = calloc(1, sizeof(*a));
 	int i, bad = 0;
 
-	*out = NULL;
-	if (!a)
-		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	if (!a) {
+		xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		return NULL;
+	}
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	a->read = read;
-	a->read_arg = arg;
 	a->name = strdup(name);
 	for (i = 0; i < AR_SLOTS; i++)
 		bad |= !(a->slot[i] = malloc(AR_BUF));
@@ -815,8 +855,16 @@ int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const
 	a->ar = archive_read_new();
 	if (bad || !a->name || !a->in_hash || !a->entry_hash || !a->ar) {
 		xorb_ar_free(a);
-		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		return NULL;
 	}
+	return a;
+}
+
+/* Starts the read-ahead thread and libarchive on a (a->read set); frees a
+ * on failure. */
+static int ar_start(struct xorb_ar **out, struct xorb_ar *a, struct xorb_error *err)
+{
 	/* Exactly the format v1 pipeline: zstd, then tar. Nothing else is tasted. */
 	if (archive_read_support_filter_zstd(a->ar) != ARCHIVE_OK ||
 	    archive_read_support_format_tar(a->ar) != ARCHIVE_OK) {
@@ -831,13 +879,67 @@ int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const
 	if (archive_read_open2(a->ar, a, NULL, ar_read_cb, NULL, NULL) != ARCHIVE_OK) {
 		int rc = a->rerr.code ? xorb_error_set(err, a->rerr.code, "%s", a->rerr.msg)
 				      : xorb_error_set(err, XORB_ECORRUPT,
-						       "archive \"%s\" is not a zstd-compressed tar: %s",
-						       name, archive_error_string(a->ar));
+						       "archive \"%s\" is not a zstd-compressed tar%s: %s", a->name,
+						       a->dec ? " inside its encryption" : "", archive_error_string(a->ar));
 		xorb_ar_free(a);
 		return rc;
 	}
 	*out = a;
 	return XORB_OK;
+}
+
+int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const char *name,
+		    struct xorb_error *err)
+{
+	struct xorb_ar *a = ar_new(name, err);
+
+	*out = NULL;
+	if (!a)
+		return err ? err->code : XORB_ENOMEM;
+	a->read = read;
+	a->read_arg = arg;
+	return ar_start(out, a, err);
+}
+
+/* The decryptor's source: the stored bytes, hashed and counted. */
+static int cipher_read(void *arg, void *buf, size_t len, size_t *got, struct xorb_error *err)
+{
+	struct xorb_ar *a = arg;
+	int rc = a->src_read(a->src_arg, buf, len, got, err);
+
+	if (!rc && *got) {
+		if (a->hash_cipher)
+			xorb_sha256_update(a->in_hash, buf, *got);
+		a->cipher_bytes += *got;
+	}
+	return rc;
+}
+
+int xorb_ar_open_age(struct xorb_ar **out, struct xorb_store_reader *r, const char *name,
+		     struct xorb_age_identity *const *ids, size_t n, struct xorb_error *err)
+{
+	struct xorb_ar *a = ar_new(name, err);
+	int rc;
+
+	*out = NULL;
+	if (!a)
+		return err ? err->code : XORB_ENOMEM;
+	a->src_read = store_read;
+	a->src_arg = r;
+	a->hash_cipher = 1;
+	rc = xorb_age_dec_new(&a->dec, ids, n, cipher_read, a, err);
+	/* the header now, on this thread: a wrong identity or a damaged
+	 * header is known before any entry is read */
+	if (!rc)
+		rc = xorb_age_dec_start(a->dec, err);
+	if (rc) {
+		xorb_error_prefix(err, "archive \"%s\": ", name);
+		xorb_ar_free(a);
+		return rc;
+	}
+	a->read = xorb_age_dec_read_cb;
+	a->read_arg = a->dec;
+	return ar_start(out, a, err);
 }
 
 static int safe_path(const char *p)
@@ -970,6 +1072,8 @@ int xorb_ar_finish(struct xorb_ar *a, struct xorb_error *err)
 	if (r < 0)
 		return xorb_error_set(err, a->rerr.code ? a->rerr.code : XORB_EIO, "%s",
 				      a->rerr.msg[0] ? a->rerr.msg : "reading the archive failed");
+	if (a->dec)
+		a->in_bytes = a->cipher_bytes; /* the stored object's size */
 	if (!a->no_archive_digest)
 		xorb_sha256_final_hex(a->in_hash, a->in_sha);
 	return XORB_OK;
@@ -1001,6 +1105,7 @@ void xorb_ar_free(struct xorb_ar *a)
 	ar_stop_thread(a);
 	if (a->ar)
 		archive_read_free(a->ar);
+	xorb_age_dec_free(a->dec);
 	xorb_sha256_free(a->in_hash);
 	xorb_sha256_free(a->entry_hash);
 	free(a->name);

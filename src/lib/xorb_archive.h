@@ -47,6 +47,12 @@ struct xorb_aw_opts {
 	int zstd_threads; /* 0: single-threaded */
 	size_t part_size; /* 0: XORB_DEFAULT_PART_SIZE */
 	time_t mtime;	  /* entry modification time */
+	/* age recipients (issue 15): when n_recipients > 0 the compressed
+	 * stream is age-encrypted to them on its way to the store, and the
+	 * archive's size and SHA-256 (xorb_aw_bytes_out, xorb_aw_sha256) are
+	 * those of the ciphertext, the stored object */
+	const struct xorb_age_recipient *recipients;
+	size_t n_recipients;
 };
 
 #define XORB_DEFAULT_PART_SIZE (4u << 20)
@@ -58,6 +64,8 @@ struct xorb_aw_opts {
 #define XORB_DEFAULT_ZSTD_LEVEL 3
 
 struct xorb_aw;
+struct xorb_age_recipient;
+struct xorb_age_identity;
 
 /* The writer sends the compressed bytes to w; w stays owned by the caller,
  * who commits or aborts it after xorb_aw_finish. */
@@ -90,6 +98,15 @@ typedef int (*xorb_ar_read_fn)(void *arg, void *buf, size_t len, size_t *got,
 			       struct xorb_error *err);
 int xorb_ar_open_cb(struct xorb_ar **out, xorb_ar_read_fn read, void *arg, const char *name,
 		    struct xorb_error *err);
+/* An age-encrypted archive (issue 15): the store object is decrypted with
+ * ids (n >= 1, borrowed until xorb_ar_free) on the reader's own thread. The
+ * age header is read and the file key unwrapped here, so a wrong identity,
+ * a tampered header or a file that is not age fail before any entry is
+ * read. xorb_ar_bytes_in and xorb_ar_sha256 are of the ciphertext, after
+ * xorb_ar_finish. Only authenticated plaintext reaches the tar reader; a
+ * tampered or truncated payload fails the read where it is found. */
+int xorb_ar_open_age(struct xorb_ar **out, struct xorb_store_reader *r, const char *name,
+		     struct xorb_age_identity *const *ids, size_t n, struct xorb_error *err);
 /* XORB_OK with *path (owned by the reader, valid until the next call) and
  * *size; XORB_ENOTFOUND at the end of the archive; another code on damage. */
 int xorb_ar_next(struct xorb_ar *a, const char **path, uint64_t *size, struct xorb_error *err);

@@ -12,6 +12,11 @@
 #include "xorb_consumers.h"
 #include "xorb_json.h"
 #include "xorb_manifest.h"
+
+#include <openssl/crypto.h>
+
+#include "xorb_age.h"
+#include "xorb_bundle.h"
 #include "xorb_names.h"
 #include "xorb_nats.h"
 #include "xorb_snapcheck.h"
@@ -261,6 +266,69 @@ static char *dup_or_empty(const char *s)
 	return strdup(s ? s : "");
 }
 
+static int buf_write(void *arg, const void *data, size_t len, struct xorb_error *err)
+{
+	if (xorb_buf_append(arg, data, len))
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	return XORB_OK;
+}
+
+/* Turns m into the sealed sidecar of an encrypted backup (struct
+ * xorb_manifest): the whole manifest, without its archive member,
+ * age-encrypted to the archive's recipients, plus the totals and the
+ * recipients' public keys in plain text. */
+static int seal(struct xorb_manifest *m, const struct xorb_aw_opts *ao, struct xorb_error *err)
+{
+	struct xorb_age_enc *e = NULL;
+	struct xorb_buf plain, sealed;
+	size_t i;
+	int rc;
+
+	xorb_buf_init(&plain);
+	xorb_buf_init(&sealed);
+	m->has_archive = 0;
+	rc = xorb_manifest_to_json(m, 0, &plain) ? xorb_error_set(err, XORB_ENOMEM, "out of memory") : XORB_OK;
+	m->has_archive = 1;
+	if (!rc)
+		rc = xorb_age_enc_new(&e, ao->recipients, ao->n_recipients, buf_write, &sealed, err);
+	if (!rc)
+		rc = xorb_age_enc_write(e, plain.data, plain.len, err);
+	if (!rc)
+		rc = xorb_age_enc_finish(e, err);
+	if (!rc) {
+		m->sealed_manifest = malloc(xorb_age_b64_len(sealed.len) + 1);
+		m->recipients = calloc(ao->n_recipients, sizeof(char *));
+		if (!m->sealed_manifest || !m->recipients)
+			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
+	for (i = 0; !rc && i < ao->n_recipients; i++) {
+		m->recipients[i] = malloc(XORB_AGE_RECIPIENT_LEN + 1);
+		if (!m->recipients[i]) {
+			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+			break;
+		}
+		m->n_recipients++;
+		xorb_age_recipient_format(&ao->recipients[i], m->recipients[i]);
+	}
+	if (!rc) {
+		xorb_age_b64_encode(sealed.data, sealed.len, m->sealed_manifest);
+		m->total_streams = (int64_t)m->n_streams;
+		for (i = 0; i < m->n_streams; i++) {
+			m->total_messages += m->streams[i].messages;
+			m->total_bytes += m->streams[i].bytes;
+		}
+		m->sealed = 1;
+	}
+	xorb_age_enc_free(e);
+	if (plain.data)
+		OPENSSL_cleanse(plain.data, plain.len);
+	xorb_buf_release(&plain);
+	xorb_buf_release(&sealed);
+	if (rc)
+		xorb_error_prefix(err, "sealing the manifest of the encrypted backup: ");
+	return rc;
+}
+
 int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 		       const struct xorb_backup_opts *o, struct xorb_backup_result *res,
 		       struct xorb_error *err)
@@ -297,7 +365,9 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 		if (rc)
 			goto out;
 	}
-	snprintf(res->archive_key, sizeof(res->archive_key), "%s/%s.tar.zst", o->tenant, res->backup_id);
+	m.archive_encrypted = o->archive.n_recipients > 0;
+	snprintf(res->archive_key, sizeof(res->archive_key), "%s/%s%s", o->tenant, res->backup_id,
+		 xorb_archive_ext(&m));
 	snprintf(sidecar, sizeof(sidecar), "%s/%s.json", o->tenant, res->backup_id);
 	xorb_time_rfc3339(started, created);
 	m.tool_version = strdup(XORB_VERSION);
@@ -429,6 +499,11 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 		goto out;
 	archive_committed = 1;
 
+	if (m.archive_encrypted) {
+		rc = seal(&m, &o->archive, err);
+		if (rc)
+			goto out;
+	}
 	/* The sidecar is written last: from now on the backup exists. */
 	xorb_buf_reset(&json);
 	if (!m.archive_key || xorb_manifest_to_json(&m, 1, &json)) {

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "xorb_age.h"
 #include "xorb_archive.h"
 #include "xorb_buf.h"
 #include "xorb_hash.h"
@@ -338,11 +341,18 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	{
 		char expect[160];
 
-		snprintf(expect, sizeof(expect), "%s/%s.tar.zst", m->tenant, m->backup_id);
+		snprintf(expect, sizeof(expect), "%s/%s%s", m->tenant, m->backup_id, xorb_archive_ext(m));
 		if (strcmp(expect, m->archive_key))
 			return xorb_error_set(err, XORB_ECORRUPT, "the sidecar of backup %s names archive \"%s\", expected \"%s\"",
 					      m->backup_id, m->archive_key, expect);
 	}
+	if (m->sealed)
+		return xorb_error_set(err, XORB_EINVAL,
+				      "backup %s of tenant \"%s\" is encrypted: its contents can be read only with one of its identities (xorb_bundle_unseal)",
+				      m->backup_id, m->tenant);
+	if (m->archive_encrypted && !m->n_open_ids)
+		return xorb_error_set(err, XORB_EAUTH, "backup %s of tenant \"%s\" is encrypted and no identity was given",
+				      m->backup_id, m->tenant);
 	w.seen = calloc(m->n_entries + 1, 1);
 	w.stream_seen = calloc(m->n_streams + 1, 1);
 	w.blob_hash = xorb_sha256_new();
@@ -353,7 +363,8 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	rc = xorb_store_get_open(store, m->archive_key, &r, err);
 	if (rc)
 		goto out;
-	rc = xorb_ar_open(&w.ar, r, m->archive_key, err);
+	rc = m->archive_encrypted ? xorb_ar_open_age(&w.ar, r, m->archive_key, m->open_ids, m->n_open_ids, err)
+				  : xorb_ar_open(&w.ar, r, m->archive_key, err);
 	if (rc)
 		goto out;
 	if (cb->archive_proven)
@@ -522,7 +533,7 @@ int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, s
 				      key, m->tenant, m->backup_id);
 	if (!m->has_archive || !m->archive_key)
 		return xorb_error_set(err, XORB_ECORRUPT, "sidecar \"%s\" names no archive", key);
-	snprintf(expect, sizeof(expect), "%s/%s.tar.zst", tenant, id);
+	snprintf(expect, sizeof(expect), "%s/%s%s", tenant, id, xorb_archive_ext(m));
 	if (strcmp(m->archive_key, expect))
 		return xorb_error_set(err, XORB_ECORRUPT,
 				      "sidecar \"%s\" names archive \"%.300s\" instead of \"%s\": an archive lies next to its sidecar, under the same id, and nothing else is opened",
@@ -578,6 +589,11 @@ int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *i
 	return XORB_OK;
 }
 
+const char *xorb_archive_ext(const struct xorb_manifest *m)
+{
+	return m && m->archive_encrypted ? ".tar.zst.age" : ".tar.zst";
+}
+
 /* Buffer of one read from the source store while copying. */
 #define COPY_BUF (1u << 20)
 
@@ -596,7 +612,7 @@ static int copy_archive(struct xorb_store *src, struct xorb_store *dst, const st
 		goto out;
 	}
 	rc = xorb_store_get_open(src, m->archive_key, &r, err);
-	if (!rc)
+	if (!rc && dst)
 		rc = xorb_store_put_begin(dst, m->archive_key, &w, err);
 	while (!rc) {
 		size_t got = 0;
@@ -613,7 +629,8 @@ static int copy_archive(struct xorb_store *src, struct xorb_store *dst, const st
 			break;
 		}
 		xorb_sha256_update(h, buf, got);
-		rc = xorb_store_put_write(w, buf, got, err);
+		if (w)
+			rc = xorb_store_put_write(w, buf, got, err);
 		if (!rc && o && o->progress)
 			o->progress(o->arg, total, m->archive_size);
 	}
@@ -623,11 +640,13 @@ static int copy_archive(struct xorb_store *src, struct xorb_store *dst, const st
 	if (total != m->archive_size || strcmp(sha, m->archive_sha256)) {
 		rc = xorb_error_set(err, XORB_ECORRUPT,
 				    "archive \"%s\" in store \"%s\" does not match its sidecar (%" PRIu64
-				    " bytes with SHA-256 %.12s…, the sidecar says %" PRIu64 " bytes, %.12s…): not copied; run xorb-verify on the source",
-				    m->archive_key, xorb_store_url(src), total, sha, m->archive_size, m->archive_sha256);
+				    " bytes with SHA-256 %.12s…, the sidecar says %" PRIu64 " bytes, %.12s…)%s",
+				    m->archive_key, xorb_store_url(src), total, sha, m->archive_size, m->archive_sha256,
+				    dst ? ": not copied; run xorb-verify on the source" : "");
 		goto out;
 	}
-	rc = xorb_store_put_commit(w, err);
+	if (w)
+		rc = xorb_store_put_commit(w, err);
 	w = NULL;
 	*copied = total;
 out:
@@ -687,5 +706,118 @@ out:
 	free(side);
 	free(there);
 	xorb_manifest_free(m);
+	return rc;
+}
+
+int xorb_bundle_check_stored(struct xorb_store *store, const struct xorb_manifest *m,
+			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			     struct xorb_error *err)
+{
+	struct xorb_copy_opts o = { 0, progress, arg };
+	uint64_t n = 0;
+
+	return copy_archive(store, NULL, m, &o, &n, err);
+}
+
+/* The sealed manifest's bytes, for the decryptor. */
+struct mem_src {
+	const unsigned char *p;
+	size_t len, off;
+};
+
+static int mem_read(void *arg, void *buf, size_t len, size_t *got, struct xorb_error *err)
+{
+	struct mem_src *m = arg;
+
+	(void)err;
+	*got = m->len - m->off < len ? m->len - m->off : len;
+	memcpy(buf, m->p + m->off, *got);
+	m->off += *got;
+	return XORB_OK;
+}
+
+int xorb_bundle_unseal(const struct xorb_manifest *sc, struct xorb_age_identity *const *ids, size_t n,
+		       struct xorb_manifest **out, struct xorb_error *err)
+{
+	struct xorb_age_dec *d = NULL;
+	struct mem_src src = { NULL, 0, 0 };
+	struct xorb_manifest *m = NULL;
+	unsigned char *bin = NULL;
+	struct xorb_buf plain;
+	size_t len = 0;
+	char what[160];
+	int rc;
+
+	*out = NULL;
+	xorb_buf_init(&plain);
+	if (!sc->sealed || !sc->sealed_manifest)
+		return xorb_error_set(err, XORB_EINVAL, "backup %s is not encrypted", sc->backup_id);
+	if (!n)
+		return xorb_error_set(err, XORB_EAUTH,
+				      "backup %s of tenant \"%s\" is encrypted (age, to %zu recipient%s: %s%s): give its identity with --identity FILE or XORB_IDENTITY_FILE",
+				      sc->backup_id, sc->tenant, sc->n_recipients, sc->n_recipients == 1 ? "" : "s",
+				      sc->n_recipients ? sc->recipients[0] : "?", sc->n_recipients > 1 ? ", ..." : "");
+	bin = malloc(strlen(sc->sealed_manifest) / 4 * 3 + 4);
+	if (!bin)
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	if (xorb_age_b64_decode(sc->sealed_manifest, strlen(sc->sealed_manifest), bin,
+				strlen(sc->sealed_manifest) / 4 * 3 + 4, &len)) {
+		rc = xorb_error_set(err, XORB_ECORRUPT, "the sidecar of backup %s: sealed_manifest is not base64", sc->backup_id);
+		goto out;
+	}
+	src.p = bin;
+	src.len = len;
+	rc = xorb_age_dec_new(&d, ids, n, mem_read, &src, err);
+	while (!rc) {
+		size_t got = 0;
+
+		if (xorb_buf_reserve(&plain, 65536)) {
+			rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+			break;
+		}
+		rc = xorb_age_dec_read(d, plain.data + plain.len, 65536, &got, err);
+		if (rc || !got)
+			break;
+		plain.len += got;
+		if (plain.len > XORB_MANIFEST_MAX)
+			rc = xorb_error_set(err, XORB_ECORRUPT, "the sealed manifest is larger than %u bytes", XORB_MANIFEST_MAX);
+	}
+	if (rc) {
+		xorb_error_prefix(err, "backup %s of tenant \"%s\": opening its sealed manifest: ", sc->backup_id, sc->tenant);
+		goto out;
+	}
+	snprintf(what, sizeof(what), "the sealed manifest of backup %s", sc->backup_id);
+	rc = xorb_manifest_parse(plain.data ? plain.data : "", plain.len, what, &m, err);
+	if (rc)
+		goto out;
+	if (m->sealed || strcmp(m->tenant, sc->tenant) || strcmp(m->backup_id, sc->backup_id) ||
+	    strcmp(m->created, sc->created) || (int64_t)m->n_streams != sc->total_streams) {
+		rc = xorb_error_set(err, XORB_ECORRUPT,
+				    "the sealed manifest of backup %s does not describe this backup (tenant %.80s, id %.40s, %zu streams; the sidecar: %s, %s, %" PRId64 ")",
+				    sc->backup_id, m->tenant, m->backup_id, m->n_streams, sc->tenant, sc->backup_id, sc->total_streams);
+		goto out;
+	}
+	/* the archive member is the plain-text sidecar's: the stored object */
+	free(m->archive_key);
+	m->archive_key = strdup(sc->archive_key);
+	if (!m->archive_key) {
+		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+		goto out;
+	}
+	m->has_archive = 1;
+	m->archive_size = sc->archive_size;
+	memcpy(m->archive_sha256, sc->archive_sha256, XORB_SHA256_HEX);
+	m->archive_encrypted = 1;
+	m->open_ids = ids;
+	m->n_open_ids = n;
+	*out = m;
+	m = NULL;
+out:
+	if (plain.data)
+		OPENSSL_cleanse(plain.data, plain.cap);
+	xorb_buf_release(&plain);
+	xorb_age_dec_free(d);
+	xorb_manifest_free(m);
+	free(bin);
 	return rc;
 }

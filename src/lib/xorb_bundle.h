@@ -67,6 +67,26 @@ int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, s
 int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
 		     struct xorb_error *err);
 
+/* ".tar.zst", or ".tar.zst.age" for an encrypted backup's archive. */
+const char *xorb_archive_ext(const struct xorb_manifest *m);
+
+struct xorb_age_identity;
+
+/* An encrypted backup's sealed sidecar sc opened with ids (n of them,
+ * borrowed: they must outlive *out): the full manifest (streams,
+ * consumers, entries), checked to describe the same backup, with the
+ * sidecar's archive member and open_ids set, ready for xorb_bundle_walk.
+ * XORB_EAUTH when no identity is given or none opens it. */
+int xorb_bundle_unseal(const struct xorb_manifest *sc, struct xorb_age_identity *const *ids, size_t n,
+		       struct xorb_manifest **out, struct xorb_error *err);
+
+/* Reads the stored archive of m and checks its size and SHA-256 against
+ * the sidecar, without decoding it (what can be proven of an encrypted
+ * backup without its identity; copy does the same while it copies). */
+int xorb_bundle_check_stored(struct xorb_store *store, const struct xorb_manifest *m,
+			     void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg,
+			     struct xorb_error *err);
+
 struct xorb_copy_opts {
 	int dry_run; /* decide and report, copy nothing */
 	/* Bytes of the archive copied so far, of total. */

@@ -1,6 +1,8 @@
 /* Backup manifest build and strict parse: see xorb_manifest.h. */
 #include "xorb_manifest.h"
 
+#include "xorb_age.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,49 @@ static cJSON *str_or_empty(const char *s)
 	return cJSON_CreateString(s ? s : "");
 }
 
+/* The sealed sidecar: see struct xorb_manifest. Nothing in it names a
+ * stream, a subject, a consumer or an entry. */
+static int sealed_to_json(const struct xorb_manifest *m, struct xorb_buf *out)
+{
+	cJSON *root = cJSON_CreateObject(), *o, *srv, *arr;
+	size_t i;
+	int rc;
+
+	if (!root)
+		return -1;
+	cJSON_AddStringToObject(root, "format", XORB_FORMAT_NAME);
+	xorb_json_add_int(root, "format_version", XORB_FORMAT_VERSION);
+	cJSON_AddItemToObject(root, "tool", cJSON_CreateString("xorb-dr"));
+	cJSON_AddItemToObject(root, "tool_version", str_or_empty(m->tool_version));
+	cJSON_AddItemToObject(root, "tenant", str_or_empty(m->tenant));
+	cJSON_AddItemToObject(root, "backup_id", str_or_empty(m->backup_id));
+	cJSON_AddItemToObject(root, "created", str_or_empty(m->created));
+	cJSON_AddItemToObject(root, "completed", str_or_empty(m->completed));
+	srv = cJSON_AddObjectToObject(root, "server");
+	cJSON_AddItemToObject(srv, "version", str_or_empty(m->server_version));
+	cJSON_AddItemToObject(srv, "name", str_or_empty(m->server_name));
+	cJSON_AddItemToObject(srv, "cluster", str_or_empty(m->cluster));
+	o = cJSON_AddObjectToObject(root, "totals");
+	xorb_json_add_int(o, "streams", m->total_streams);
+	xorb_json_add_int(o, "messages", m->total_messages);
+	xorb_json_add_int(o, "bytes", m->total_bytes);
+	o = cJSON_AddObjectToObject(root, "encryption");
+	cJSON_AddStringToObject(o, "format", "age-v1");
+	arr = cJSON_AddArrayToObject(o, "recipients");
+	for (i = 0; i < m->n_recipients; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(m->recipients[i]));
+	cJSON_AddItemToObject(root, "sealed_manifest", str_or_empty(m->sealed_manifest));
+	o = cJSON_AddObjectToObject(root, "archive");
+	cJSON_AddItemToObject(o, "key", str_or_empty(m->archive_key));
+	xorb_json_add_int(o, "size", (int64_t)m->archive_size);
+	cJSON_AddStringToObject(o, "sha256", m->archive_sha256);
+	rc = xorb_json_print(root, out);
+	if (!rc)
+		rc = xorb_buf_append(out, "\n", 1);
+	cJSON_Delete(root);
+	return rc;
+}
+
 int xorb_manifest_to_json(const struct xorb_manifest *m, int with_archive, struct xorb_buf *out)
 {
 	cJSON *root = cJSON_CreateObject(), *arr, *o, *c, *srv;
@@ -27,6 +72,10 @@ int xorb_manifest_to_json(const struct xorb_manifest *m, int with_archive, struc
 
 	if (!root)
 		return -1;
+	if (m->sealed) {
+		cJSON_Delete(root);
+		return sealed_to_json(m, out);
+	}
 	cJSON_AddStringToObject(root, "format", XORB_FORMAT_NAME);
 	xorb_json_add_int(root, "format_version", XORB_FORMAT_VERSION);
 	cJSON_AddItemToObject(root, "tool", cJSON_CreateString("xorb-dr"));
@@ -203,6 +252,62 @@ static int entry_path_ok(const char *path)
 	return 1;
 }
 
+/* The members of a sealed sidecar after "server" (struct xorb_manifest):
+ * the plain-text part must not hold what the sealed manifest hides. */
+static void parse_sealed(struct pctx *p, const cJSON *root, struct xorb_manifest *m)
+{
+	static const char *const hidden[] = { "streams", "skipped", "entries" };
+	const cJSON *tot, *enc, *arr, *it;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++)
+		if (cJSON_GetObjectItemCaseSensitive(root, hidden[i])) {
+			bad(p, hidden[i], "is in the plain text of an encrypted backup's sidecar: refused (it belongs in sealed_manifest)");
+			return;
+		}
+	tot = cJSON_GetObjectItemCaseSensitive(root, "totals");
+	if (!cJSON_IsObject(tot)) {
+		bad(p, "totals", "is missing or not an object");
+		return;
+	}
+	m->total_streams = get_int(p, tot, "streams", 0, MAX_STREAMS);
+	m->total_messages = get_int(p, tot, "messages", 0, INT64_MAX);
+	m->total_bytes = get_int(p, tot, "bytes", 0, INT64_MAX);
+	enc = cJSON_GetObjectItemCaseSensitive(root, "encryption");
+	if (!cJSON_IsObject(enc) || strcmp(xorb_json_str(enc, "format", ""), "age-v1")) {
+		if (!p->rc)
+			p->rc = xorb_error_set(p->err, XORB_EUNSUPPORTED,
+					       "%s: member \"encryption\" is not {\"format\": \"age-v1\", ...}: encrypted with something this xorb-dr does not read",
+					       p->what);
+		return;
+	}
+	arr = get_arr(p, enc, "recipients", 1024, &n);
+	if (p->rc)
+		return;
+	m->recipients = calloc(n ? n : 1, sizeof(char *));
+	if (!m->recipients) {
+		p->rc = xorb_error_set(p->err, XORB_ENOMEM, "out of memory");
+		return;
+	}
+	cJSON_ArrayForEach(it, arr) {
+		struct xorb_age_recipient r;
+
+		if (!cJSON_IsString(it) ||
+		    xorb_age_recipient_parse(it->valuestring, strlen(it->valuestring), &r, NULL)) {
+			bad(p, "recipients", "holds something that is not an age1... public key");
+			return;
+		}
+		m->recipients[m->n_recipients] = strdup(it->valuestring);
+		if (!m->recipients[m->n_recipients++]) {
+			p->rc = xorb_error_set(p->err, XORB_ENOMEM, "out of memory");
+			return;
+		}
+	}
+	m->sealed_manifest = get_str(p, root, "sealed_manifest", XORB_SEALED_MANIFEST_MAX);
+	m->sealed = 1;
+	m->archive_encrypted = 1;
+}
+
 int xorb_manifest_parse(const char *text, size_t len, const char *what,
 			struct xorb_manifest **out, struct xorb_error *err)
 {
@@ -264,6 +369,14 @@ int xorb_manifest_parse(const char *text, size_t len, const char *what,
 	m->server_version = get_str(&p, srv, "version", 256);
 	m->server_name = get_str(&p, srv, "name", 256);
 	m->cluster = get_str(&p, srv, "cluster", 256);
+	if (p.rc)
+		goto out;
+	if (cJSON_GetObjectItemCaseSensitive(root, "encryption")) {
+		parse_sealed(&p, root, m);
+		if (p.rc)
+			goto out;
+		goto archive;
+	}
 
 	arr = get_arr(&p, root, "streams", MAX_STREAMS, &n);
 	if (p.rc)
@@ -387,7 +500,12 @@ int xorb_manifest_parse(const char *text, size_t len, const char *what,
 			goto out;
 	}
 
+archive:
 	ar = cJSON_GetObjectItemCaseSensitive(root, "archive");
+	if (m->sealed && !cJSON_IsObject(ar)) {
+		bad(&p, "archive", "is missing (a sealed sidecar names its encrypted archive)");
+		goto out;
+	}
 	if (ar) {
 		if (!cJSON_IsObject(ar)) {
 			bad(&p, "archive", "is not an object");
@@ -435,6 +553,8 @@ void xorb_manifest_release(struct xorb_manifest *m)
 	free(m->skipped);
 	xorb_entries_free(m->entries, m->n_entries);
 	free(m->archive_key);
+	free(m->sealed_manifest);
+	xorb_strv_free(m->recipients, m->n_recipients);
 	memset(m, 0, sizeof(*m));
 }
 

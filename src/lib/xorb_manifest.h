@@ -27,6 +27,8 @@ struct xorb_manifest_stream {
 	struct xorb_blob_info snapshot; /* the joined stream.tar.s2 */
 };
 
+struct xorb_age_identity;
+
 struct xorb_manifest_skip {
 	char *name;
 	char *reason;
@@ -51,9 +53,34 @@ struct xorb_manifest {
 	char *archive_key;
 	uint64_t archive_size;
 	char archive_sha256[XORB_SHA256_HEX];
+	/*
+	 * Encrypted backups (issue 15). The archive object is age-encrypted
+	 * (<id>.tar.zst.age; archive_size and archive_sha256 are the
+	 * ciphertext's). Its sidecar is "sealed": it keeps in plain text only
+	 * what list, check, prune and copy need (format, tool version, tenant,
+	 * id, times, server, the totals below, the recipients' public keys and
+	 * the archive member), and the whole manifest (streams, consumers,
+	 * entries and their digests) as sealed_manifest: the manifest's JSON
+	 * age-encrypted to the same recipients, in base64. xorb_bundle_unseal
+	 * opens it with an identity into the full manifest; streams, skipped
+	 * and entries are empty in a sealed sidecar.
+	 */
+	int archive_encrypted;
+	int sealed;
+	char *sealed_manifest;
+	char **recipients; /* "age1..." */
+	size_t n_recipients;
+	int64_t total_streams, total_messages, total_bytes;
+	/* The identities that open the archive (borrowed; set by
+	 * xorb_bundle_unseal on the full manifest it returns). */
+	struct xorb_age_identity *const *open_ids;
+	size_t n_open_ids;
 };
 
-/* Serialises m; with_archive adds the sidecar's "archive" member. */
+#define XORB_SEALED_MANIFEST_MAX (12u << 20) /* base64 characters */
+
+/* Serialises m; with_archive adds the sidecar's "archive" member. A sealed
+ * m (m->sealed) is written in the sealed sidecar form. */
 int xorb_manifest_to_json(const struct xorb_manifest *m, int with_archive, struct xorb_buf *out);
 /* Strict parse: every required member present with its type; sizes capped.
  * what names the document in messages. */
