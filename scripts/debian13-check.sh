@@ -3,7 +3,9 @@
 # runs what a user of Debian 13 runs: scripts/deps.sh, the -Werror build, the
 # unit tests, the integration tests (ctest -L integration, against Debian 13's
 # own nats-server, Swift, awscli and libcurl), a short fuzz run (trixie's
-# clang), and scripts/demo.sh end to end. Prints what it ran with the
+# clang), scripts/demo.sh end to end, and the Debian package built for 13
+# (tests/integration/test_package.sh), installed there with dpkg -i, run and
+# purged. Prints what it ran with the
 # versions seen inside, and exits non-zero naming every step that failed.
 # The memcheck and sanitizer passes of scripts/test.sh are not run here.
 #
@@ -285,6 +287,9 @@ if [ "$ok" = 1 ] && step build "cmake -S . -B build -DXORB_WERROR=ON -DCMAKE_BUI
 	step "integration tests" "cd build && ctest --output-on-failure -j$jobs --timeout 900 -L integration -LE memcheck" || true
 	step "fuzz smoke (clang)" "scripts/fuzz.sh --build-dir build-fuzz 5 fuzz_subject" || true
 	step demo "scripts/demo.sh" || true
+	# the Debian package built for 13, checked unpacked (package/test_package), then
+	# installed with dpkg -i in this root (never on the host), run, and purged
+	step "package (dpkg -i)" 'tests/integration/test_package.sh --build-dir build-pkg && dpkg -i build-pkg/package/xorb-dr_*~deb13_*.deb && env -u XORB_PLUGIN_DIR sh -ec "d=\$(mktemp -d); xorb-backup --version; xorb-backup --store \$d list; xorb-prune --store \$d --all --keep-last 1; xorb-subject-lint xorb.t-qa.scan.scanner.completed; man -w xorb-backup; test -f /etc/xorb/xorb.env; rm -rf \$d" && dpkg -P xorb-dr && test ! -e /usr/bin/xorb-backup && test ! -e /etc/xorb/xorb.env' || true
 fi
 
 say "summary (Debian 13 root, $(($(now) - t_start)) s in all)"

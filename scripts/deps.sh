@@ -35,6 +35,9 @@ PKGS=(
 	prometheus systemd bsdutils util-linux valgrind bc
 	swift swift-proxy swift-account swift-container swift-object python3-swift memcached awscli
 	debootstrap
+	# scripts/package.sh: CPack's dpkg-shlibdeps step needs file; package/test_package
+	# renders the man pages with man --warnings
+	file man-db
 )
 
 missing=()

@@ -35,8 +35,8 @@ const char xorb_cli_common_help[] =
 	"      --timeout SEC    JetStream API request timeout (default 10)\n"
 	"Store:\n"
 	"      --store URL      backup store: file:///abs/path, a directory, or s3://bucket/prefix\n"
-	"                       (env XORB_STORE; default /var/lib/xorb/backups as root,\n"
-	"                       else ~/.local/share/xorb/backups)\n"
+	"                       (env XORB_STORE; default /var/lib/xorb/backups as root, else\n"
+	"                       $XDG_DATA_HOME/xorb/backups or ~/.local/share/xorb/backups)\n"
 	"S3 stores (also AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
 	"AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_CA_BUNDLE):\n"
 	"      --s3-endpoint URL    endpoint of a non-AWS server (e.g. http://127.0.0.1:8080)\n"
@@ -81,7 +81,7 @@ void xorb_cli_malloc_for_streaming(void)
 
 void xorb_cli_init(struct xorb_cli *c, const char *prog)
 {
-	const char *home = getenv("HOME");
+	const char *home = getenv("HOME"), *data = getenv("XDG_DATA_HOME");
 
 	/* no core dump, and no ptrace by other processes of the same user,
 	 * while passwords, tokens and nkeys seeds may be in memory: from the
@@ -107,10 +107,17 @@ void xorb_cli_init(struct xorb_cli *c, const char *prog)
 	}
 	c->context = env_or("NATS_CONTEXT", NULL);
 	c->conn.timeout_ms = 10000;
-	if (geteuid() == 0 || !home || !*home)
+	/* a user's store follows the XDG base directory spec: $XDG_DATA_HOME
+	 * when it is an absolute path (a relative one is ignored, as the spec
+	 * says), else ~/.local/share */
+	if (geteuid() == 0)
 		snprintf(c->default_store, sizeof(c->default_store), "%s", XORB_DEFAULT_STORE);
-	else
+	else if (data && data[0] == '/')
+		snprintf(c->default_store, sizeof(c->default_store), "%s/xorb/backups", data);
+	else if (home && *home)
 		snprintf(c->default_store, sizeof(c->default_store), "%s/.local/share/xorb/backups", home);
+	else
+		snprintf(c->default_store, sizeof(c->default_store), "%s", XORB_DEFAULT_STORE);
 	c->store = env_or("XORB_STORE", c->default_store);
 }
 

@@ -64,13 +64,63 @@ static int ops_check(const struct xorb_storage_ops *ops, const char *name, struc
 	return XORB_OK;
 }
 
-/* Where plugins are looked for: $XORB_PLUGIN_DIR alone when set; else next to
- * the program (the build tree: <bin>/plugins) and the installed tree
- * (<prefix>/bin/../lib/xorb-dr/plugins). */
+/* Where the installed programs find the plugins, relative to their own
+ * directory (CMake computes it from the install layout: "../lib/xorb-dr/plugins",
+ * "../lib/x86_64-linux-gnu/xorb-dr/plugins" with Debian's multiarch libdir),
+ * and the same directory as an absolute path under the configured prefix. */
+#ifndef XORB_PLUGIN_RELDIR
+#define XORB_PLUGIN_RELDIR "../lib/xorb-dr/plugins"
+#endif
+#ifndef XORB_PLUGIN_INSTALL_DIR
+#define XORB_PLUGIN_INSTALL_DIR ""
+#endif
+
+#define PLUGIN_CANDIDATES 4
+
+/* Appends dir/xorb-storage-<scheme>.so to cand[*nc] unless that path is
+ * already there. A leading "../" of rel drops a component of base:
+ * /proc/self/exe is canonical, so this lexical step is exact. */
+static void add_candidate(char cand[][PATH_MAX + 64], size_t *nc, const char *base, const char *rel,
+			  const char *scheme)
+{
+	char dir[PATH_MAX];
+	size_t i, n;
+	char *slash;
+
+	if (*nc >= PLUGIN_CANDIDATES || !rel || !*rel)
+		return;
+	if (!base || rel[0] == '/') {
+		snprintf(dir, sizeof(dir), "%s", rel);
+	} else {
+		snprintf(dir, sizeof(dir), "%s", base);
+		while (!strncmp(rel, "../", 3) && (slash = strrchr(dir, '/'))) {
+			*slash = '\0';
+			rel += 3;
+		}
+		n = strlen(dir);
+		snprintf(dir + n, sizeof(dir) - n, "/%s", rel);
+	}
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		dir[--n] = '\0';
+	snprintf(cand[*nc], sizeof(cand[0]), "%s/xorb-storage-%s.so", dir, scheme);
+	for (i = 0; i < *nc; i++)
+		if (!strcmp(cand[i], cand[*nc]))
+			return;
+	(*nc)++;
+}
+
+/* Where plugins are looked for: $XORB_PLUGIN_DIR alone when set. Else, in
+ * this order: next to the program (the build tree: <bin>/plugins); the
+ * installed tree relative to the program (<bin>/XORB_PLUGIN_RELDIR, so a
+ * tree installed with any prefix, staged with DESTDIR or unpacked with
+ * dpkg-deb -x finds its own plugins); <bin>/../lib/xorb-dr/plugins (the
+ * layout without a multiarch libdir); the compiled-in install directory
+ * (a program copied elsewhere). tried gets every path looked at. */
 static int plugin_path(const char *scheme, char *out, size_t len, char *tried, size_t tlen)
 {
 	const char *env = getenv("XORB_PLUGIN_DIR");
-	char exe[PATH_MAX], cand[2][PATH_MAX + 64];
+	char exe[PATH_MAX], cand[PLUGIN_CANDIDATES][PATH_MAX + 64];
 	ssize_t n;
 	size_t i, nc = 0;
 	char *slash;
@@ -80,14 +130,21 @@ static int plugin_path(const char *scheme, char *out, size_t len, char *tried, s
 		snprintf(cand[nc++], sizeof(cand[0]), "%s/xorb-storage-%s.so", env, scheme);
 	} else {
 		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n <= 0)
+		if (n > 0) {
+			exe[n] = '\0';
+			slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			add_candidate(cand, &nc, exe, "plugins", scheme);
+			add_candidate(cand, &nc, exe, XORB_PLUGIN_RELDIR, scheme);
+			add_candidate(cand, &nc, exe, "../lib/xorb-dr/plugins", scheme);
+		}
+		if (XORB_PLUGIN_INSTALL_DIR[0] == '/')
+			add_candidate(cand, &nc, NULL, XORB_PLUGIN_INSTALL_DIR, scheme);
+		if (nc == 0) {
+			snprintf(tried, tlen, "nothing: /proc/self/exe is unreadable and no install directory is compiled in");
 			return -1;
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		snprintf(cand[nc++], sizeof(cand[0]), "%s/plugins/xorb-storage-%s.so", exe, scheme);
-		snprintf(cand[nc++], sizeof(cand[0]), "%s/../lib/xorb-dr/plugins/xorb-storage-%s.so", exe, scheme);
+		}
 	}
 	for (i = 0; i < nc; i++) {
 		if (access(cand[i], R_OK) == 0) {
@@ -102,7 +159,7 @@ static int plugin_path(const char *scheme, char *out, size_t len, char *tried, s
 static int load_backend(const char *scheme, void **handle, const struct xorb_storage_ops **ops,
 			struct xorb_error *err)
 {
-	char path[PATH_MAX + 64], tried[2 * PATH_MAX + 200];
+	char path[PATH_MAX + 64], tried[PLUGIN_CANDIDATES * (PATH_MAX + 66)];
 	xorb_storage_entry_fn entry;
 	void *h;
 	int rc;

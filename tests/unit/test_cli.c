@@ -262,7 +262,7 @@ static void test_list_add(void **state)
 /* ---- environment and options ---- */
 
 static const char *const env_names[] = { "NATS_URL", "NATS_CREDS", "NATS_USER", "NATS_PASSWORD",
-					 "NATS_CERT", "NATS_KEY", "NATS_CA", "XORB_STORE" };
+					 "NATS_CERT", "NATS_KEY", "NATS_CA", "XORB_STORE", "XDG_DATA_HOME" };
 
 static void clear_env(void)
 {
@@ -337,6 +337,64 @@ static void test_init_defaults(void **state)
 	if (saved_home)
 		setenv("HOME", saved_home, 1);
 	free(saved_home);
+}
+
+/* The default store of a user (not root) in a child that gave up root:
+ * 0 when it is want, 1 when not (printed), 2 when the child could not. */
+static int default_store_as_user(const char *home, const char *xdg_data_home, const char *want)
+{
+	struct xorb_cli c;
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(2);
+		clear_env();
+		if (home)
+			setenv("HOME", home, 1);
+		else
+			unsetenv("HOME");
+		if (xdg_data_home)
+			setenv("XDG_DATA_HOME", xdg_data_home, 1);
+		init_cli(&c);
+		if (strcmp(c.store, want)) {
+			fprintf(stderr, "HOME=%s XDG_DATA_HOME=%s: store \"%s\", want \"%s\"\n", home ? home : "(unset)",
+				xdg_data_home ? xdg_data_home : "(unset)", c.store, want);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 2;
+	return WEXITSTATUS(status);
+}
+
+/* A user's default store follows the XDG base directory spec (issue 14):
+ * $XDG_DATA_HOME/xorb/backups when it is absolute, else ~/.local/share. */
+static void test_init_default_store_xdg(void **state)
+{
+	assert_int_equal(default_store_as_user("/home/op", NULL, "/home/op/.local/share/xorb/backups"), 0);
+	assert_int_equal(default_store_as_user("/home/op", "/data/op", "/data/op/xorb/backups"), 0);
+	/* a relative XDG_DATA_HOME is ignored, as the spec says; so is an empty one */
+	assert_int_equal(default_store_as_user("/home/op", "data", "/home/op/.local/share/xorb/backups"), 0);
+	assert_int_equal(default_store_as_user("/home/op", "", "/home/op/.local/share/xorb/backups"), 0);
+	/* no HOME: XDG_DATA_HOME still counts; neither: the system store */
+	assert_int_equal(default_store_as_user(NULL, "/data/op", "/data/op/xorb/backups"), 0);
+	assert_int_equal(default_store_as_user(NULL, NULL, XORB_DEFAULT_STORE), 0);
+	/* root keeps the system store whatever XDG_DATA_HOME says */
+	if (geteuid() == 0) {
+		struct xorb_cli c;
+
+		clear_env();
+		setenv("XDG_DATA_HOME", "/data/root", 1);
+		init_cli(&c);
+		assert_string_equal(c.store, XORB_DEFAULT_STORE);
+		clear_env();
+	}
 }
 
 static void test_common_options_via_getopt(void **state)
@@ -538,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_list_add),
 		cmocka_unit_test(test_init_from_environment),
 		cmocka_unit_test(test_init_defaults),
+		cmocka_unit_test(test_init_default_store_xdg),
 		cmocka_unit_test(test_common_options_via_getopt),
 		cmocka_unit_test(test_common_option_bad_values),
 		cmocka_unit_test(test_messages),
