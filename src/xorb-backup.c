@@ -58,6 +58,12 @@ static const char usage_text[] =
 	"      --metrics-file F   update Prometheus textfile metrics in F (atomic); when F cannot\n"
 	"                         be written: a warning and exit 1\n"
 	"      --pre-hook CMD     run CMD (sh -c) before the backup; a failure aborts the tenant\n"
+	"      --recipient AGE1...  encrypt the archive to this age public key (repeatable)\n"
+	"      --recipients-file F  ... to the keys of an age recipients file (repeatable;\n"
+	"                         env XORB_RECIPIENTS_FILE); 'all' adds each tenant's\n"
+	"                         backup_recipients of the environment file. The archive is\n"
+	"                         <backup-id>.tar.zst.age; the sidecar keeps no stream, subject\n"
+	"                         or consumer name in plain text (README: Encryption)\n"
 	"      --post-hook CMD    run CMD after the backup (XORB_RESULT=ok|warning|failed)\n"
 	"                         hooks get XORB_OPERATION, XORB_TENANT, XORB_BACKUP_ID, XORB_RESULT,\n"
 	"                         the caller's other XORB_* and PATH, HOME, LANG, LC_ALL, TZ: nothing else\n"
@@ -103,6 +109,8 @@ enum {
 	OPT_TO,
 	OPT_ALL,
 	OPT_DRY_RUN,
+	OPT_RECIPIENT,
+	OPT_RECIPIENTS_FILE,
 };
 
 /* Which command options each subcommand takes; any other is a usage error
@@ -112,7 +120,7 @@ enum {
 #define BACKUP_OPTS                                                                                      \
 	(OPTBIT(OPT_NO_CONSUMERS) | OPTBIT(OPT_CHUNK) | OPTBIT(OPT_WINDOW) | OPTBIT(OPT_IDLE) |          \
 	 OPTBIT(OPT_ZSTD) | OPTBIT(OPT_PART) | OPTBIT(OPT_METRICS) | OPTBIT(OPT_PRE_HOOK) |              \
-	 OPTBIT(OPT_POST_HOOK) | OPTBIT(OPT_SYSTEM_CREDS))
+	 OPTBIT(OPT_POST_HOOK) | OPTBIT(OPT_SYSTEM_CREDS) | OPTBIT(OPT_RECIPIENT) | OPTBIT(OPT_RECIPIENTS_FILE))
 static const struct {
 	const char *cmd;
 	uint64_t opts;
@@ -127,6 +135,8 @@ static const struct {
 static const struct option longopts[] = {
 	XORB_CLI_COMMON_LONGOPTS,
 	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "recipient", required_argument, NULL, OPT_RECIPIENT },
+	{ "recipients-file", required_argument, NULL, OPT_RECIPIENTS_FILE },
 	{ "no-consumers", no_argument, NULL, OPT_NO_CONSUMERS },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
 	{ "window-size", required_argument, NULL, OPT_WINDOW },
@@ -179,6 +189,9 @@ struct args {
 	size_t n_streams;
 	const char *metrics, *pre_hook, *post_hook, *system_creds;
 	const char *env, *tenants, *creds_dir;
+	const char **recipient_keys, **recipient_files;
+	size_t n_recipient_keys, n_recipient_files;
+	struct xorb_env *envobj; /* 'all' with --env: each tenant's backup_recipients */
 	const char *copy_to;
 	bool copy_all, dry_run;
 	int parallel;
@@ -255,6 +268,18 @@ static int cmd_tenant(struct args *a, const char *tenant)
 	rc = xorb_tenant_check(tenant, &err);
 	if (rc)
 		return xorb_cli_usage_error(c, "%s", err.msg);
+	/* encryption: the keys are read before anything else happens */
+	if (!a->o.archive.n_recipients) {
+		struct xorb_age_recipient *rs = NULL;
+		size_t nr = 0;
+
+		rc = xorb_cli_recipients(c, a->recipient_keys, a->n_recipient_keys, a->recipient_files,
+					 a->n_recipient_files, &rs, &nr);
+		if (rc)
+			return rc;
+		a->o.archive.recipients = rs; /* kept for the process */
+		a->o.archive.n_recipients = nr;
+	}
 	rc = xorb_backup_id_new(time(NULL), id, sizeof(id), &err);
 	if (rc)
 		return xorb_cli_fail(c, &err);
@@ -400,20 +425,25 @@ static int cmd_list(struct args *a, const char *tenant)
 		free(text);
 		for (k = 0; k < m->n_streams; k++)
 			msgs += m->streams[k].messages;
+		if (m->sealed) /* encrypted: the sidecar's totals */
+			msgs = m->total_messages;
 		if (c->json) {
 			cJSON *j = cJSON_CreateObject();
 
 			cJSON_AddStringToObject(j, "tenant", m->tenant);
 			cJSON_AddStringToObject(j, "backup_id", m->backup_id);
 			cJSON_AddStringToObject(j, "created", m->created);
-			xorb_json_add_int(j, "streams", (int64_t)m->n_streams);
+			xorb_json_add_int(j, "streams", m->sealed ? m->total_streams : (int64_t)m->n_streams);
+			if (m->sealed)
+				cJSON_AddTrueToObject(j, "encrypted");
 			xorb_json_add_int(j, "messages", msgs);
 			xorb_json_add_int(j, "archive_bytes", (int64_t)m->archive_size);
 			cJSON_AddStringToObject(j, "archive", m->archive_key ? m->archive_key : "");
 			cJSON_AddItemToArray(list, j);
 		} else
 			printf("%-20s %-23s %-20s %7zu %12" PRId64 " %10s\n", m->tenant, m->backup_id,
-			       m->created, m->n_streams, msgs, xorb_cli_bytes(m->archive_size, size, sizeof(size)));
+			       m->created, m->sealed ? (size_t)m->total_streams : m->n_streams, msgs,
+			       xorb_cli_bytes(m->archive_size, size, sizeof(size)));
 		xorb_manifest_free(m);
 	}
 	if (c->json)
@@ -454,7 +484,8 @@ static int tenant_list(struct args *a, char ***out, size_t *n, struct xorb_error
 		for (i = 0; v && i < e->n_tenants; i++)
 			if ((v[k] = strdup(e->tenants[i].name)))
 				k++;
-		xorb_env_free(e);
+		xorb_env_free(a->envobj);
+		a->envobj = e; /* the children's backup_recipients */
 	} else if (a->tenants) {
 		const char *p = a->tenants;
 
@@ -510,7 +541,10 @@ static int spawn_child(struct args *a, const char *self, struct child *ch)
 	size_t i, k = 0;
 	int pfd[2];
 
-	argv = calloc(a->n_child + 12, sizeof(char *));
+	const struct xorb_env_tenant *et = a->envobj ? xorb_env_tenant(a->envobj, ch->tenant) : NULL;
+	size_t nr = et ? et->n_backup_recipients : 0;
+
+	argv = calloc(a->n_child + 12 + 2 * nr, sizeof(char *));
 	if (!argv || pipe(pfd)) {
 		free(argv);
 		return -1;
@@ -522,6 +556,10 @@ static int spawn_child(struct args *a, const char *self, struct child *ch)
 		snprintf(creds, sizeof(creds), "%s/xorb-%s-backup.creds", a->creds_dir, ch->tenant);
 		argv[k++] = "--creds";
 		argv[k++] = creds;
+	}
+	for (i = 0; i < nr; i++) {
+		argv[k++] = "--recipient";
+		argv[k++] = et->backup_recipients[i];
 	}
 	argv[k++] = "--json";
 	argv[k++] = "tenant";
@@ -1181,6 +1219,14 @@ int main(int argc, char **argv)
 			if ((v = xorb_cli_parse_int(&a.c, "--part-size", optarg, 1 << 16, 64 << 20, true)) < 0)
 				return XORB_EXIT_USAGE;
 			a.o.archive.part_size = (size_t)v;
+			break;
+		case OPT_RECIPIENT:
+			if (xorb_cli_list_add(&a.recipient_keys, &a.n_recipient_keys, optarg))
+				return XORB_EXIT_FAIL;
+			break;
+		case OPT_RECIPIENTS_FILE:
+			if (xorb_cli_list_add(&a.recipient_files, &a.n_recipient_files, optarg))
+				return XORB_EXIT_FAIL;
 			break;
 		case OPT_METRICS: a.metrics = optarg; break;
 		case OPT_SYSTEM_CREDS: a.system_creds = optarg; break;

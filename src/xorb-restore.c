@@ -12,6 +12,7 @@
 
 #include "xorb_bundle.h"
 #include "xorb_cli.h"
+#include "xorb_age.h"
 #include "xorb_metrics.h"
 #include "xorb_names.h"
 #include "xorb_restore.h"
@@ -34,7 +35,8 @@ static const char usage_text[] =
 	"\n"
 	"Options:\n"
 	"      --stream NAME    restore only this stream (repeatable)\n"
-	"      --replace        delete existing streams first (after verifying the whole backup)\n"
+	"      --replace        delete existing streams first (after verifying the whole backup)\n"	"      --identity FILE  age identities file (repeatable; env XORB_IDENTITY_FILE) of an\n"
+	"                       encrypted backup: it is verified whole before anything is sent\n"
 	"      --dry-run        print what would be restored; does not connect to NATS\n"
 	"      --replicas N     override num_replicas (restoring into a cluster)\n"
 	"      --window N       restore chunks in flight (default 16)\n"
@@ -49,6 +51,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_STREAM = XORB_OPT_FIRST_COMMAND_OPT,
+	OPT_IDENTITY,
 	OPT_REPLACE,
 	OPT_DRY_RUN,
 	OPT_REPLICAS,
@@ -62,6 +65,7 @@ enum {
 static const struct option longopts[] = {
 	XORB_CLI_COMMON_LONGOPTS,
 	{ "stream", required_argument, NULL, OPT_STREAM },
+	{ "identity", required_argument, NULL, OPT_IDENTITY },
 	{ "replace", no_argument, NULL, OPT_REPLACE },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "replicas", required_argument, NULL, OPT_REPLICAS },
@@ -196,8 +200,9 @@ int main(int argc, char **argv)
 	struct xorb_error err = { 0, "" };
 	natsConnection *nc = NULL;
 	struct xorb_cli c;
-	const char **streams = NULL, *tenant, *id;
-	size_t n_streams = 0;
+	const char **streams = NULL, *tenant, *id, **idfiles = NULL;
+	size_t n_streams = 0, n_idfiles = 0, n_ids = 0;
+	struct xorb_age_identity **ids = NULL;
 	bool dry = false;
 	const char *metrics = NULL, *pre_hook = NULL, *post_hook = NULL;
 	double t0 = xorb_now();
@@ -226,6 +231,10 @@ int main(int argc, char **argv)
 		case XORB_OPT_VERSION: xorb_cli_version(&c); return XORB_EXIT_OK;
 		case OPT_STREAM:
 			if (xorb_cli_list_add(&streams, &n_streams, optarg))
+				return XORB_EXIT_FAIL;
+			break;
+		case OPT_IDENTITY:
+			if (xorb_cli_list_add(&idfiles, &n_idfiles, optarg))
 				return XORB_EXIT_FAIL;
 			break;
 		case OPT_REPLACE: o.replace = true; break;
@@ -271,9 +280,15 @@ int main(int argc, char **argv)
 	o.conn = &c.conn;
 	o.proto.api_timeout_ms = c.conn.timeout_ms;
 
+	if (xorb_cli_identities(&c, idfiles, n_idfiles, &ids, &n_ids)) {
+		rc = XORB_EXIT_FAIL;
+		goto out;
+	}
 	rc = xorb_cli_open_store(&c, NULL, XORB_STORE_READ, &store, &err);
+	/* an encrypted backup is opened here, before anything connects: no
+	 * identity, a wrong one, or a damaged sealed manifest stop the restore */
 	if (!rc)
-		rc = xorb_bundle_load(store, tenant, id, &m, &err);
+		rc = xorb_cli_open_backup(store, tenant, id, ids, n_ids, 0, &m, &err);
 	if (rc) {
 		rc = xorb_cli_fail(&c, &err);
 		goto out;
@@ -366,6 +381,8 @@ out:
 	xorb_nats_close(nc);
 	xorb_manifest_free(m);
 	xorb_store_free(store);
+	xorb_age_identities_free(ids, n_ids);
+	free(idfiles);
 	free(streams);
 	nats_CloseAndWait(5000); /* frees what the library still holds: no leak reports */
 	return rc;

@@ -9,11 +9,17 @@
  *   xorb-state destroy (--tenant T... | ENV) --yes [--keep-streams]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
+#include "xorb_age.h"
 #include "xorb_cli.h"
 #include "xorb_env.h"
 #include "xorb_json.h"
@@ -28,6 +34,9 @@ static const char usage_text[] =
 	"       xorb-state apply ENV           make the server match the environment (idempotent)\n"
 	"       xorb-state creds TENANT [--user NAME]   write a user's .creds file\n"
 	"       xorb-state creds --env ENV     both users' .creds of every tenant\n"
+	"       xorb-state age-key TENANT     the tenant's age identity for encrypted backups:\n"
+	"                                      <keys>/age/xorb-TENANT.key (0600), made once; prints\n"
+	"                                      its public key (for backup_recipients)\n"
 	"       xorb-state export [--tenant T]... [-o FILE]\n"
 	"       xorb-state import FILE [--with-streams]\n"
 	"       xorb-state destroy (--tenant T... | ENV) --yes [--keep-streams]\n"
@@ -243,6 +252,72 @@ static int cmd_creds(struct args *a, const char *tenant)
 	return XORB_EXIT_OK;
 }
 
+/*
+ * The tenant's age identity (issue 15): <keys>/age/xorb-<tenant>.key, made
+ * once (0600, the layout age-keygen writes), its public key printed on
+ * stdout for the tenant's backup_recipients. Run again: the same public key,
+ * the file untouched. Deleting the file makes every backup encrypted only
+ * to it unreadable: the erasure procedure (README: Encryption).
+ */
+static int cmd_age_key(struct args *a, const char *tenant)
+{
+	struct xorb_age_identity *id = NULL;
+	struct xorb_error err = { 0, "" };
+	char dir[4200], path[4400], pub[XORB_AGE_RECIPIENT_LEN + 1], sec[XORB_AGE_IDENTITY_LEN + 1], when[32];
+	struct xorb_age_identity **have = NULL;
+	size_t n = 0;
+	FILE *f;
+	int fd;
+
+	if (xorb_tenant_check(tenant, &err))
+		return xorb_cli_usage_error(&a->c, "%s", err.msg);
+	if (!a->keys)
+		return xorb_cli_usage_error(&a->c, "age-key: give --keys DIR (or XORB_KEYS)");
+	snprintf(dir, sizeof(dir), "%s/age", a->keys);
+	snprintf(path, sizeof(path), "%s/xorb-%s.key", dir, tenant);
+	if (!xorb_age_identities_read_file(path, &have, &n, &err)) {
+		xorb_age_identity_recipient(have[0], NULL, pub);
+		xorb_age_identities_free(have, n);
+		printf("%s\n", pub);
+		if (!a->c.quiet)
+			fprintf(stderr, "xorb-state: %s exists: its public key is above (nothing written)\n", path);
+		return XORB_EXIT_OK;
+	}
+	if (access(path, F_OK) == 0)
+		return xorb_cli_fail(&a->c, &err); /* there, but not an identity: never overwritten */
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		xorb_cli_error(&a->c, "cannot create %s: %s", dir, strerror(errno));
+		return XORB_EXIT_FAIL;
+	}
+	if (xorb_age_keygen(&id, &err))
+		return xorb_cli_fail(&a->c, &err);
+	xorb_age_identity_recipient(id, NULL, pub);
+	xorb_age_identity_format(id, sec);
+	xorb_age_identity_free(id);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		OPENSSL_cleanse(sec, sizeof(sec));
+		xorb_cli_error(&a->c, "cannot create %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return XORB_EXIT_FAIL;
+	}
+	xorb_time_rfc3339(time(NULL), when);
+	fprintf(f, "# created: %s by xorb-state age-key for tenant %s\n# public key: %s\n%s\n", when, tenant, pub, sec);
+	OPENSSL_cleanse(sec, sizeof(sec));
+	if (fflush(f) || fsync(fileno(f)) || fclose(f)) {
+		xorb_cli_error(&a->c, "writing %s failed: %s", path, strerror(errno));
+		unlink(path);
+		return XORB_EXIT_FAIL;
+	}
+	printf("%s\n", pub);
+	if (!a->c.quiet)
+		fprintf(stderr, "xorb-state: wrote %s (0600): put the public key above in tenant %s's backup_recipients; "
+				"deleting this file makes the backups encrypted only to it unreadable\n", path, tenant);
+	return XORB_EXIT_OK;
+}
+
 /* Both users of every tenant of --env (the seed's make nats-generate-creds). */
 static int cmd_creds_all(struct args *a)
 {
@@ -431,7 +506,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return xorb_cli_usage_error(&a.c, "missing command: init, plan, apply, creds, export, import or destroy");
+		return xorb_cli_usage_error(&a.c, "missing command: init, plan, apply, creds, age-key, export, import or destroy");
 	sub = argv[optind];
 	nargs = argc - optind - 1;
 #define ARGS(min, max, what)                                                                         \
@@ -453,6 +528,9 @@ int main(int argc, char **argv)
 			rc = xorb_cli_usage_error(&a.c, "creds: give TENANT, or --env ENV for every tenant");
 		else
 			rc = cmd_creds_all(&a);
+	} else if (!strcmp(sub, "age-key")) {
+		ARGS(1, 1, "TENANT");
+		rc = cmd_age_key(&a, argv[optind + 1]);
 	} else if (!strcmp(sub, "export")) {
 		ARGS(0, 0, "no arguments (use --tenant)");
 		rc = cmd_export(&a);

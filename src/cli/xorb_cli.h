@@ -126,6 +126,30 @@ void xorb_cli_malloc_for_streaming(void);
  * XORB_EXIT_USAGE after the message. */
 int xorb_cli_load_config(struct xorb_cli *c, int argc, char *const *argv, const struct option *longopts);
 
+struct xorb_age_identity;
+struct xorb_age_recipient;
+struct xorb_manifest;
+
+/* Keys of encrypted backups (issue 15). The identities of files (each an age
+ * identities file; none given: $XORB_IDENTITY_FILE when set), appended to
+ * *ids / *n (caller: xorb_age_identities_free). A file that group or others
+ * can read is refused, like ssh refuses an unprotected private key. 0, or
+ * XORB_EXIT_FAIL / XORB_EXIT_USAGE after the message. */
+int xorb_cli_identities(const struct xorb_cli *c, const char *const *files, size_t n_files,
+			struct xorb_age_identity ***ids, size_t *n);
+/* The recipients of --recipient values and --recipients-file files (none
+ * given: $XORB_RECIPIENTS_FILE when set), appended to *rs / *n (free()). */
+int xorb_cli_recipients(const struct xorb_cli *c, const char *const *keys, size_t n_keys,
+			const char *const *files, size_t n_files, struct xorb_age_recipient **rs, size_t *n);
+/* The backup id of tenant (NULL or "latest": the newest), its sidecar
+ * opened with ids when it is encrypted: *m is the full manifest, ready to
+ * walk. An encrypted backup and no identity: *m is the sealed sidecar when
+ * sealed_ok (what can be checked without the key), else an error naming
+ * the recipients and how to give an identity. XORB_OK or a status (err). */
+int xorb_cli_open_backup(struct xorb_store *store, const char *tenant, const char *id,
+			 struct xorb_age_identity *const *ids, size_t n_ids, int sealed_ok,
+			 struct xorb_manifest **m, struct xorb_error *err);
+
 /* Handles a common option. Returns 1 when handled, 0 when not a common
  * option, or -1 for a bad value (message printed). --help/--version are
  * left to the command (return 0). */

@@ -784,6 +784,18 @@ int xorb_bundle_unseal(const struct xorb_manifest *sc, struct xorb_age_identity 
 	}
 	if (rc) {
 		xorb_error_prefix(err, "backup %s of tenant \"%s\": opening its sealed manifest: ", sc->backup_id, sc->tenant);
+		if (rc == XORB_EAUTH && err && sc->n_recipients) {
+			size_t i, l = strlen(err->msg);
+
+			snprintf(err->msg + l, sizeof(err->msg) - l, "; the sidecar says it is encrypted to");
+			for (i = 0; i < sc->n_recipients && i < 4; i++) {
+				l = strlen(err->msg);
+				snprintf(err->msg + l, sizeof(err->msg) - l, "%s %s", i ? "," : "", sc->recipients[i]);
+			}
+			l = strlen(err->msg);
+			snprintf(err->msg + l, sizeof(err->msg) - l, "%s: give the identity of one of them",
+				 sc->n_recipients > 4 ? ", ..." : "");
+		}
 		goto out;
 	}
 	snprintf(what, sizeof(what), "the sealed manifest of backup %s", sc->backup_id);

@@ -1,6 +1,8 @@
 /* Strict environment file parser: see xorb_env.h. */
 #include "xorb_env.h"
 
+#include "xorb_age.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -140,7 +142,7 @@ int xorb_env_parse(const char *text, size_t len, const char *path, struct xorb_e
 						"security_settings", NULL };
 	static const char *const tenant_keys[] = { "name", "display_name", "max_streams", "max_consumers",
 						   "max_bytes", "max_messages", "retention_days",
-						   "max_connections", NULL };
+						   "max_connections", "backup_recipients", NULL };
 	static const char *const sec_keys[] = { "require_tls", "verify_certificates", "min_tls_version",
 						"allowed_cipher_suites", NULL };
 	struct ectx c = { path, err, 0 };
@@ -226,6 +228,36 @@ int xorb_env_parse(const char *text, size_t len, const char *path, struct xorb_e
 		t->max_connections = num(&c, it, "max_connections", p, -1, 1000000, -1, false);
 		if (c.rc)
 			goto out;
+		{
+			const cJSON *rs = cJSON_GetObjectItemCaseSensitive(it, "backup_recipients"), *r;
+			size_t nr = rs ? (size_t)cJSON_GetArraySize(rs) : 0;
+
+			if (rs && (!cJSON_IsArray(rs) || nr > 64)) {
+				bad(&c, p, "backup_recipients must be an array of at most 64 age public keys (age1...)");
+				goto out;
+			}
+			t->backup_recipients = calloc(nr ? nr : 1, sizeof(char *));
+			if (!t->backup_recipients) {
+				c.rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+				goto out;
+			}
+			cJSON_ArrayForEach(r, rs) {
+				struct xorb_age_recipient key;
+				struct xorb_error ke = { 0, "" };
+
+				if (!cJSON_IsString(r) ||
+				    xorb_age_recipient_parse(r->valuestring, strlen(r->valuestring), &key, &ke)) {
+					bad(&c, p, "backup_recipients[%zu]: %s", t->n_backup_recipients,
+					    ke.msg[0] ? ke.msg : "not a string");
+					goto out;
+				}
+				t->backup_recipients[t->n_backup_recipients] = strdup(r->valuestring);
+				if (!t->backup_recipients[t->n_backup_recipients++]) {
+					c.rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
+					goto out;
+				}
+			}
+		}
 	}
 	qsort(e->tenants, e->n_tenants, sizeof(*e->tenants), cmp_tenant);
 	sec = cJSON_GetObjectItemCaseSensitive(root, "security_settings");
@@ -316,6 +348,9 @@ void xorb_env_free(struct xorb_env *e)
 	for (i = 0; i < e->n_tenants; i++) {
 		free(e->tenants[i].name);
 		free(e->tenants[i].display_name);
+		for (size_t k = 0; k < e->tenants[i].n_backup_recipients; k++)
+			free(e->tenants[i].backup_recipients[k]);
+		free(e->tenants[i].backup_recipients);
 	}
 	free(e->tenants);
 	for (i = 0; i < e->n_cipher_suites; i++)

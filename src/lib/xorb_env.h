@@ -30,6 +30,10 @@ struct xorb_env_tenant {
 	char *display_name;
 	int64_t max_streams, max_consumers, max_bytes, max_messages, retention_days;
 	int64_t max_connections; /* -1: unlimited (default) */
+	/* "backup_recipients": age public keys (age1...) the tenant's backups
+	 * are encrypted to by `xorb-backup all` (issue 15); may be empty */
+	char **backup_recipients;
+	size_t n_backup_recipients;
 };
 
 struct xorb_env {

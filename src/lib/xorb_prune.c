@@ -13,6 +13,7 @@ static const char *const rule_name[RULE_COUNT] = { "last", "hourly", "daily", "w
 
 #define SIDECAR_EXT ".json"
 #define ARCHIVE_EXT ".tar.zst"
+#define ARCHIVE_EXT_AGE ".tar.zst.age" /* an encrypted backup's archive (issue 15) */
 
 static void add_reason(struct xorb_prune_item *it, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -187,7 +188,7 @@ struct scan {
 	int oom;
 };
 
-/* Splits a backup key, <tenant>/<id>.json or <tenant>/<id>.tar.zst with a
+/* Splits a backup key, <tenant>/<id>.json or <tenant>/<id>.tar.zst[.age] with a
  * valid tenant and id, into tenant, id and its time. false for any other key. */
 static bool backup_key_parse(const char *key, char tenant[XORB_TENANT_MAX + 1],
 			     char id[XORB_BACKUP_ID_LEN + 1], time_t *t, bool *sidecar)
@@ -204,7 +205,7 @@ static bool backup_key_parse(const char *key, char tenant[XORB_TENANT_MAX + 1],
 		return false;
 	if (!strcmp(ext, SIDECAR_EXT))
 		*sidecar = true;
-	else if (!strcmp(ext, ARCHIVE_EXT))
+	else if (!strcmp(ext, ARCHIVE_EXT) || !strcmp(ext, ARCHIVE_EXT_AGE))
 		*sidecar = false;
 	else
 		return false;
@@ -320,8 +321,14 @@ int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 			return rc;
 		}
 	}
-	snprintf(key, sizeof(key), "%s/%s" ARCHIVE_EXT, it->tenant, it->id);
+	/* the archive is <id>.tar.zst, or <id>.tar.zst.age when encrypted */
+	snprintf(key, sizeof(key), "%s/%s" ARCHIVE_EXT_AGE, it->tenant, it->id);
 	rc = xorb_store_remove(s, key, err);
+	if (rc == XORB_ENOTFOUND) {
+		xorb_error_clear(err);
+		snprintf(key, sizeof(key), "%s/%s" ARCHIVE_EXT, it->tenant, it->id);
+		rc = xorb_store_remove(s, key, err);
+	}
 	if (rc == XORB_ENOTFOUND) {
 		xorb_error_clear(err);
 		return XORB_OK;

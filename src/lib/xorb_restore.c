@@ -1082,7 +1082,9 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 		n_keep += c.plan[i] == PLAN_KEEP;
 		n_clear += c.plan[i] == PLAN_REPLACE || c.plan[i] == PLAN_PARTIAL;
 	}
-	if (n_keep || n_clear || c.piped) {
+	/* an encrypted archive is authenticated chunk by chunk, and its end
+	 * only at its end: nothing is sent before all of it is proven */
+	if (n_keep || n_clear || c.piped || m->archive_encrypted) {
 		struct xorb_verify_result vr;
 		struct keepcheck k = { &c, found };
 
@@ -1094,9 +1096,12 @@ int xorb_restore_backup(natsConnection *nc, struct xorb_store *store,
 			xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
 				   "verifying the whole backup first: %zu existing stream%s to compare or replace",
 				   n_keep + n_clear, n_keep + n_clear == 1 ? "" : "s");
-		else
+		else if (c.piped)
 			xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
 				   "verifying the whole backup first: this nats-server applies restored data as it arrives (2.14+)");
+		else
+			xorb_notef(o->note, o->note_arg, XORB_NOTE_INFO, NULL,
+				   "verifying the whole backup first: it is encrypted, and nothing is sent before every chunk of it is authenticated");
 		rc = verify_walk(store, m, NULL, o->note_arg, o->progress, n_keep ? keep_config : NULL, &k, &vr, err);
 		if (rc) {
 			if (rc != XORB_EEXIST)

@@ -585,7 +585,7 @@ int xorb_state_creds(struct xorb_state_ctx *c, const struct xorb_env *env, const
 		     const char *user, char *path_out, size_t path_len, struct xorb_error *err)
 {
 	const struct xorb_env_tenant *t = env ? xorb_env_tenant(env, tenant) : NULL;
-	struct xorb_env_tenant dflt = { (char *)tenant, NULL, 8, 4, 1LL << 30, 1000000, 30, -1 };
+	struct xorb_env_tenant dflt = { (char *)tenant, NULL, 8, 4, 1LL << 30, 1000000, 30, -1, NULL, 0 };
 	struct xorb_env e1 = { NULL };
 	struct xorb_tenant_plan p;
 	struct xorb_nkey *acct = NULL, *seed = NULL;

@@ -293,12 +293,61 @@ static void test_config_file(void **state)
 	}
 }
 
+/* xorb-state age-key (issue 15): the tenant's identity made once (0600),
+ * its public key printed, the age tool reads the file to the same key; a
+ * second run prints the same key and writes nothing. */
+static void test_state_age_key(void **state)
+{
+	char keys[4400], path[4500], cmd[4700], pub[128] = "", *first = NULL;
+	const char *env[] = { NULL };
+	struct stat st;
+	int i;
+	FILE *f;
+
+	(void)state;
+	snprintf(keys, sizeof(keys), "%s/keys", work);
+	{
+		const char *a[] = { xt_bin("xorb-state"), "--keys", keys, "-q", "init", NULL };
+		char *err = NULL;
+
+		assert_int_equal(run_env(a, env, &err), 0);
+		free(err);
+	}
+	for (i = 0; i < 2; i++) {
+		const char *a[] = { xt_bin("xorb-state"), "--keys", keys, "age-key", "t-qa", NULL };
+		struct xt_result r;
+
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(xt_run(a, env, 60, &r), 0);
+		assert_int_equal(r.status, 0);
+		assert_true(!strncmp(r.out, "age1", 4));
+		assert_null(strstr(r.out, "AGE-SECRET-KEY"));
+		assert_null(strstr(r.err, "AGE-SECRET-KEY"));
+		if (!i)
+			first = strdup(r.out);
+		else
+			assert_string_equal(first, r.out);
+		xt_result_release(&r);
+	}
+	snprintf(path, sizeof(path), "%s/age/xorb-t-qa.key", keys);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(cmd, sizeof(cmd), "age-keygen -y '%s'", path);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(pub, sizeof(pub), f));
+	pclose(f);
+	assert_string_equal(pub, first);
+	free(first);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options_that_do_not_apply),
 		cmocka_unit_test(test_no_abbreviations),
 		cmocka_unit_test(test_config_file),
+		cmocka_unit_test(test_state_age_key),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
