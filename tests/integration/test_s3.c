@@ -1102,11 +1102,69 @@ static void test_odd_keys(void **state)
 	free(listing);
 }
 
+/* Encryption through S3 and copy (issue 15): an encrypted backup into S3;
+ * verified there without its key (the ciphertext) and with it (all);
+ * copied to a file store, no key needed, and verified there; restored from
+ * S3 with the identity, identical. */
+static void test_encrypted_round_trip_and_copy(void **state)
+{
+	struct xt_server dst;
+	natsConnection *dst_nc;
+	char key[4400], pub[128] = "", cmd[4600], copy[4400], id[64], *out, *p;
+	FILE *f;
+
+	snprintf(key, sizeof(key), "%s/enc.key", work_dir);
+	snprintf(copy, sizeof(copy), "%s/enc-copy", work_dir);
+	snprintf(cmd, sizeof(cmd), "age-keygen -o '%s' 2>/dev/null && chmod 600 '%s' && age-keygen -y '%s'", key, key, key);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(pub, sizeof(pub), f));
+	pclose(f);
+	if ((p = strchr(pub, '\n')))
+		*p = '\0';
+	assert_true(!strncmp(pub, "age1", 4));
+
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-qa", "--store", "s3://" BUCKET "/enc",
+				 "--s3-endpoint", endpoint, "--s3-path-style", "--recipient", pub, "--json", NULL };
+	out = must("encrypted backup", backup);
+	json_field(out, "backup_id", id, sizeof(id));
+	free(out);
+
+	const char *verify_c[] = { xt_bin("xorb-verify"), "t-qa", id, "--store", "s3://" BUCKET "/enc",
+				   "--s3-endpoint", endpoint, "--s3-path-style", NULL };
+	out = must("verify without the identity", verify_c);
+	assert_non_null(strstr(out, "is encrypted: its stored archive is whole"));
+	free(out);
+	const char *verify[] = { xt_bin("xorb-verify"), "t-qa", id, "--store", "s3://" BUCKET "/enc",
+				 "--s3-endpoint", endpoint, "--s3-path-style", "--identity", key, NULL };
+	out = must("verify with the identity", verify);
+	assert_non_null(strstr(out, "is whole"));
+	free(out);
+
+	const char *cp[] = { xt_bin("xorb-backup"), "copy", "t-qa", id, "--store", "s3://" BUCKET "/enc",
+			     "--s3-endpoint", endpoint, "--s3-path-style", "--to", copy, NULL };
+	free(must("copy", cp));
+	const char *verify_copy[] = { xt_bin("xorb-verify"), "t-qa", id, "--store", copy, "--identity", key, NULL };
+	out = must("verify the copy", verify_copy);
+	assert_non_null(strstr(out, "is whole"));
+	free(out);
+
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dst_nc), 0);
+	const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-qa", id, "--store", "s3://" BUCKET "/enc",
+				  "--s3-endpoint", endpoint, "--s3-path-style", "--identity", key, NULL };
+	free(must("encrypted restore", restore));
+	assert_identical(dst_nc, qa_streams);
+	natsConnection_Destroy(dst_nc);
+	xt_server_stop(&dst);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_multipart),
 		cmocka_unit_test(test_odd_prefix),
+		cmocka_unit_test(test_encrypted_round_trip_and_copy),
 		cmocka_unit_test(test_odd_keys),
 		cmocka_unit_test(test_list_pages),
 		cmocka_unit_test(test_wrong_secret),
