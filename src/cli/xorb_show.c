@@ -73,9 +73,23 @@ static bool have_str(const char *s)
 	return s && *s;
 }
 
+/* For text output: "-" when absent, and a copy whose control characters
+ * (a hostile sidecar's escape sequences) are shown as '?'. Sixteen rotating
+ * buffers: enough for one printf. Longer text is cut. */
 static const char *or_dash(const char *s)
 {
-	return have_str(s) ? s : "-";
+	static char ring[16][4200];
+	static unsigned next;
+	char *b;
+	size_t i;
+
+	if (!have_str(s))
+		return "-";
+	b = ring[next++ % 16];
+	for (i = 0; s[i] && i < sizeof(ring[0]) - 1; i++)
+		b[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	b[i] = '\0';
+	return b;
 }
 
 static void add_str(cJSON *o, const char *key, const char *s)
@@ -546,12 +560,12 @@ static void stats_text(const struct tstat *v, size_t n, const char *store_url)
 		const struct tstat *t = &v[i];
 
 		if (t->backups)
-			printf("%-*s  %7zu  %-23s  %-23s  %10s  %10s  %10s  %13s\n", w, t->tenant, t->backups, t->oldest_id,
-			       t->newest_id, xorb_cli_bytes(t->total, b1, sizeof(b1)),
+			printf("%-*s  %7zu  %-23s  %-23s  %10s  %10s  %10s  %13s\n", w, or_dash(t->tenant), t->backups,
+			       or_dash(t->oldest_id), or_dash(t->newest_id), xorb_cli_bytes(t->total, b1, sizeof(b1)),
 			       xorb_cli_bytes(t->total / t->backups, b2, sizeof(b2)), xorb_cli_bytes(t->last, b3, sizeof(b3)),
 			       num_text(t->newest_messages, b4, sizeof(b4)));
 		else
-			printf("%-*s  %7d  %-23s  %-23s  %10s  %10s  %10s  %13s\n", w, t->tenant, 0, "-", "-", "-", "-", "-",
+			printf("%-*s  %7d  %-23s  %-23s  %10s  %10s  %10s  %13s\n", w, or_dash(t->tenant), 0, "-", "-", "-", "-", "-",
 			       "-");
 		backups += t->backups;
 		total += t->total;
@@ -868,16 +882,16 @@ static int diff_run(struct xorb_cli *c, const struct xorb_manifest *a, const str
 			else
 				n.unchanged++;
 			if (text && changed)
-				printf("~ stream %s: %s\n", names[i], line);
+				printf("~ stream %s: %s\n", or_dash(names[i]), or_dash(line));
 			else if (text && c->verbose)
-				printf("= stream %s\n", names[i]);
+				printf("= stream %s\n", or_dash(names[i]));
 		} else if (y) {
 			n.added++;
 			cJSON_AddStringToObject(o, "change", "added");
 			cJSON_AddItemToObject(o, "to", side_json(y));
 			stream_summary(y, line, sizeof(line));
 			if (text)
-				printf("+ stream %s: %s%s%s\n", names[i], line, skipped_of(a, names[i]) ? "; skipped in " : "",
+				printf("+ stream %s: %s%s%s\n", or_dash(names[i]), or_dash(line), skipped_of(a, names[i]) ? "; skipped in " : "",
 				       skipped_of(a, names[i]) ? or_dash(a->backup_id) : "");
 		} else {
 			n.removed++;
@@ -885,7 +899,7 @@ static int diff_run(struct xorb_cli *c, const struct xorb_manifest *a, const str
 			cJSON_AddItemToObject(o, "from", side_json(x));
 			stream_summary(x, line, sizeof(line));
 			if (text)
-				printf("- stream %s: %s%s%s\n", names[i], line, skipped_of(b, names[i]) ? "; skipped in " : "",
+				printf("- stream %s: %s%s%s\n", or_dash(names[i]), or_dash(line), skipped_of(b, names[i]) ? "; skipped in " : "",
 				       skipped_of(b, names[i]) ? or_dash(b->backup_id) : "");
 		}
 	}
@@ -896,7 +910,12 @@ static int diff_run(struct xorb_cli *c, const struct xorb_manifest *a, const str
 	for (i = 0; i < b->n_skipped; i++)
 		bn[i] = b->skipped[i].name;
 	names = union_names(an, a->n_skipped, bn, b->n_skipped, &nn);
-	for (i = 0; names && i < nn; i++) {
+	if (!names) {
+		free(an);
+		free(bn);
+		return -1;
+	}
+	for (i = 0; i < nn; i++) {
 		const struct xorb_manifest_skip *x = skipped_of(a, names[i]), *y = skipped_of(b, names[i]);
 
 		if (x && y)
@@ -908,7 +927,7 @@ static int diff_run(struct xorb_cli *c, const struct xorb_manifest *a, const str
 		cJSON_AddStringToObject(o, "change", y ? "added" : "removed");
 		add_str(o, "reason", y ? y->reason : x->reason);
 		if (text)
-			printf("%s skipped %s: %s\n", y ? "+" : "-", names[i], or_dash(y ? y->reason : x->reason));
+			printf("%s skipped %s: %s\n", y ? "+" : "-", or_dash(names[i]), or_dash(y ? y->reason : x->reason));
 	}
 	free(names);
 	free(an);

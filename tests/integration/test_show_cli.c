@@ -429,6 +429,14 @@ static void test_show_absent_values(void **state)
 	cJSON_ReplaceItemInObject(side, "backup_id", cJSON_CreateString(id));
 	cJSON_ReplaceItemInObject(side, "tool_version", cJSON_CreateString(""));
 	cJSON_ReplaceItemInObject(side, "completed", cJSON_CreateString(""));
+	/* a reason with an escape sequence: shown as '?' in text, escaped in JSON */
+	{
+		cJSON *sk = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(sk, "name", "xorb-t-show-evidence-replay");
+		cJSON_AddStringToObject(sk, "reason", "\x1b[2Jgone");
+		cJSON_AddItemToArray(cJSON_GetObjectItem(side, "skipped"), sk);
+	}
 	srvj = cJSON_GetObjectItem(side, "server");
 	cJSON_ReplaceItemInObject(srvj, "version", cJSON_CreateString(""));
 	cJSON_ReplaceItemInObject(srvj, "name", cJSON_CreateString(""));
@@ -451,6 +459,8 @@ static void test_show_absent_values(void **state)
 	assert_has(&r, r.out, "  tool       xorb-dr -, archive format 1\n");
 	assert_has(&r, r.out, "  server     nats-server -, name -, cluster -\n");
 	assert_has(&r, r.out, row("xorb-t-show-scan-live", "file", N - 3));
+	assert_has(&r, r.out, "  xorb-t-show-evidence-replay: ?[2Jgone\n");
+	assert_null(strchr(r.out, '\x1b'));
 	xt_result_release(&r);
 	{
 		const char *a[] = { xt_bin("xorb-backup"), "show", "t-show", id, "--json", NULL };
@@ -463,6 +473,8 @@ static void test_show_absent_values(void **state)
 	assert_null(cJSON_GetObjectItem(j, "tool_version"));
 	assert_null(cJSON_GetObjectItem(j, "server"));
 	assert_string_equal(str(j, "backup_id"), id);
+	assert_string_equal(str(named(cJSON_GetObjectItem(j, "skipped"), "xorb-t-show-evidence-replay"), "reason"),
+			    "\x1b[2Jgone");
 	assert_non_null(cJSON_GetObjectItem(j, "streams"));
 	cJSON_Delete(j);
 	xt_result_release(&r);
