@@ -7,6 +7,7 @@
  *   xorb-backup list [TENANT]
  *   xorb-backup check [--max-age 26h] [--warn-age 24h] [--env ENV] [TENANT]...
  *   xorb-backup copy (TENANT [ID] | [TENANT] --all) --to STORE [--dry-run]
+ *   xorb-backup show TENANT [ID] | stats [TENANT] | diff TENANT ID1 ID2   (src/cli/xorb_show.c)
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +28,7 @@
 #include "xorb_manifest.h"
 #include "xorb_metrics.h"
 #include "xorb_names.h"
+#include "xorb_show.h"
 #include "xorb_state.h"
 #include "xorb_url.h"
 
@@ -37,6 +39,10 @@ static const char usage_text[] =
 	"       xorb-backup check [TENANT]... [options]   health check for monitoring\n"
 	"       xorb-backup copy (TENANT [ID] | [TENANT] --all) --to STORE [options]\n"
 	"                                                 copy backups to another store (off-site)\n"
+	"       xorb-backup show TENANT [ID|latest] [options]   one backup: streams, consumers,\n"
+	"                                                 sequences, sizes, server, duration\n"
+	"       xorb-backup stats [TENANT] [options]    per tenant: backups, oldest/newest, sizes\n"
+	"       xorb-backup diff TENANT ID1 ID2 [options]   what changed between two backups\n"
 	"\n"
 	"The tenant's streams are those named xorb-TENANT-<domain>-<class> in the account the\n"
 	"credentials reach. Each file-storage stream is saved with the server's snapshot API,\n"
@@ -86,6 +92,9 @@ static const char usage_text[] =
 	"  ID defaults to the newest backup. Each archive is checked against its sidecar's size\n"
 	"  and SHA-256 while it streams (a damaged source is not copied); the sidecar goes last.\n"
 	"  Backups the destination already holds are skipped. Exit 0 ok, 2 any failure.\n"
+	"show, stats and diff read sidecars only (no archive, no NATS): the store options, --json,\n"
+	"  -q, -v. ID defaults to the newest. diff compares streams, messages, bytes, first/last\n"
+	"  sequences, replicas and consumers: exit 0 identical, 1 different, 2 error (like diff).\n"
 	"\n";
 
 enum {
@@ -130,6 +139,9 @@ static const struct {
 	{ "list", 0 },
 	{ "check", OPTBIT(OPT_MAX_AGE) | OPTBIT(OPT_WARN_AGE) | OPTBIT(OPT_ENV) },
 	{ "copy", OPTBIT(OPT_TO) | OPTBIT(OPT_ALL) | OPTBIT(OPT_DRY_RUN) },
+	{ "show", 0 },
+	{ "stats", 0 },
+	{ "diff", 0 },
 };
 
 static const struct option longopts[] = {
@@ -1131,6 +1143,7 @@ int main(int argc, char **argv)
 	/* static: what it points to stays reachable on every early return */
 	static struct args a;
 	const char *sub, *arg1;
+	char conn_opt[64] = ""; /* the first connection option given (show, stats, diff refuse it) */
 	uint64_t given = 0;
 	int opt, idx, rc;
 	int64_t v;
@@ -1167,6 +1180,8 @@ int main(int argc, char **argv)
 				if (o->val == opt)
 					snprintf(optname, sizeof(optname), "--%s", o->name);
 		}
+		if (h > 0 && xorb_show_conn_option(opt) && !conn_opt[0])
+			snprintf(conn_opt, sizeof(conn_opt), "%s", optname);
 		if (h) {
 			/* the password reaches children through the environment */
 			if (opt == XORB_OPT_PASSWORD)
@@ -1257,7 +1272,7 @@ int main(int argc, char **argv)
 		keep_for_child(&a, optname, optarg ? optarg : NULL);
 	}
 	if (optind >= argc)
-		return xorb_cli_usage_error(&a.c, "missing command: tenant, all, list, check or copy");
+		return xorb_cli_usage_error(&a.c, "missing command: tenant, all, list, check, copy, show, stats or diff");
 	sub = argv[optind];
 	arg1 = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (check_cmd_opts(&a.c, sub, given))
@@ -1280,8 +1295,14 @@ int main(int argc, char **argv)
 		rc = cmd_check(&a, argv + optind + 1, argc - optind - 1);
 	} else if (!strcmp(sub, "copy")) {
 		rc = cmd_copy(&a, argv + optind + 1, argc - optind - 1);
+	} else if (!strcmp(sub, "show")) {
+		rc = xorb_show_main(&a.c, argv + optind + 1, argc - optind - 1, conn_opt[0] ? conn_opt : NULL);
+	} else if (!strcmp(sub, "stats")) {
+		rc = xorb_stats_main(&a.c, argv + optind + 1, argc - optind - 1, conn_opt[0] ? conn_opt : NULL);
+	} else if (!strcmp(sub, "diff")) {
+		rc = xorb_diff_main(&a.c, argv + optind + 1, argc - optind - 1, conn_opt[0] ? conn_opt : NULL);
 	} else {
-		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\" (use tenant, all, list, check or copy)", sub);
+		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\" (use tenant, all, list, check, copy, show, stats or diff)", sub);
 	}
 	free(a.streams);
 	free_child_args(&a);

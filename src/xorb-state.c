@@ -2,7 +2,7 @@
  * xorb-state: the tenants' NATS accounts as code (operator/JWT mode).
  *
  *   xorb-state init --keys DIR
- *   xorb-state plan ENV | apply ENV
+ *   xorb-state plan ENV | apply ENV     (--json: the changes as data)
  *   xorb-state creds TENANT [--user NAME] [--env ENV]
  *   xorb-state export [--tenant T]... [-o FILE]
  *   xorb-state import FILE [--with-streams]
@@ -30,7 +30,7 @@
 
 static const char usage_text[] =
 	"Usage: xorb-state init --keys DIR\n"
-	"       xorb-state plan ENV            what apply would change, against the live server\n"
+	"       xorb-state plan ENV [--json]   what apply would change, against the live server\n"
 	"       xorb-state apply ENV           make the server match the environment (idempotent)\n"
 	"       xorb-state creds TENANT [--user NAME]   write a user's .creds file\n"
 	"       xorb-state creds --env ENV     both users' .creds of every tenant\n"
@@ -97,6 +97,7 @@ struct args {
 	size_t n_tenants;
 	int replicas;
 	bool with_streams, keep_streams, yes, server_given;
+	bool json_plan; /* plan/apply --json: collect the changes, print them as one document */
 	char creds_dir_buf[4200], sys_buf[4200];
 };
 
@@ -108,7 +109,8 @@ static void note_out(void *arg, enum xorb_note_level lvl, const char *stream, co
 		xorb_cli_warn(&a->c, "%s", msg);
 		return;
 	}
-	if (!a->c.quiet)
+	/* plan/apply --json: the changes are printed as data at the end */
+	if (!a->c.quiet && !a->json_plan)
 		printf("%s\n", msg);
 	fflush(stdout);
 }
@@ -196,25 +198,66 @@ static int cmd_init(struct args *a)
 	return XORB_EXIT_OK;
 }
 
+/*
+ * plan/apply --json: one object, built from the same list of changes the
+ * text lines are rendered from:
+ *   {"command":"plan","environment":"dev","env_file":"environments/dev.tfvars.json",
+ *    "result":"ok","changes":[{"tenant","kind","action","name","detail","key",
+ *    "path","stream","revoke"}...],"summary":{"create","update","unchanged","stray"}}
+ * kind: account, user, stream, consumer; action: create, update, unchanged,
+ * stray (an xorb-* account on the server that the environment lacks: apply
+ * leaves it). A failure: "result":"failed", "error", and the changes so far.
+ */
+static void plan_json(const char *cmd, const struct xorb_env *env, const struct xorb_state_plan *plan,
+		      const struct xorb_state_counts *n, const struct xorb_error *err)
+{
+	cJSON *j = cJSON_CreateObject(), *o;
+
+	cJSON_AddStringToObject(j, "command", cmd);
+	cJSON_AddStringToObject(j, "environment", env->environment ? env->environment : "");
+	cJSON_AddStringToObject(j, "env_file", env->path ? env->path : "");
+	cJSON_AddStringToObject(j, "result", err ? "failed" : "ok");
+	if (err)
+		cJSON_AddStringToObject(j, "error", err->msg);
+	cJSON_AddItemToObject(j, "changes", xorb_state_plan_json(plan));
+	o = cJSON_AddObjectToObject(j, "summary");
+	xorb_json_add_int(o, "create", n->create);
+	xorb_json_add_int(o, "update", n->update);
+	xorb_json_add_int(o, "unchanged", n->unchanged);
+	xorb_json_add_int(o, "stray", n->remove);
+	xorb_cli_json_emit(j, "\n");
+}
+
 static int cmd_apply(struct args *a, const char *envname, bool dry)
 {
 	struct xorb_state_ctx ctx;
 	struct xorb_state_counts n;
+	struct xorb_state_plan plan;
 	struct xorb_error err = { 0, "" };
 	struct xorb_env *env = NULL;
 	int rc;
 
+	memset(&n, 0, sizeof(n));
+	memset(&plan, 0, sizeof(plan));
 	rc = load_env(a, envname, &env);
 	if (rc)
 		return rc;
+	a->json_plan = a->c.json;
 	rc = open_ctx(a, env, &ctx, &err);
-	if (!rc)
+	if (!rc) {
+		ctx.plan = &plan;
 		rc = xorb_state_apply(&ctx, env, dry, &n, &err);
+	}
+	if (!rc && plan.oom)
+		rc = xorb_error_set(&err, XORB_ENOMEM, "out of memory while recording the plan");
 	close_ctx(&ctx);
+	if (a->c.json)
+		plan_json(dry ? "plan" : "apply", env, &plan, &n, rc ? &err : NULL);
+	xorb_state_plan_release(&plan);
 	xorb_env_free(env);
 	if (rc)
 		return xorb_cli_fail(&a->c, &err);
-	if (!a->c.quiet)
+	if (!a->c.quiet && !a->c.json)
 		printf("%s: %u to create, %u to update, %u unchanged%s\n", dry ? "Plan" : "Applied", n.create,
 		       n.update, n.unchanged, n.remove ? " (see ! lines: not in the environment)" : "");
 	return XORB_EXIT_OK;

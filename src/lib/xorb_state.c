@@ -37,6 +37,182 @@ __attribute__((format(printf, 3, 4))) static void say(struct xorb_state_ctx *c, 
 	c->note(c->note_arg, l, NULL, msg);
 }
 
+/* ---- the plan as data ---- */
+
+const char *xorb_state_change_kind_name(enum xorb_change_kind k)
+{
+	static const char *const names[] = { "account", "user", "stream", "consumer" };
+
+	return (unsigned)k < 4 ? names[k] : "?";
+}
+
+const char *xorb_state_change_action_name(enum xorb_change_action a)
+{
+	static const char *const names[] = { "create", "update", "unchanged", "stray" };
+
+	return (unsigned)a < 4 ? names[a] : "?";
+}
+
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+size_t xorb_state_change_line(const struct xorb_state_change *v, size_t n, char *buf, size_t len)
+{
+	static const char mark[] = { '+', '~', '=', '!' };
+	const char *kind = xorb_state_change_kind_name(v->kind), *name = or_empty(v->name),
+		   *detail = or_empty(v->detail);
+	char m = (unsigned)v->action < 4 ? mark[v->action] : '?';
+
+	if (v->kind == XORB_CHANGE_USER && v->action == XORB_CHANGE_CREATE && n > 1 && v[1].joined) {
+		snprintf(buf, len, "+ user %s, %s (%s)", name, or_empty(v[1].name), detail);
+		return 2;
+	}
+	switch (v->action) {
+	case XORB_CHANGE_CREATE:
+		if (v->kind == XORB_CHANGE_ACCOUNT)
+			snprintf(buf, len, "+ account %s (%s): %s", name, v->key ? v->key : "new key", detail);
+		else if (v->kind == XORB_CHANGE_USER)
+			snprintf(buf, len, "+ user %s -> %s", name, or_empty(v->path));
+		else if (v->kind == XORB_CHANGE_CONSUMER)
+			snprintf(buf, len, "+ consumer %s on %s (%s)", name, or_empty(v->stream), detail);
+		else
+			snprintf(buf, len, "+ %s %s: %s", kind, name, detail);
+		break;
+	case XORB_CHANGE_UNCHANGED:
+		if (v->kind == XORB_CHANGE_ACCOUNT)
+			snprintf(buf, len, "= account %s (%s)", name, or_empty(v->key));
+		else if (v->kind == XORB_CHANGE_USER)
+			snprintf(buf, len, "= user %s (%s)", name, or_empty(v->path));
+		else
+			snprintf(buf, len, "= %s %s", kind, name);
+		break;
+	case XORB_CHANGE_STRAY:
+		snprintf(buf, len, "! %s %s (%s) %s", kind, name, or_empty(v->key), detail);
+		break;
+	default:
+		snprintf(buf, len, "%c %s %s: %s", m, kind, name, detail);
+		break;
+	}
+	return 1;
+}
+
+static void change_free(struct xorb_state_change *c)
+{
+	free(c->tenant);
+	free(c->name);
+	free(c->detail);
+	free(c->key);
+	free(c->path);
+	free(c->stream);
+}
+
+void xorb_state_plan_release(struct xorb_state_plan *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->n; i++)
+		change_free(&p->v[i]);
+	free(p->v);
+	memset(p, 0, sizeof(*p));
+}
+
+static char *dup_or_null(const char *s, int *oom)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*oom = 1;
+	return d;
+}
+
+static void plan_add(struct xorb_state_plan *p, const struct xorb_state_change *c)
+{
+	struct xorb_state_change *d;
+	int oom = 0;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+
+		d = realloc(p->v, cap * sizeof(*d));
+		if (!d) {
+			p->oom = 1;
+			return;
+		}
+		p->v = d;
+		p->cap = cap;
+	}
+	d = &p->v[p->n++];
+	*d = *c;
+	d->tenant = dup_or_null(c->tenant, &oom);
+	d->name = dup_or_null(c->name, &oom);
+	d->detail = dup_or_null(c->detail, &oom);
+	d->key = dup_or_null(c->key, &oom);
+	d->path = dup_or_null(c->path, &oom);
+	d->stream = dup_or_null(c->stream, &oom);
+	if (oom)
+		p->oom = 1;
+}
+
+cJSON *xorb_state_plan_json(const struct xorb_state_plan *p)
+{
+	cJSON *arr = cJSON_CreateArray();
+	size_t i;
+
+	for (i = 0; arr && i < p->n; i++) {
+		const struct xorb_state_change *c = &p->v[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(arr, o)) {
+			cJSON_Delete(o);
+			cJSON_Delete(arr);
+			return NULL;
+		}
+		cJSON_AddStringToObject(o, "tenant", or_empty(c->tenant));
+		cJSON_AddStringToObject(o, "kind", xorb_state_change_kind_name(c->kind));
+		cJSON_AddStringToObject(o, "action", xorb_state_change_action_name(c->action));
+		cJSON_AddStringToObject(o, "name", or_empty(c->name));
+		if (c->detail)
+			cJSON_AddStringToObject(o, "detail", c->detail);
+		if (c->key)
+			cJSON_AddStringToObject(o, "key", c->key);
+		if (c->path)
+			cJSON_AddStringToObject(o, "path", c->path);
+		if (c->stream)
+			cJSON_AddStringToObject(o, "stream", c->stream);
+		if (c->kind == XORB_CHANGE_ACCOUNT || c->kind == XORB_CHANGE_USER)
+			cJSON_AddBoolToObject(o, "revoke", c->revoke);
+	}
+	return arr;
+}
+
+/* Records cnt changes that make one text line: counted, collected in
+ * c->plan, and the line said. */
+static void change(struct xorb_state_ctx *c, struct xorb_state_counts *n, const struct xorb_state_change *v, size_t cnt)
+{
+	char line[2048];
+	size_t i;
+
+	for (i = 0; i < cnt; i++) {
+		switch (v[i].action) {
+		case XORB_CHANGE_CREATE: n->create++; break;
+		case XORB_CHANGE_UPDATE: n->update++; break;
+		case XORB_CHANGE_UNCHANGED: n->unchanged++; break;
+		case XORB_CHANGE_STRAY: n->remove++; break;
+		}
+		if (c->plan)
+			plan_add(c->plan, &v[i]);
+	}
+	xorb_state_change_line(v, cnt, line, sizeof(line));
+	say(c, XORB_NOTE_INFO, "%s", line);
+}
+
 /* The connection options every login of xorb-state shares: URL and TLS. */
 static void conn_opts(const struct xorb_state_ctx *c, struct xorb_conn_opts *o)
 {
@@ -244,6 +420,8 @@ static int account_changes(struct xorb_state_ctx *c, const struct xorb_tenant_pl
 	char *live = NULL, diff[512];
 	cJSON *claims = NULL, *revs = NULL;
 	int rc, added = 0;
+	struct xorb_state_change ch = { XORB_CHANGE_ACCOUNT, XORB_CHANGE_UNCHANGED, (char *)p->tenant,
+					(char *)p->account_name, NULL, (char *)acct_pub, NULL, NULL, false, false };
 
 	*exists = false;
 	if (new_key) {
@@ -276,23 +454,29 @@ static int account_changes(struct xorb_state_ctx *c, const struct xorb_tenant_pl
 				 added, added > 1 ? "s" : "");
 		if (!diff[0]) {
 			cJSON_Delete(revs);
-			n->unchanged++;
-			say(c, XORB_NOTE_INFO, "= account %s (%s)", p->account_name, acct_pub);
+			ch.action = XORB_CHANGE_UNCHANGED;
+			change(c, n, &ch, 1);
 			return XORB_OK;
 		}
-		n->update++;
-		say(c, XORB_NOTE_INFO, "~ account %s: %s", p->account_name, diff);
+		ch.action = XORB_CHANGE_UPDATE;
+		ch.detail = diff;
+		ch.revoke = added > 0;
+		change(c, n, &ch, 1);
 	} else {
 		/* a known key whose account is not on the server (destroyed):
 		 * the creds files may still be of the old permissions */
 		revs = revocations(NULL, u, revoke_at, &added);
 		if (!revs)
 			return xorb_error_set(err, XORB_ENOMEM, "out of memory");
-		n->create++;
-		say(c, XORB_NOTE_INFO, "+ account %s (%s): disk %" PRId64 " B, streams %" PRId64 ", consumers %" PRId64
-		    ", connections %" PRId64, p->account_name, new_key ? "new key" : acct_pub,
-		    xorb_json_int(p->limits, "disk_storage", 0), xorb_json_int(p->limits, "streams", 0),
-		    xorb_json_int(p->limits, "consumer", 0), xorb_json_int(p->limits, "conn", -1));
+		snprintf(diff, sizeof(diff), "disk %" PRId64 " B, streams %" PRId64 ", consumers %" PRId64
+			 ", connections %" PRId64, xorb_json_int(p->limits, "disk_storage", 0),
+			 xorb_json_int(p->limits, "streams", 0), xorb_json_int(p->limits, "consumer", 0),
+			 xorb_json_int(p->limits, "conn", -1));
+		ch.action = XORB_CHANGE_CREATE;
+		ch.key = new_key ? NULL : (char *)acct_pub;
+		ch.detail = diff;
+		ch.revoke = added > 0;
+		change(c, n, &ch, 1);
 	}
 	if (dry) {
 		cJSON_Delete(revs);
@@ -313,10 +497,12 @@ static int account_changes(struct xorb_state_ctx *c, const struct xorb_tenant_pl
 	}
 }
 
-static int user_changes(struct xorb_state_ctx *c, const struct xorb_nkey *acct, struct user_now u[2],
-			int64_t revoke_at, bool dry, struct xorb_state_counts *n, struct xorb_error *err)
+static int user_changes(struct xorb_state_ctx *c, const char *tenant, const struct xorb_nkey *acct,
+			struct user_now u[2], int64_t revoke_at, bool dry, struct xorb_state_counts *n,
+			struct xorb_error *err)
 {
 	int i, rc = XORB_OK;
+	char detail[1100];
 
 	/* the server refuses a JWT issued at or before its key's revocation time
 	 * (nats-server 2.9.10 isRevoked: revoked when t >= iat), and iat has
@@ -325,19 +511,23 @@ static int user_changes(struct xorb_state_ctx *c, const struct xorb_nkey *acct, 
 		while ((int64_t)time(NULL) <= revoke_at)
 			nanosleep(&(struct timespec){ 0, 50 * 1000 * 1000 }, NULL);
 	for (i = 0; i < 2 && !rc; i++) {
+		struct xorb_state_change ch = { XORB_CHANGE_USER, XORB_CHANGE_UNCHANGED, (char *)tenant, u[i].name,
+						NULL, NULL, u[i].path, NULL, false, false };
+
 		if (u[i].current) {
-			n->unchanged++;
-			say(c, XORB_NOTE_INFO, "= user %s (%s)", u[i].name, u[i].path);
+			change(c, n, &ch, 1);
 			continue;
 		}
 		if (!strcmp(u[i].why, "new")) {
-			n->create++;
-			say(c, XORB_NOTE_INFO, "+ user %s -> %s", u[i].name, u[i].path);
+			ch.action = XORB_CHANGE_CREATE;
 		} else {
-			n->update++;
-			say(c, XORB_NOTE_INFO, "~ user %s: %s%s", u[i].name, u[i].why,
-			    u[i].revoke ? "; its earlier JWTs are revoked (copies of the old creds file stop working)" : "");
+			snprintf(detail, sizeof(detail), "%s%s", u[i].why,
+				 u[i].revoke ? "; its earlier JWTs are revoked (copies of the old creds file stop working)" : "");
+			ch.action = XORB_CHANGE_UPDATE;
+			ch.detail = detail;
+			ch.revoke = u[i].revoke;
 		}
+		change(c, n, &ch, 1);
 		if (!dry)
 			rc = write_creds(c, acct, u[i].name, u[i].perms, u[i].seed, u[i].path, err);
 	}
@@ -370,15 +560,20 @@ static int stream_changes(struct xorb_state_ctx *c, natsConnection *nc, const st
 		const struct xorb_stream_plan *s = &p->streams[i];
 		cJSON *info = NULL, *live;
 		char diff[512];
+		struct xorb_state_change ch = { XORB_CHANGE_STREAM, XORB_CHANGE_UNCHANGED, (char *)p->tenant,
+						(char *)s->name, NULL, NULL, NULL, NULL, false, false };
 
 		rc = nc ? xorb_js_stream_info(nc, s->name, c->timeout_ms, &info, err) : XORB_ENOTFOUND;
 		if (rc == XORB_ENOTFOUND) {
 			rc = XORB_OK;
-			n->create++;
-			say(c, XORB_NOTE_INFO, "+ stream %s: max_bytes %" PRId64 ", max_msgs %" PRId64 ", max_age %" PRId64
-			    " d, replicas %" PRId64, s->name, xorb_json_int(s->config, "max_bytes", 0),
-			    xorb_json_int(s->config, "max_msgs", 0), (int64_t)(xorb_json_int(s->config, "max_age", 0) / XORB_NS_PER_DAY),
-			    xorb_json_int(s->config, "num_replicas", 1));
+			snprintf(diff, sizeof(diff), "max_bytes %" PRId64 ", max_msgs %" PRId64 ", max_age %" PRId64
+				 " d, replicas %" PRId64, xorb_json_int(s->config, "max_bytes", 0),
+				 xorb_json_int(s->config, "max_msgs", 0),
+				 (int64_t)(xorb_json_int(s->config, "max_age", 0) / XORB_NS_PER_DAY),
+				 xorb_json_int(s->config, "num_replicas", 1));
+			ch.action = XORB_CHANGE_CREATE;
+			ch.detail = diff;
+			change(c, n, &ch, 1);
 			if (dry)
 				continue;
 			xorb_buf_reset(&body);
@@ -393,11 +588,11 @@ static int stream_changes(struct xorb_state_ctx *c, natsConnection *nc, const st
 		live = cJSON_GetObjectItemCaseSensitive(info, "config");
 		first_difference(s->config, live, diff, sizeof(diff));
 		if (!diff[0]) {
-			n->unchanged++;
-			say(c, XORB_NOTE_INFO, "= stream %s", s->name);
+			change(c, n, &ch, 1);
 		} else {
-			n->update++;
-			say(c, XORB_NOTE_INFO, "~ stream %s: %s", s->name, diff);
+			ch.action = XORB_CHANGE_UPDATE;
+			ch.detail = diff;
+			change(c, n, &ch, 1);
 			if (!dry) {
 				const cJSON *it;
 
@@ -419,25 +614,27 @@ static int stream_changes(struct xorb_state_ctx *c, natsConnection *nc, const st
 		const struct xorb_consumer_plan *k = &p->consumers[i];
 		cJSON *info = NULL, *req;
 		char diff[512];
+		struct xorb_state_change ch = { XORB_CHANGE_CONSUMER, XORB_CHANGE_UNCHANGED, (char *)p->tenant,
+						(char *)k->name, NULL, NULL, NULL, (char *)k->stream, false, false };
 
 		rc = nc ? js(nc, c->timeout_ms, NULL, &info, err, "$JS.API.CONSUMER.INFO.%s.%s", k->stream, k->name)
 			: XORB_ENOTFOUND;
 		if (rc == XORB_ENOTFOUND || (rc && dry && !nc)) {
 			rc = XORB_OK;
-			n->create++;
-			say(c, XORB_NOTE_INFO, "+ consumer %s on %s (ack_wait 30s, max_ack_pending 1024, flow control, "
-			    "heartbeat 5s, deliver last, 1 MiB/s)", k->name, k->stream);
+			ch.action = XORB_CHANGE_CREATE;
+			ch.detail = (char *)"ack_wait 30s, max_ack_pending 1024, flow control, heartbeat 5s, deliver last, 1 MiB/s";
+			change(c, n, &ch, 1);
 			diff[0] = '+';
 		} else if (rc) {
 			break;
 		} else {
 			first_difference(k->config, cJSON_GetObjectItemCaseSensitive(info, "config"), diff, sizeof(diff));
 			if (!diff[0]) {
-				n->unchanged++;
-				say(c, XORB_NOTE_INFO, "= consumer %s", k->name);
+				change(c, n, &ch, 1);
 			} else {
-				n->update++;
-				say(c, XORB_NOTE_INFO, "~ consumer %s: %s", k->name, diff);
+				ch.action = XORB_CHANGE_UPDATE;
+				ch.detail = diff;
+				change(c, n, &ch, 1);
 			}
 		}
 		cJSON_Delete(info);
@@ -486,10 +683,21 @@ static int tenant_apply(struct xorb_state_ctx *c, const struct xorb_env *env, co
 		users_read(c, &p, acct_pub, users);
 	rc = account_changes(c, &p, acct_pub, new_key, dry, users, revoke_at, n, &exists, err);
 	if (!rc && acct)
-		rc = user_changes(c, acct, users, revoke_at, dry, n, err);
+		rc = user_changes(c, t->name, acct, users, revoke_at, dry, n, err);
 	else if (!rc) {
-		n->create += 2;
-		say(c, XORB_NOTE_INFO, "+ user xorb-%s-user, xorb-%s-backup (creds in %s)", t->name, t->name, c->creds_dir);
+		/* no account key yet (a plan): one line for both users */
+		char names[2][160], paths[2][4400], detail[4200];
+		struct xorb_state_change ch[2];
+		int i;
+
+		snprintf(detail, sizeof(detail), "creds in %s", c->creds_dir);
+		for (i = 0; i < 2; i++) {
+			snprintf(names[i], sizeof(names[i]), "xorb-%s-%s", t->name, i ? "backup" : "user");
+			creds_path(c, names[i], paths[i], sizeof(paths[i]));
+			ch[i] = (struct xorb_state_change){ XORB_CHANGE_USER, XORB_CHANGE_CREATE, t->name, names[i], detail,
+							    NULL, paths[i], NULL, false, i == 1 };
+		}
+		change(c, n, ch, 2);
 	}
 	if (rc)
 		goto out;
@@ -546,9 +754,13 @@ static void strays(struct xorb_state_ctx *c, const struct xorb_env *env, struct 
 		}
 		name = xorb_json_str(claims, "name", "");
 		if (!strncmp(name, "xorb-", 5) && !xorb_env_tenant(env, name + 5)) {
-			n->remove++;
-			say(c, XORB_NOTE_INFO, "! account %s (%s) is on the server but not in %s: apply leaves it; "
-			    "xorb-state destroy --tenant %s removes it", name, accts[i], env->path, name + 5);
+			char detail[1500];
+			struct xorb_state_change ch = { XORB_CHANGE_ACCOUNT, XORB_CHANGE_STRAY, (char *)name + 5, (char *)name,
+							detail, accts[i], NULL, NULL, false, false };
+
+			snprintf(detail, sizeof(detail), "is on the server but not in %s: apply leaves it; "
+				 "xorb-state destroy --tenant %s removes it", env->path, name + 5);
+			change(c, n, &ch, 1);
 		}
 		cJSON_Delete(claims);
 		free(jwt);

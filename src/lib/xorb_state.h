@@ -5,6 +5,10 @@
  * and destroy tenants. Every change is reported through the note callback
  * as one line ("+ stream xorb-t-qa-scan-live", "~ account xorb-t-qa:
  * disk_storage 1 -> 2", "= ..."), so the tool layer can print a plan.
+ *
+ * A plan (and what apply did) is data: a list of struct xorb_state_change.
+ * Each text line is rendered from it (xorb_state_change_line) and so is the
+ * --json document (xorb_state_plan_json); ctx->plan collects the list.
  */
 #ifndef XORB_STATE_H
 #define XORB_STATE_H
@@ -14,7 +18,50 @@
 
 #include "xorb_backup.h"
 #include "xorb_env.h"
+#include "xorb_json.h"
 #include "xorb_keys.h"
+
+/* What a change is about, and what apply does to it. */
+enum xorb_change_kind { XORB_CHANGE_ACCOUNT, XORB_CHANGE_USER, XORB_CHANGE_STREAM, XORB_CHANGE_CONSUMER };
+enum xorb_change_action {
+	XORB_CHANGE_CREATE,	/* "+" */
+	XORB_CHANGE_UPDATE,	/* "~" (a user re-issued, an account's limits or revocations) */
+	XORB_CHANGE_UNCHANGED,	/* "=" */
+	XORB_CHANGE_STRAY,	/* "!": an xorb-* account on the server that the environment
+				 * lacks; apply leaves it (nothing is ever deleted by apply) */
+};
+
+struct xorb_state_change {
+	enum xorb_change_kind kind;
+	enum xorb_change_action action;
+	char *tenant;
+	char *name;   /* the account, user, stream or consumer */
+	char *detail; /* the settings created, what differs, why; NULL: none */
+	char *key;    /* account: its public key; NULL while it has none (plan of a new tenant) */
+	char *path;   /* user: its creds file */
+	char *stream; /* consumer: its stream */
+	bool revoke;  /* account, user: earlier JWTs of a user are revoked */
+	bool joined;  /* shown on the text line of the change before it (the two users
+		       * of a tenant whose account key does not exist yet) */
+};
+
+struct xorb_state_plan {
+	struct xorb_state_change *v;
+	size_t n, cap;
+	int oom; /* a change could not be recorded */
+};
+
+/* Renders the text line of v[0] and of the changes after it that are joined
+ * to it (at most n) into buf, e.g. "+ stream xorb-t-qa-scan-live: max_bytes
+ * ..."; returns how many changes the line covers (>= 1). */
+size_t xorb_state_change_line(const struct xorb_state_change *v, size_t n, char *buf, size_t len);
+/* The changes as a JSON array of objects: tenant, kind (account, user,
+ * stream, consumer), action (create, update, unchanged, stray), name,
+ * and when present detail, key, path, stream, revoke. NULL on ENOMEM. */
+cJSON *xorb_state_plan_json(const struct xorb_state_plan *p);
+void xorb_state_plan_release(struct xorb_state_plan *p);
+const char *xorb_state_change_kind_name(enum xorb_change_kind k);
+const char *xorb_state_change_action_name(enum xorb_change_action a);
 
 struct xorb_state_ctx {
 	struct xorb_keys *keys;
@@ -26,10 +73,11 @@ struct xorb_state_ctx {
 	int replicas;		  /* 0: the environment's num_replicas */
 	xorb_note_fn note;
 	void *note_arg;
+	struct xorb_state_plan *plan; /* when set, plan/apply append every change */
 };
 
 struct xorb_state_counts {
-	unsigned create, update, unchanged, remove;
+	unsigned create, update, unchanged, remove; /* remove: plan/apply's strays */
 };
 
 /* dry_run: plan only. */
