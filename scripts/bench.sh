@@ -17,6 +17,7 @@
 #   BENCH_RUNS=3 (runs per measurement; the best wall time is reported, the lowest CPU, the highest RSS)
 #   BENCH_SETS="small large" (which streams)
 #   BENCH_S3=1 (also S3 upload/download through local Swift against `aws s3 cp`; 0 to skip)
+#   BENCH_AGE=1 (also the backup and restore encrypted with age, issue 15; 0 to skip)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -242,6 +243,43 @@ bench_s3() {
 	rm -rf "$swift"
 }
 
+# Encryption (issue 15): the same backup and restore with an age recipient / identity, against
+# the same raw baselines; the what column says how much CPU per GiB encryption adds to the plain
+# run above. An encrypted restore is always verified whole first (nothing is sent before every
+# chunk is authenticated): on servers where a plain restore is one pass that is a second pass.
+bench_age() {
+	local stream=$1 pub xe=() xe_c=() xe_rss=0 xd=() xd_c=() xd_rss=0 fe=0 fdd=0
+	[ -s "$work/age.key" ] || { age-keygen -o "$work/age.key" 2>/dev/null && chmod 600 "$work/age.key"; }
+	pub=$(age-keygen -y "$work/age.key")
+	for i in $(seq "$runs"); do
+		rm -rf "$work/store-age.try"
+		if measure xe xe_c xe_rss "$B/xorb-backup" -q -s "$SRC" --store "$work/store-age.try" tenant bench \
+			--stream "$stream" --chunk-size 1M --recipient "$pub"; then
+			rm -rf "$work/store-age"; mv "$work/store-age.try" "$work/store-age"
+		else fe=$((fe + 1)); fi
+	done
+	for i in $(seq "$runs"); do
+		delete_stream "$DST" "$stream"
+		measure xd xd_c xd_rss "$B/xorb-restore" -q -s "$DST" --store "$work/store-age" --identity "$work/age.key" \
+			bench --stream "$stream" || fdd=$((fdd + 1))
+	done
+	local bxe bxd cxe cxd
+	bxe=$(best "${xe[@]}"); bxd=$(best "${xd[@]}"); cxe=$(best "${xe_c[@]}"); cxd=$(best "${xd_c[@]}")
+	row "$set backup, encrypted (age; $(delta_gib "$cxe" "$cxb") CPU s/GiB over the plain backup)$(failed "$fe" "$runs")" \
+		"$(secs "$rb")" "$(secs "$bxe")" "$(ratio "$bxe" "$rb" "<= 1.15x")" \
+		"$(per_gib "$crb")" "$(per_gib "$cxe")" "$((xe_rss / 1024)) MiB"
+	row "$set restore, encrypted (age, verified whole first; $(delta_gib "$cxd" "$cxr") CPU s/GiB over the plain restore)$(failed "$fdd" "$runs")" \
+		"$(secs "$rr")" "$(secs "$bxd")" "$(ratio "$bxd" "$rr" "<= 1.2x")" \
+		"$(per_gib "$crr")" "$(per_gib "$cxd")" "$((xd_rss / 1024)) MiB"
+	rm -rf "$work/store-age"
+}
+
+# delta_gib CPU_A CPU_B -> (A - B) per GiB of the stream's data, signed; "-" when unmeasured
+delta_gib() {
+	if [ -z "$1" ] || [ -z "$2" ]; then echo "-"; return; fi
+	printf '%+.2f' "$(echo "($1 - $2) / $gib" | bc -l)"
+}
+
 # row WHAT BASELINE XORB RATIO BASE_CPU XORB_CPU RSS (the server version is $ver)
 row() {
 	local r
@@ -349,6 +387,9 @@ for ver in $servers; do
 			"$(secs "$rr")" "$(secs "$xrb")" "$(ratio "$xrb" "$rr" "<= 1.2x")" \
 			"$(per_gib "$crr")" "$(per_gib "$cxr")" "$((xr_rss / 1024)) MiB"
 		row "$set sizes" "snapshot $snap B" "archive $arch B" "$(printf '%.3f' "$(echo "$arch / $snap" | bc -l)")" "" "" ""
+		if [ "${BENCH_AGE:-1}" = 1 ]; then
+			bench_age "$stream"
+		fi
 		if [ "$set" = small ] && [ "${BENCH_S3:-1}" = 1 ]; then
 			bench_s3 "$stream"
 		fi

@@ -95,6 +95,9 @@ static const char usage_text[] =
 	"show, stats and diff read sidecars only (no archive, no NATS): the store options, --json,\n"
 	"  -q, -v. ID defaults to the newest. diff compares streams, messages, bytes, first/last\n"
 	"  sequences, replicas and consumers: exit 0 identical, 1 different, 2 error (like diff).\n"
+	"      --identity FILE    (show, diff) open an encrypted backup's sealed manifest with this\n"
+	"                         age identities file (repeatable); without it show gives the\n"
+	"                         plain totals and diff refuses encrypted backups\n"
 	"\n";
 
 enum {
@@ -120,6 +123,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_RECIPIENT,
 	OPT_RECIPIENTS_FILE,
+	OPT_IDENTITY,
 };
 
 /* Which command options each subcommand takes; any other is a usage error
@@ -139,9 +143,9 @@ static const struct {
 	{ "list", 0 },
 	{ "check", OPTBIT(OPT_MAX_AGE) | OPTBIT(OPT_WARN_AGE) | OPTBIT(OPT_ENV) },
 	{ "copy", OPTBIT(OPT_TO) | OPTBIT(OPT_ALL) | OPTBIT(OPT_DRY_RUN) },
-	{ "show", 0 },
+	{ "show", OPTBIT(OPT_IDENTITY) },
 	{ "stats", 0 },
-	{ "diff", 0 },
+	{ "diff", OPTBIT(OPT_IDENTITY) },
 };
 
 static const struct option longopts[] = {
@@ -149,6 +153,7 @@ static const struct option longopts[] = {
 	{ "stream", required_argument, NULL, OPT_STREAM },
 	{ "recipient", required_argument, NULL, OPT_RECIPIENT },
 	{ "recipients-file", required_argument, NULL, OPT_RECIPIENTS_FILE },
+	{ "identity", required_argument, NULL, OPT_IDENTITY },
 	{ "no-consumers", no_argument, NULL, OPT_NO_CONSUMERS },
 	{ "chunk-size", required_argument, NULL, OPT_CHUNK },
 	{ "window-size", required_argument, NULL, OPT_WINDOW },
@@ -1239,6 +1244,10 @@ int main(int argc, char **argv)
 			if (xorb_cli_list_add(&a.recipient_keys, &a.n_recipient_keys, optarg))
 				return XORB_EXIT_FAIL;
 			break;
+		case OPT_IDENTITY:
+			if (xorb_cli_list_add(&a.c.identity_files, &a.c.n_identity_files, optarg))
+				return XORB_EXIT_FAIL;
+			continue;
 		case OPT_RECIPIENTS_FILE:
 			if (xorb_cli_list_add(&a.recipient_files, &a.n_recipient_files, optarg))
 				return XORB_EXIT_FAIL;

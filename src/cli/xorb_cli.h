@@ -45,6 +45,10 @@ struct xorb_cli {
 	unsigned conn_given;
 	cJSON *context_json;
 	int context_loaded;
+	/* --identity FILE of the commands that read encrypted backups' contents
+	 * (xorb-backup show and diff), borrowed from argv */
+	const char **identity_files;
+	size_t n_identity_files;
 };
 
 /* Option ids of the common options (above the ASCII range). */

@@ -34,6 +34,8 @@
  */
 #include "xorb_show.h"
 
+#include "xorb_age.h"
+
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -175,6 +177,12 @@ static struct totals totals_of(const struct xorb_manifest *m)
 	struct totals t = { 0, 0, 0, 0 };
 	size_t i;
 
+	if (m->sealed) { /* encrypted, not opened: the sidecar's totals */
+		t.messages = m->total_messages;
+		t.bytes = m->total_bytes;
+		t.consumers = -1;
+		return t;
+	}
 	for (i = 0; i < m->n_streams; i++) {
 		const struct xorb_manifest_stream *s = &m->streams[i];
 
@@ -239,6 +247,25 @@ static int load(struct xorb_cli *c, struct xorb_store *s, const char *sub, const
 			       sub, tenant, xorb_store_url(s));
 	else if (rc)
 		xorb_cli_error(c, "%s: cannot read backup %s of tenant \"%s\": %s", sub, id, tenant, err.msg);
+	if (!rc && (*m)->sealed && c->n_identity_files) {
+		/* an encrypted backup and --identity: its sealed manifest opened */
+		struct xorb_age_identity **ids = NULL;
+		struct xorb_manifest *full = NULL;
+		size_t n = 0;
+
+		if (xorb_cli_identities(c, c->identity_files, c->n_identity_files, &ids, &n))
+			return XORB_EXIT_FAIL;
+		rc = xorb_bundle_unseal(*m, ids, n, &full, &err);
+		xorb_age_identities_free(ids, n);
+		if (rc) {
+			xorb_cli_error(c, "%s: %s", sub, err.msg);
+			return XORB_EXIT_FAIL;
+		}
+		full->open_ids = NULL; /* not walked here: the keys are gone */
+		full->n_open_ids = 0;
+		xorb_manifest_free(*m);
+		*m = full;
+	}
 	return rc ? XORB_EXIT_FAIL : 0;
 }
 
@@ -285,8 +312,19 @@ static cJSON *show_json(const struct xorb_manifest *m)
 		xorb_json_add_int(o, "size", (int64_t)m->archive_size);
 		add_str(o, "sha256", m->archive_sha256);
 	}
+	if (m->archive_encrypted) {
+		o = cJSON_AddObjectToObject(j, "encryption");
+		cJSON_AddStringToObject(o, "format", "age-v1");
+		cJSON_AddBoolToObject(o, "opened", !m->sealed);
+		if (m->sealed) {
+			cJSON *r = cJSON_AddArrayToObject(o, "recipients");
+
+			for (i = 0; i < m->n_recipients; i++)
+				cJSON_AddItemToArray(r, cJSON_CreateString(m->recipients[i]));
+		}
+	}
 	o = cJSON_AddObjectToObject(j, "totals");
-	xorb_json_add_int(o, "streams", (int64_t)m->n_streams);
+	xorb_json_add_int(o, "streams", m->sealed ? m->total_streams : (int64_t)m->n_streams);
 	xorb_json_add_int(o, "skipped", (int64_t)m->n_skipped);
 	xorb_json_add_int(o, "messages", t.messages);
 	xorb_json_add_int(o, "bytes", t.bytes);
@@ -346,6 +384,18 @@ static void show_text(const struct xorb_manifest *m, int verbose)
 		       strlen(m->archive_sha256) > 16 ? "..." : "");
 	else
 		printf("  archive    -\n");
+	if (m->sealed) {
+		printf("  encrypted  age, to");
+		for (i = 0; i < m->n_recipients; i++)
+			printf("%s %s", i ? "," : "", m->recipients[i]);
+		printf("\n  content    %" PRId64 " stream%s, %" PRId64 " messages, %s; the names are sealed: "
+		       "--identity FILE shows the streams and consumers\n",
+		       m->total_streams, m->total_streams == 1 ? "" : "s", t.messages,
+		       xorb_cli_bytes((uint64_t)t.bytes, b1, sizeof(b1)));
+		return;
+	}
+	if (m->archive_encrypted)
+		printf("  encrypted  age (opened with the identity given)\n");
 	printf("  content    %zu stream%s, %" PRId64 " messages, %s, %" PRId64 " consumer%s; %zu skipped\n", m->n_streams,
 	       m->n_streams == 1 ? "" : "s", t.messages, xorb_cli_bytes((uint64_t)t.bytes, b1, sizeof(b1)), t.consumers,
 	       t.consumers == 1 ? "" : "s", m->n_skipped);
@@ -490,7 +540,7 @@ static int stats_add(struct xorb_cli *c, struct xorb_store *s, const char *key, 
 		snprintf(t->newest_created, sizeof(t->newest_created), "%s", have_str(m->created) ? m->created : "");
 		t->last = m->has_archive ? m->archive_size : 0;
 		t->newest_messages = totals_of(m).messages;
-		t->newest_streams = m->n_streams;
+		t->newest_streams = m->sealed ? (size_t)m->total_streams : m->n_streams;
 	}
 	snprintf(t->oldest_id, sizeof(t->oldest_id), "%s", or_dash(m->backup_id));
 	snprintf(t->oldest_created, sizeof(t->oldest_created), "%s", have_str(m->created) ? m->created : "");
@@ -974,6 +1024,13 @@ int xorb_diff_main(struct xorb_cli *c, char **argv, int argc, const char *conn_o
 		rc = load(c, s, "diff", tenant, argv[1], &a);
 	if (!rc)
 		rc = load(c, s, "diff", tenant, argv[2], &b);
+	if (!rc && (a->sealed || b->sealed)) {
+		/* the streams of an encrypted backup are sealed: comparing the
+		 * sidecars alone would find two different backups "identical" */
+		xorb_cli_error(c, "diff: backup %s of tenant \"%s\" is encrypted: its streams are sealed; give --identity FILE to compare them",
+			       a->sealed ? a->backup_id : b->backup_id, tenant);
+		rc = XORB_EXIT_FAIL;
+	}
 	if (!rc) {
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "tenant", tenant);

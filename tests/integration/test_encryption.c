@@ -321,6 +321,46 @@ static void test_no_plaintext_and_age_reads_it(void **state)
 	}
 }
 
+/* show gives the plain totals without the key and the streams with it;
+ * diff refuses encrypted backups without it (sidecars alone would look
+ * identical) and compares them with it. */
+static void test_show_and_diff(void **state)
+{
+	struct xt_result r;
+
+	(void)state;
+	{
+		const char *argv[] = { xt_bin("xorb-backup"), "--store", store, "show", "t-enc", id_enc, NULL };
+
+		assert_int_equal(run(&r, argv), 0);
+		assert_non_null(strstr(r.out, "encrypted  age, to"));
+		assert_non_null(strstr(r.out, "3 streams"));
+		assert_null(strstr(r.out, "xorb-t-enc-"));
+		xt_result_release(&r);
+	}
+	{
+		const char *argv[] = { xt_bin("xorb-backup"), "--store", store, "show", "t-enc", id_enc, "--identity", key_a, NULL };
+
+		assert_int_equal(run(&r, argv), 0);
+		assert_non_null(strstr(r.out, "xorb-t-enc-scan-live"));
+		xt_result_release(&r);
+	}
+	{
+		const char *argv[] = { xt_bin("xorb-backup"), "--store", store, "diff", "t-enc", id_enc, "latest", NULL };
+
+		assert_int_equal(run(&r, argv), 2);
+		assert_non_null(strstr(r.err, "is encrypted"));
+		xt_result_release(&r);
+	}
+	{
+		const char *argv[] = { xt_bin("xorb-backup"), "--store", store, "diff", "t-enc", id_enc, "latest",
+				       "--identity", key_a, NULL };
+
+		assert_int_equal(run(&r, argv), 0);
+		xt_result_release(&r);
+	}
+}
+
 static void test_verify(void **state)
 {
 	struct xt_result r;
@@ -570,6 +610,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_no_plaintext_and_age_reads_it),
 		cmocka_unit_test(test_verify),
+		cmocka_unit_test(test_show_and_diff),
 		cmocka_unit_test(test_restore_refusals),
 		cmocka_unit_test(test_restore_from_age_tool),
 		cmocka_unit_test(test_per_tenant_keys_and_erasure),
