@@ -1,5 +1,6 @@
 /* age v1 over OpenSSL 3 EVP: see xorb_age.h. */
 #include "xorb_age.h"
+#include "xorb_nkeys.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -50,82 +51,22 @@ const char *xorb_age_fail_str(enum xorb_age_fail f)
 	return "unknown age failure";
 }
 
-/* ---- base64 (standard alphabet, no padding) ---- */
-
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* ---- base64 (standard alphabet, no padding): xorb_nkeys.c's codec ---- */
 
 size_t xorb_age_b64_len(size_t n)
 {
-	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+	return xorb_base64url_len(n);
 }
 
 void xorb_age_b64_encode(const void *data, size_t n, char *out)
 {
-	const unsigned char *p = data;
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
-
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = b64_alphabet[(v >> 6) & 63];
-		out[o++] = b64_alphabet[v & 63];
-	}
-	if (n - i == 1) {
-		out[o++] = b64_alphabet[p[i] >> 2];
-		out[o++] = b64_alphabet[(p[i] & 3) << 4];
-	} else if (n - i == 2) {
-		out[o++] = b64_alphabet[p[i] >> 2];
-		out[o++] = b64_alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		out[o++] = b64_alphabet[(p[i + 1] & 15) << 2];
-	}
-	out[o] = '\0';
-}
-
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
+	xorb_base64_encode_alpha(xorb_b64_std, data, n, out);
 }
 
 int xorb_age_b64_decode(const char *text, size_t len, unsigned char *out, size_t cap,
 			size_t *outlen)
 {
-	unsigned int acc = 0;
-	int bits = 0;
-	size_t i, o = 0;
-
-	*outlen = 0;
-	if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
-		return -1;
-	for (i = 0; i < len; i++) {
-		int v = b64_value((unsigned char)text[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned int)v;
-		bits += 6;
-		if (bits >= 8) {
-			out[o++] = (unsigned char)(acc >> (bits - 8));
-			bits -= 8;
-		}
-		acc &= (1u << bits) - 1;
-	}
-	if (acc != 0) /* RFC 4648 3.5: canonical encodings leave the spare bits zero */
-		return -1;
-	*outlen = o;
-	return 0;
+	return xorb_base64_decode_alpha(xorb_b64_std, text, len, out, cap, outlen);
 }
 
 /* ---- primitives, all through EVP ---- */

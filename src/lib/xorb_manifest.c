@@ -21,16 +21,11 @@ static cJSON *str_or_empty(const char *s)
 	return cJSON_CreateString(s ? s : "");
 }
 
-/* The sealed sidecar: see struct xorb_manifest. Nothing in it names a
- * stream, a subject, a consumer or an entry. */
-static int sealed_to_json(const struct xorb_manifest *m, struct xorb_buf *out)
+/* The members both forms start with: format, tool, tenant, id, times, server. */
+static void add_header(cJSON *root, const struct xorb_manifest *m)
 {
-	cJSON *root = cJSON_CreateObject(), *o, *srv, *arr;
-	size_t i;
-	int rc;
+	cJSON *srv;
 
-	if (!root)
-		return -1;
 	cJSON_AddStringToObject(root, "format", XORB_FORMAT_NAME);
 	xorb_json_add_int(root, "format_version", XORB_FORMAT_VERSION);
 	cJSON_AddItemToObject(root, "tool", cJSON_CreateString("xorb-dr"));
@@ -43,6 +38,19 @@ static int sealed_to_json(const struct xorb_manifest *m, struct xorb_buf *out)
 	cJSON_AddItemToObject(srv, "version", str_or_empty(m->server_version));
 	cJSON_AddItemToObject(srv, "name", str_or_empty(m->server_name));
 	cJSON_AddItemToObject(srv, "cluster", str_or_empty(m->cluster));
+}
+
+/* The sealed sidecar: see struct xorb_manifest. Nothing in it names a
+ * stream, a subject, a consumer or an entry. */
+static int sealed_to_json(const struct xorb_manifest *m, struct xorb_buf *out)
+{
+	cJSON *root = cJSON_CreateObject(), *o, *arr;
+	size_t i;
+	int rc;
+
+	if (!root)
+		return -1;
+	add_header(root, m);
 	o = cJSON_AddObjectToObject(root, "totals");
 	xorb_json_add_int(o, "streams", m->total_streams);
 	xorb_json_add_int(o, "messages", m->total_messages);
@@ -66,7 +74,7 @@ static int sealed_to_json(const struct xorb_manifest *m, struct xorb_buf *out)
 
 int xorb_manifest_to_json(const struct xorb_manifest *m, int with_archive, struct xorb_buf *out)
 {
-	cJSON *root = cJSON_CreateObject(), *arr, *o, *c, *srv;
+	cJSON *root = cJSON_CreateObject(), *arr, *o, *c;
 	size_t i, k;
 	int rc = -1;
 
@@ -76,18 +84,7 @@ int xorb_manifest_to_json(const struct xorb_manifest *m, int with_archive, struc
 		cJSON_Delete(root);
 		return sealed_to_json(m, out);
 	}
-	cJSON_AddStringToObject(root, "format", XORB_FORMAT_NAME);
-	xorb_json_add_int(root, "format_version", XORB_FORMAT_VERSION);
-	cJSON_AddItemToObject(root, "tool", cJSON_CreateString("xorb-dr"));
-	cJSON_AddItemToObject(root, "tool_version", str_or_empty(m->tool_version));
-	cJSON_AddItemToObject(root, "tenant", str_or_empty(m->tenant));
-	cJSON_AddItemToObject(root, "backup_id", str_or_empty(m->backup_id));
-	cJSON_AddItemToObject(root, "created", str_or_empty(m->created));
-	cJSON_AddItemToObject(root, "completed", str_or_empty(m->completed));
-	srv = cJSON_AddObjectToObject(root, "server");
-	cJSON_AddItemToObject(srv, "version", str_or_empty(m->server_version));
-	cJSON_AddItemToObject(srv, "name", str_or_empty(m->server_name));
-	cJSON_AddItemToObject(srv, "cluster", str_or_empty(m->cluster));
+	add_header(root, m);
 	arr = cJSON_AddArrayToObject(root, "streams");
 	for (i = 0; i < m->n_streams; i++) {
 		const struct xorb_manifest_stream *s = &m->streams[i];

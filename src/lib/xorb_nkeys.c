@@ -109,15 +109,18 @@ int xorb_base32_decode(const char *text, size_t len, unsigned char *out, size_t 
 	return 0;
 }
 
-static const char b64_alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/* Base64 without padding, strict, over either alphabet (RFC 4648 sections
+ * 4 and 5): the NATS JWTs' base64url and the age format's standard base64
+ * (xorb_age.c) are the same code. */
+const char xorb_b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const char xorb_b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 size_t xorb_base64url_len(size_t n)
 {
 	return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
 }
 
-void xorb_base64url_encode(const void *data, size_t n, char *out)
+void xorb_base64_encode_alpha(const char *alphabet, const void *data, size_t n, char *out)
 {
 	const unsigned char *p = data;
 	size_t i, o = 0;
@@ -125,52 +128,44 @@ void xorb_base64url_encode(const void *data, size_t n, char *out)
 	for (i = 0; i + 2 < n; i += 3) {
 		unsigned long v = (unsigned long)p[i] << 16 | (unsigned long)p[i + 1] << 8 | p[i + 2];
 
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = b64_alphabet[(v >> 6) & 63];
-		out[o++] = b64_alphabet[v & 63];
+		out[o++] = alphabet[(v >> 18) & 63];
+		out[o++] = alphabet[(v >> 12) & 63];
+		out[o++] = alphabet[(v >> 6) & 63];
+		out[o++] = alphabet[v & 63];
 	}
 	if (n - i == 1) {
-		out[o++] = b64_alphabet[p[i] >> 2];
-		out[o++] = b64_alphabet[(p[i] & 3) << 4];
+		out[o++] = alphabet[p[i] >> 2];
+		out[o++] = alphabet[(p[i] & 3) << 4];
 	} else if (n - i == 2) {
-		out[o++] = b64_alphabet[p[i] >> 2];
-		out[o++] = b64_alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
-		out[o++] = b64_alphabet[(p[i + 1] & 15) << 2];
+		out[o++] = alphabet[p[i] >> 2];
+		out[o++] = alphabet[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+		out[o++] = alphabet[(p[i + 1] & 15) << 2];
 	}
 	out[o] = '\0';
 }
 
-static int b64_value(char c)
+void xorb_base64url_encode(const void *data, size_t n, char *out)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
+	xorb_base64_encode_alpha(xorb_b64_url, data, n, out);
 }
 
-int xorb_base64url_decode(const char *text, size_t len, unsigned char *out, size_t cap,
-			  size_t *outlen)
+int xorb_base64_decode_alpha(const char *alphabet, const char *text, size_t len, unsigned char *out, size_t cap,
+			     size_t *outlen)
 {
 	unsigned int acc = 0;
 	int bits = 0;
 	size_t i, o = 0;
 
+	*outlen = 0;
+	/* 1 trailing character never comes out of an encoder */
 	if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > cap)
 		return -1;
 	for (i = 0; i < len; i++) {
-		int v = b64_value(text[i]);
+		const char *at = text[i] ? strchr(alphabet, text[i]) : NULL;
 
-		if (v < 0)
+		if (!at)
 			return -1;
-		acc = (acc << 6) | (unsigned int)v;
+		acc = (acc << 6) | (unsigned int)(at - alphabet);
 		bits += 6;
 		if (bits >= 8) {
 			out[o++] = (unsigned char)(acc >> (bits - 8));
@@ -178,10 +173,16 @@ int xorb_base64url_decode(const char *text, size_t len, unsigned char *out, size
 		}
 		acc &= (1u << bits) - 1;
 	}
-	if (acc != 0)
+	if (acc != 0) /* non-canonical: unused bits set (RFC 4648 3.5) */
 		return -1;
 	*outlen = o;
 	return 0;
+}
+
+int xorb_base64url_decode(const char *text, size_t len, unsigned char *out, size_t cap,
+			  size_t *outlen)
+{
+	return xorb_base64_decode_alpha(xorb_b64_url, text, len, out, cap, outlen);
 }
 
 /* ---- keys ---- */

@@ -91,7 +91,13 @@ int xorb_base32_decode(const char *text, size_t len, unsigned char *out, size_t 
 
 /* Base64url (RFC 4648 section 5) without padding, as JWTs use it. out needs
  * xorb_base64url_len(n) + 1 bytes; it is NUL-terminated. */
-size_t xorb_base64url_len(size_t n);
+size_t xorb_base64url_len(size_t n); /* the standard alphabet's length too */
+/* Either alphabet (64 characters): xorb_b64_url (JWTs) or xorb_b64_std
+ * (the age format); no padding, strict and canonical when decoding. */
+extern const char xorb_b64_std[], xorb_b64_url[];
+void xorb_base64_encode_alpha(const char *alphabet, const void *data, size_t n, char *out);
+int xorb_base64_decode_alpha(const char *alphabet, const char *text, size_t len, unsigned char *out, size_t cap,
+			     size_t *outlen);
 void xorb_base64url_encode(const void *data, size_t n, char *out);
 /* Strict like xorb_base32_decode ('=' , '+', '/' and white space rejected).
  * out needs len * 3 / 4 bytes (cap). 0 or -1. */
