@@ -18,6 +18,7 @@
 #   BENCH_SETS="small large" (which streams)
 #   BENCH_S3=1 (also S3 upload/download through local Swift against `aws s3 cp`; 0 to skip)
 #   BENCH_AGE=1 (also the backup and restore encrypted with age, issue 15; 0 to skip)
+#   BENCH_PROFILE=1 (a perf cpu-clock profile of one backup and one restore per set: the top DSOs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -274,6 +275,29 @@ bench_age() {
 	rm -rf "$work/store-age"
 }
 
+# profile CMD...: the top entries of a cpu-clock profile of one run by DSO ("libcrypto 41.2%, ...")
+profile() {
+	if ! command -v perf >/dev/null; then echo "perf not installed"; return; fi
+	if ! perf record -q -e cpu-clock -F 999 -o "$work/perf.data" -- "$@" >/dev/null 2>"$work/perf.err"; then
+		echo "perf failed: $(tail -1 "$work/perf.err")"; return
+	fi
+	perf report -i "$work/perf.data" --sort dso --stdio -q 2>/dev/null |
+		awk 'NF >= 2 && n < 6 { sub(/\.so[.0-9]*$/, "", $2); printf "%s%s %s", (n++ ? ", " : ""), $2, $1 }'
+	rm -f "$work/perf.data"
+}
+
+# Where the CPU goes: one profiled backup and restore (perf, cpu-clock), top DSOs (issue 13)
+profile_rows() {
+	local stream=$1 pb pr
+	rm -rf "$work/store-prof"
+	pb=$(profile "$B/xorb-backup" -q -s "$SRC" --store "$work/store-prof" tenant bench --stream "$stream" --chunk-size 1M)
+	delete_stream "$DST" "$stream"
+	pr=$(profile "$B/xorb-restore" -q -s "$DST" --store "$work/store-prof" bench --stream "$stream")
+	rm -rf "$work/store-prof"
+	row "$set backup profile (perf cpu-clock, by DSO, one run)" "-" "$pb" "-" "-" "-" "-"
+	row "$set restore profile (perf cpu-clock, by DSO, one run)" "-" "$pr" "-" "-" "-" "-"
+}
+
 # delta_gib CPU_A CPU_B -> (A - B) per GiB of the stream's data, signed; "-" when unmeasured
 delta_gib() {
 	if [ -z "$1" ] || [ -z "$2" ]; then echo "-"; return; fi
@@ -389,6 +413,9 @@ for ver in $servers; do
 		row "$set sizes" "snapshot $snap B" "archive $arch B" "$(printf '%.3f' "$(echo "$arch / $snap" | bc -l)")" "" "" ""
 		if [ "${BENCH_AGE:-1}" = 1 ]; then
 			bench_age "$stream"
+		fi
+		if [ "${BENCH_PROFILE:-1}" = 1 ]; then
+			profile_rows "$stream"
 		fi
 		if [ "$set" = small ] && [ "${BENCH_S3:-1}" = 1 ]; then
 			bench_s3 "$stream"
