@@ -588,21 +588,60 @@ static void test_per_tenant_keys_and_erasure(void **state)
 		assert_non_null(strstr(r.err, "cannot decrypt"));
 		xt_result_release(&r);
 	}
-	/* erasure: t-two's identity deleted; t-enc's backups still read */
+	/* erasure: t-two's identity deleted: t-two cannot be restored, with
+	 * its key file gone or with the other tenant's; t-enc still can */
 	assert_int_equal(unlink(key_b), 0);
+	dst_clear();
 	{
-		const char *argv[] = { xt_bin("xorb-verify"), "--store", dir, "--identity", key_b, "t-two", NULL };
+		const char *argv[] = { xt_bin("xorb-restore"), "-s", dst.url, "--store", dir, "--identity", key_b, "t-two", NULL };
 
 		assert_int_equal(run(&r, argv), 2);
 		assert_non_null(strstr(r.err, key_b));
 		xt_result_release(&r);
 	}
 	{
-		const char *argv[] = { xt_bin("xorb-verify"), "--store", dir, "--identity", key_a, "t-enc", NULL };
+		const char *argv[] = { xt_bin("xorb-restore"), "-s", dst.url, "--store", dir, "--identity", key_a, "t-two", NULL };
 
-		assert_int_equal(run(&r, argv), 0);
+		assert_int_equal(run(&r, argv), 2);
+		assert_non_null(strstr(r.err, "cannot decrypt"));
 		xt_result_release(&r);
 	}
+	assert_int_equal(dst_streams(), 0);
+	{
+		const char *argv[] = { xt_bin("xorb-restore"), "-q", "-s", dst.url, "--store", dir, "--identity", key_a, "t-enc", NULL };
+
+		if (run(&r, argv) != 0)
+			show("restore of the other tenant", &r);
+		assert_int_equal(r.status, 0);
+		xt_result_release(&r);
+	}
+	assert_int_equal(dst_streams(), 3);
+}
+
+/* prune removes an encrypted backup whole: its sidecar and its .tar.zst.age */
+static void test_prune(void **state)
+{
+	char older[64], newer[64], path[4400];
+	struct xt_result r;
+
+	(void)state;
+	snprintf(older, sizeof(older), "%s", id_enc);
+	sleep(1); /* backup ids have whole seconds */
+	backup(store, "t-enc", "--recipient", pub_a, newer);
+	{
+		const char *argv[] = { xt_bin("xorb-prune"), "--store", store, "t-enc", "--keep-last", "1", NULL };
+
+		if (run(&r, argv) != 0)
+			show("prune", &r);
+		assert_int_equal(r.status, 0);
+		xt_result_release(&r);
+	}
+	snprintf(path, sizeof(path), "%s/t-enc/%s.tar.zst.age", store, older);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/t-enc/%s.json", store, older);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/t-enc/%s.tar.zst.age", store, newer);
+	assert_int_equal(access(path, F_OK), 0);
 }
 
 int main(void)
@@ -614,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_restore_refusals),
 		cmocka_unit_test(test_restore_from_age_tool),
 		cmocka_unit_test(test_per_tenant_keys_and_erasure),
+		cmocka_unit_test(test_prune),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
