@@ -124,6 +124,7 @@ enum {
 	OPT_RECIPIENT,
 	OPT_RECIPIENTS_FILE,
 	OPT_IDENTITY,
+	OPT_END /* after the last: every option above is checked per subcommand */
 };
 
 /* Which command options each subcommand takes; any other is a usage error
@@ -1168,7 +1169,7 @@ int main(int argc, char **argv)
 
 		if (h < 0)
 			return XORB_EXIT_USAGE;
-		if (opt >= XORB_OPT_FIRST_COMMAND_OPT && opt <= OPT_DRY_RUN)
+		if (opt >= XORB_OPT_FIRST_COMMAND_OPT && opt < OPT_END)
 			given |= OPTBIT(opt);
 		/* the long name of what was given, to replay it to children */
 		if (opt == 's')

@@ -81,6 +81,15 @@ static void test_options_that_do_not_apply(void **state)
 		const char *a[] = { bk, "-s", nowhere, "--store", store, "check", "--to", "/elsewhere", NULL };
 		assert_usage(a, "usage error: check: --to does not apply (it is an option of copy)");
 	}
+	/* the options of encryption (issue 15) are checked like the others */
+	{
+		const char *a[] = { bk, "--store", store, "list", "--recipient", "age1x", NULL };
+		assert_usage(a, "usage error: list: --recipient does not apply (it is an option of tenant, all)");
+	}
+	{
+		const char *a[] = { bk, "-s", nowhere, "--store", store, "tenant", "t-qa", "--identity", "/k", NULL };
+		assert_usage(a, "usage error: tenant: --identity does not apply (it is an option of show, diff)");
+	}
 	{
 		const char *a[] = { bk, "--store", store, "list", "--all", NULL };
 		assert_usage(a, "usage error: list: --all does not apply (it is an option of copy)");
