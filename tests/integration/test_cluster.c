@@ -108,7 +108,8 @@ static void make_r3_stream(natsConnection *nc, const char *stream, const char *t
  * source holds and its consumer "worker" (left by make_r3_stream with acks
  * pending and a deleted message inside its ack floor) shows what it shows
  * through node 0 of the source, answered by an elected leader, num_pending
- * included; checked once, right after the restore reported success. */
+ * included; checked right after the restore reported success (num_pending,
+ * derived, may take a moment: see below). */
 static void assert_worker_on_every_node(const struct xt_cluster *c, const char *stream, int stopped)
 {
 	static const char *const fields[][2] = {
@@ -156,6 +157,22 @@ static void assert_worker_on_every_node(const struct xt_cluster *c, const char *
 		r = request(nc, subj, "");
 		j = cJSON_Parse(r);
 		assert_non_null(j);
+		/* num_pending is derived from the stream, not the consumer's state
+		 * (the restore's node check leaves it out): an elected consumer
+		 * leader of nats-server 2.9.10 answered 0 instead of 289 once,
+		 * right after the restore, under load (docs/nats-server-notes.md).
+		 * Asked again for up to 5 s; the consumer's own state is checked
+		 * once, as the restore left it. */
+		for (f = 0; f < 25 && xorb_json_int(j, "num_pending", -2) != xorb_json_int(want, "num_pending", -1); f++) {
+			fprintf(stderr, "through %s: num_pending %" PRId64 " (source %" PRId64 "): asking again\n",
+				c->node[i].url, xorb_json_int(j, "num_pending", -2), xorb_json_int(want, "num_pending", -1));
+			usleep(200 * 1000);
+			cJSON_Delete(j);
+			free(r);
+			r = request(nc, subj, "");
+			j = cJSON_Parse(r);
+			assert_non_null(j);
+		}
 		for (f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
 			const cJSON *a = fields[f][1] ? cJSON_GetObjectItem(want, fields[f][0]) : want;
 			const cJSON *b = fields[f][1] ? cJSON_GetObjectItem(j, fields[f][0]) : j;
