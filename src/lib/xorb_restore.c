@@ -532,8 +532,11 @@ static int settle(struct rctx *c, const struct xorb_manifest_stream *ms, struct 
 					 ", the backup %" PRId64 " up to %" PRId64 "%s",
 					 xorb_json_int(st, "messages", -1), xorb_json_int(st, "last_seq", -1),
 					 ms->messages, ms->last_seq,
-					 c->commit_msgs > xorb_json_int(st, "messages", -1)
-						 ? "; the server reported the messages at commit, so its files were removed under it: nats-server 2.9/2.10 do that when another restore of the same stream commits at the same moment (a nats-server race; README, Supported servers); run the restore again once the other one ended"
+					 /* more at commit than now, or fewer at commit than
+					  * were sent: the files changed under the commit */
+					 c->commit_msgs > xorb_json_int(st, "messages", -1) ||
+							 (c->commit_msgs >= 0 && c->commit_msgs < ms->messages)
+						 ? "; the server's commit reported other messages than this run sent or holds now, so its files were removed under it: nats-server 2.9/2.10 do that when another restore of the same stream commits at the same moment (a nats-server race; README, Supported servers); run the restore again once the other one ended"
 						 : "");
 			}
 			cl = cJSON_GetObjectItemCaseSensitive(info, "cluster");

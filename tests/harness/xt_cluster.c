@@ -211,8 +211,13 @@ static void wait_meta_leader(const struct xt_cluster *c)
 	while (!ok && time(NULL) < deadline) {
 		natsMsg *m = NULL;
 
-		ok = natsConnection_RequestString(&m, nc, "$JS.API.STREAM.INFO.xt-no-such-stream", "", 1000) == NATS_OK;
+		/* 2.9.10 answers 503 "JetStream system temporarily unavailable"
+		 * while there is no meta leader: only another answer counts */
+		ok = natsConnection_RequestString(&m, nc, "$JS.API.STREAM.INFO.xt-no-such-stream", "", 1000) == NATS_OK &&
+		     !strstr(natsMsg_GetData(m), "\"code\":503");
 		natsMsg_Destroy(m);
+		if (!ok)
+			usleep(100 * 1000);
 	}
 	if (!ok)
 		fprintf(stderr, "xt: cluster %s: no meta leader 20 s after a node stopped\n", c->name);
