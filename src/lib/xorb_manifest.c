@@ -40,6 +40,16 @@ static void add_header(cJSON *root, const struct xorb_manifest *m)
 	cJSON_AddItemToObject(srv, "cluster", str_or_empty(m->cluster));
 }
 
+/* The sidecar's "archive" member: the stored object's key, size and SHA-256. */
+static void add_archive(cJSON *root, const struct xorb_manifest *m)
+{
+	cJSON *o = cJSON_AddObjectToObject(root, "archive");
+
+	cJSON_AddItemToObject(o, "key", str_or_empty(m->archive_key));
+	xorb_json_add_int(o, "size", (int64_t)m->archive_size);
+	cJSON_AddStringToObject(o, "sha256", m->archive_sha256);
+}
+
 /* The sealed sidecar: see struct xorb_manifest. Nothing in it names a
  * stream, a subject, a consumer or an entry. */
 static int sealed_to_json(const struct xorb_manifest *m, struct xorb_buf *out)
@@ -61,10 +71,7 @@ static int sealed_to_json(const struct xorb_manifest *m, struct xorb_buf *out)
 	for (i = 0; i < m->n_recipients; i++)
 		cJSON_AddItemToArray(arr, cJSON_CreateString(m->recipients[i]));
 	cJSON_AddItemToObject(root, "sealed_manifest", str_or_empty(m->sealed_manifest));
-	o = cJSON_AddObjectToObject(root, "archive");
-	cJSON_AddItemToObject(o, "key", str_or_empty(m->archive_key));
-	xorb_json_add_int(o, "size", (int64_t)m->archive_size);
-	cJSON_AddStringToObject(o, "sha256", m->archive_sha256);
+	add_archive(root, m);
 	rc = xorb_json_print(root, out);
 	if (!rc)
 		rc = xorb_buf_append(out, "\n", 1);
@@ -123,10 +130,7 @@ int xorb_manifest_to_json(const struct xorb_manifest *m, int with_archive, struc
 		cJSON_AddStringToObject(o, "sha256", m->entries[i].sha256);
 	}
 	if (with_archive) {
-		o = cJSON_AddObjectToObject(root, "archive");
-		cJSON_AddItemToObject(o, "key", str_or_empty(m->archive_key));
-		xorb_json_add_int(o, "size", (int64_t)m->archive_size);
-		cJSON_AddStringToObject(o, "sha256", m->archive_sha256);
+		add_archive(root, m);
 	}
 	/* cJSON reports allocation failures only through missing items; print
 	 * what we have and let the parse-back in tests catch damage. */
