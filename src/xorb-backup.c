@@ -1160,10 +1160,9 @@ int main(int argc, char **argv)
 	a.parallel = 1;
 	a.max_age = 26 * 3600;
 	a.warn_age = 24 * 3600;
-	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts) ||
-	    xorb_cli_load_config(&a.c, argc, argv, longopts))
+	if (xorb_cli_begin(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts))
 		return XORB_EXIT_USAGE;
-	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts, &idx)) != -1) {
+	while ((opt = xorb_cli_getopt(&a.c, argc, argv, &idx)) != -1) {
 		int h = xorb_cli_common_opt(&a.c, opt, optarg);
 		char optname[64];
 

@@ -375,10 +375,9 @@ int main(int argc, char **argv)
 	int opt, bad = 0;
 
 	xorb_cli_init(&c, "xorb-prune");
-	if (xorb_cli_exact_options(&c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts) ||
-	    xorb_cli_load_config(&c, argc, argv, longopts))
+	if (xorb_cli_begin(&c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts))
 		return XORB_EXIT_USAGE;
-	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((opt = xorb_cli_getopt(&c, argc, argv, NULL)) != -1) {
 		int h = xorb_cli_common_opt(&c, opt, optarg);
 
 		if (h < 0)

@@ -492,10 +492,9 @@ int main(int argc, char **argv)
 	a.server_given = getenv("NATS_URL") && *getenv("NATS_URL");
 	/* a server from the configuration file is a default: the environment
 	 * file's nats_url wins over it (server_given stays as it is) */
-	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts) ||
-	    xorb_cli_load_config(&a.c, argc, argv, longopts))
+	if (xorb_cli_begin(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts))
 		return XORB_EXIT_USAGE;
-	while ((opt = getopt_long(argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts, NULL)) != -1) {
+	while ((opt = xorb_cli_getopt(&a.c, argc, argv, NULL)) != -1) {
 		int h;
 
 		/* --user names the user of `creds` here: xorb-state never logs in

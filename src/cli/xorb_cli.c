@@ -628,3 +628,19 @@ fail:
 	free(env);
 	return -1;
 }
+
+int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
+		   const struct option *longopts)
+{
+	c->shortopts = shortopts;
+	c->longopts = longopts;
+	if (xorb_cli_exact_options(c, argc, argv, shortopts, longopts) ||
+	    xorb_cli_load_config(c, argc, argv, longopts))
+		return XORB_EXIT_USAGE;
+	return 0;
+}
+
+int xorb_cli_getopt(struct xorb_cli *c, int argc, char **argv, int *longindex)
+{
+	return getopt_long(argc, argv, c->shortopts, c->longopts, longindex);
+}

@@ -49,6 +49,9 @@ struct xorb_cli {
 	 * (xorb-backup show and diff), borrowed from argv */
 	const char **identity_files;
 	size_t n_identity_files;
+	/* set by xorb_cli_begin for xorb_cli_getopt */
+	const char *shortopts;
+	const struct option *longopts;
 };
 
 /* Option ids of the common options (above the ASCII range). */
@@ -176,6 +179,17 @@ int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
  * a usage error naming it. Returns 0, or XORB_EXIT_USAGE after the message. */
 int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv, const char *shortopts,
 			   const struct option *longopts);
+
+/* Option parsing of every command, in two calls: xorb_cli_begin checks
+ * argv for abbreviated or unknown long options and reads the configuration
+ * file(s), then xorb_cli_getopt returns the options one by one like
+ * getopt_long (optarg set). The table the command passes is used as is
+ * (with XORB_CLI_COMMON_LONGOPTS in it); options that storage plugins
+ * declare are added here, so commands never list them. begin returns 0, or
+ * XORB_EXIT_USAGE after the message. */
+int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
+		   const struct option *longopts);
+int xorb_cli_getopt(struct xorb_cli *c, int argc, char **argv, int *longindex);
 
 /* A note callback for the library that prints per the -q/-v settings. */
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg);
