@@ -339,7 +339,7 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 	struct xorb_aw_opts ao = o->archive;
 	struct xorb_buf json;
 	cJSON *info = NULL;
-	char **names = NULL, *jsinfo = NULL, created[32], done[32], sidecar[160];
+	char **names = NULL, *jsinfo = NULL, created[32], done[32], sidecar[XORB_KEY_MAX];
 	size_t n = 0, i;
 	time_t started = time(NULL);
 	double t0 = xorb_now();
@@ -366,9 +366,8 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 			goto out;
 	}
 	m.archive_encrypted = o->archive.n_recipients > 0;
-	snprintf(res->archive_key, sizeof(res->archive_key), "%s/%s%s", o->tenant, res->backup_id,
-		 xorb_archive_ext(&m));
-	snprintf(sidecar, sizeof(sidecar), "%s/%s.json", o->tenant, res->backup_id);
+	xorb_key_format(res->archive_key, o->tenant, res->backup_id, xorb_archive_kind(&m));
+	xorb_key_format(sidecar, o->tenant, res->backup_id, XORB_KEY_SIDECAR);
 	xorb_time_rfc3339(started, created);
 	m.tool_version = strdup(XORB_VERSION);
 	m.tenant = strdup(o->tenant);

@@ -13,6 +13,7 @@
 
 #include "xorb_archive.h"
 #include "xorb_error.h"
+#include "xorb_layout.h"
 #include "xorb_snapshot.h"
 #include "xorb_store.h"
 
@@ -48,7 +49,7 @@ struct xorb_backup_opts {
 
 struct xorb_backup_result {
 	char backup_id[32];
-	char archive_key[128];
+	char archive_key[XORB_KEY_MAX];
 	unsigned streams, skipped;
 	uint64_t messages, bytes;  /* stream state at snapshot time */
 	uint64_t snapshot_bytes;   /* raw snapshot bytes received */

@@ -339,9 +339,9 @@ int xorb_bundle_walk(struct xorb_store *store, const struct xorb_manifest *m,
 	if (!m->has_archive || !m->archive_key)
 		return xorb_error_set(err, XORB_ECORRUPT, "the sidecar of backup %s names no archive", m->backup_id);
 	{
-		char expect[160];
+		char expect[XORB_KEY_MAX];
 
-		snprintf(expect, sizeof(expect), "%s/%s%s", m->tenant, m->backup_id, xorb_archive_ext(m));
+		xorb_key_format(expect, m->tenant, m->backup_id, xorb_archive_kind(m));
 		if (strcmp(expect, m->archive_key))
 			return xorb_error_set(err, XORB_ECORRUPT, "the sidecar of backup %s names archive \"%s\", expected \"%s\"",
 					      m->backup_id, m->archive_key, expect);
@@ -441,7 +441,7 @@ out:
 
 struct list_ctx {
 	const char *tenant;
-	char **keys;
+	struct xorb_backup_key *v;
 	size_t n, cap;
 	int oom;
 };
@@ -449,91 +449,98 @@ struct list_ctx {
 static int list_fn(void *arg, const struct xorb_store_obj *o)
 {
 	struct list_ctx *c = arg;
-	const char *slash = strchr(o->key, '/'), *dot;
-	char tenant[XORB_TENANT_MAX + 2], id[XORB_BACKUP_ID_LEN + 2];
+	struct xorb_backup_key k;
 
-	if (!slash || strchr(slash + 1, '/') || (size_t)(slash - o->key) > XORB_TENANT_MAX)
+	if (!xorb_key_parse(o->key, &k) || k.kind != XORB_KEY_SIDECAR)
 		return 0;
-	dot = strrchr(slash + 1, '.');
-	if (!dot || strcmp(dot, ".json") || (size_t)(dot - slash - 1) != XORB_BACKUP_ID_LEN)
-		return 0;
-	snprintf(tenant, sizeof(tenant), "%.*s", (int)(slash - o->key), o->key);
-	snprintf(id, sizeof(id), "%.*s", XORB_BACKUP_ID_LEN, slash + 1);
-	if (xorb_tenant_check(tenant, NULL) || !xorb_backup_id_parse(id, NULL))
-		return 0;
-	if (c->tenant && strcmp(c->tenant, tenant))
+	if (c->tenant && strcmp(c->tenant, k.tenant))
 		return 0;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 32;
-		char **nk = realloc(c->keys, cap * sizeof(*nk));
+		struct xorb_backup_key *nv = realloc(c->v, cap * sizeof(*nv));
 
-		if (!nk) {
+		if (!nv) {
 			c->oom = 1;
 			return 1;
 		}
-		c->keys = nk;
+		c->v = nv;
 		c->cap = cap;
 	}
-	c->keys[c->n] = strdup(o->key);
-	if (!c->keys[c->n]) {
-		c->oom = 1;
-		return 1;
-	}
-	c->n++;
+	c->v[c->n++] = k;
 	return 0;
 }
 
 /* Newest first: by id (its time sorts lexicographically), then tenant. */
 static int cmp_newest(const void *a, const void *b)
 {
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	int c = strcmp(strchr(y, '/'), strchr(x, '/'));
+	const struct xorb_backup_key *x = a, *y = b;
+	int c = strcmp(y->id, x->id);
 
-	return c ? c : strcmp(x, y);
+	return c ? c : strcmp(x->tenant, y->tenant);
 }
 
-int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
-		     struct xorb_error *err)
+int xorb_bundle_catalog(struct xorb_store *store, const char *tenant, struct xorb_backup_key **v,
+			size_t *n, struct xorb_error *err)
 {
 	struct list_ctx c = { tenant, NULL, 0, 0, 0 };
 	char prefix[XORB_TENANT_MAX + 2];
 	int rc;
 
-	*keys = NULL;
+	*v = NULL;
 	*n = 0;
-	snprintf(prefix, sizeof(prefix), "%s%s", tenant ? tenant : "", tenant ? "/" : "");
-	rc = xorb_store_list(store, prefix, list_fn, &c, err);
+	rc = xorb_store_list(store, xorb_key_prefix(prefix, tenant), list_fn, &c, err);
 	if (!rc && c.oom)
 		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory");
 	if (rc) {
-		xorb_strv_free(c.keys, c.n);
+		free(c.v);
 		return rc;
 	}
 	if (c.n)
-		qsort(c.keys, c.n, sizeof(*c.keys), cmp_newest);
-	*keys = c.keys;
+		qsort(c.v, c.n, sizeof(*c.v), cmp_newest);
+	*v = c.v;
 	*n = c.n;
+	return XORB_OK;
+}
+
+int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
+		     struct xorb_error *err)
+{
+	struct xorb_backup_key *v = NULL;
+	char key[XORB_KEY_MAX];
+	size_t i, k = 0;
+	int rc = xorb_bundle_catalog(store, tenant, &v, n, err);
+
+	*keys = NULL;
+	if (rc)
+		return rc;
+	*keys = calloc(*n + 1, sizeof(**keys));
+	for (i = 0; *keys && i < *n; i++, k++)
+		if (!((*keys)[i] = strdup(xorb_key_format(key, v[i].tenant, v[i].id, XORB_KEY_SIDECAR))))
+			break;
+	free(v);
+	if (!*keys || k < *n) {
+		xorb_strv_free(*keys, k);
+		*keys = NULL;
+		*n = 0;
+		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
+	}
 	return XORB_OK;
 }
 
 int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, struct xorb_error *err)
 {
-	const char *slash = strchr(key, '/');
-	char tenant[XORB_TENANT_MAX + 1], id[XORB_BACKUP_ID_LEN + 1], expect[XORB_TENANT_MAX + XORB_BACKUP_ID_LEN + 16];
-	size_t tl = slash ? (size_t)(slash - key) : 0;
+	struct xorb_backup_key k;
+	char expect[XORB_KEY_MAX];
 
-	if (!slash || tl > XORB_TENANT_MAX || strlen(slash + 1) != XORB_BACKUP_ID_LEN + 5 ||
-	    strcmp(slash + 1 + XORB_BACKUP_ID_LEN, ".json"))
+	if (!xorb_key_parse(key, &k) || k.kind != XORB_KEY_SIDECAR)
 		return xorb_error_set(err, XORB_EINVAL, "\"%s\" is not the key of a sidecar (<tenant>/<backup id>.json)", key);
-	snprintf(tenant, sizeof(tenant), "%.*s", (int)tl, key);
-	snprintf(id, sizeof(id), "%.*s", XORB_BACKUP_ID_LEN, slash + 1);
-	if (strcmp(m->tenant, tenant) || strcmp(m->backup_id, id))
+	if (strcmp(m->tenant, k.tenant) || strcmp(m->backup_id, k.id))
 		return xorb_error_set(err, XORB_ECORRUPT,
 				      "sidecar \"%s\" describes backup %.80s/%.40s instead (copied or moved from elsewhere?): a sidecar must describe the backup of its own location",
 				      key, m->tenant, m->backup_id);
 	if (!m->has_archive || !m->archive_key)
 		return xorb_error_set(err, XORB_ECORRUPT, "sidecar \"%s\" names no archive", key);
-	snprintf(expect, sizeof(expect), "%s/%s%s", tenant, id, xorb_archive_ext(m));
+	xorb_key_format(expect, k.tenant, k.id, xorb_archive_kind(m));
 	if (strcmp(m->archive_key, expect))
 		return xorb_error_set(err, XORB_ECORRUPT,
 				      "sidecar \"%s\" names archive \"%.300s\" instead of \"%s\": an archive lies next to its sidecar, under the same id, and nothing else is opened",
@@ -544,7 +551,8 @@ int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, s
 int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *id,
 		     struct xorb_manifest **out, struct xorb_error *err)
 {
-	char key[160], what[200], **keys = NULL, *text = NULL;
+	char key[XORB_KEY_MAX], what[200], *text = NULL;
+	struct xorb_backup_key *keys = NULL;
 	size_t n = 0, len = 0;
 	struct xorb_manifest *m = NULL;
 	int rc;
@@ -554,20 +562,20 @@ int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *i
 	if (rc)
 		return rc;
 	if (!id || !strcmp(id, "latest")) {
-		rc = xorb_bundle_list(store, tenant, &keys, &n, err);
+		rc = xorb_bundle_catalog(store, tenant, &keys, &n, err);
 		if (rc)
 			return rc;
 		if (!n)
 			return xorb_error_set(err, XORB_ENOTFOUND,
 					      "tenant \"%s\" has no complete backup in store \"%s\"", tenant,
 					      xorb_store_url(store));
-		snprintf(key, sizeof(key), "%s", keys[0]);
-		xorb_strv_free(keys, n);
+		xorb_key_format(key, keys[0].tenant, keys[0].id, XORB_KEY_SIDECAR);
+		free(keys);
 	} else {
 		if (!xorb_backup_id_parse(id, NULL))
 			return xorb_error_set(err, XORB_EINVAL,
 					      "\"%s\" is not a backup id (like 20261127T170508Z-3fa9c1) or \"latest\"", id);
-		snprintf(key, sizeof(key), "%s/%s.json", tenant, id);
+		xorb_key_format(key, tenant, id, XORB_KEY_SIDECAR);
 	}
 	rc = xorb_store_get_all(store, key, XORB_MANIFEST_MAX, &text, &len, err);
 	if (rc == XORB_ENOTFOUND)
@@ -589,9 +597,9 @@ int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *i
 	return XORB_OK;
 }
 
-const char *xorb_archive_ext(const struct xorb_manifest *m)
+enum xorb_key_kind xorb_archive_kind(const struct xorb_manifest *m)
 {
-	return m && m->archive_encrypted ? ".tar.zst.age" : ".tar.zst";
+	return m && m->archive_encrypted ? XORB_KEY_ARCHIVE_AGE : XORB_KEY_ARCHIVE;
 }
 
 /* Buffer of one read from the source store while copying. */
@@ -663,7 +671,7 @@ int xorb_bundle_copy(struct xorb_store *src, struct xorb_store *dst, const char 
 		     const struct xorb_copy_opts *o, struct xorb_copy_result *res, struct xorb_error *err)
 {
 	struct xorb_manifest *m = NULL;
-	char key[160], *side = NULL, *there = NULL;
+	char key[XORB_KEY_MAX], *side = NULL, *there = NULL;
 	size_t side_len = 0, there_len = 0;
 	int rc;
 
@@ -672,7 +680,7 @@ int xorb_bundle_copy(struct xorb_store *src, struct xorb_store *dst, const char 
 	if (rc)
 		return rc;
 	snprintf(res->backup_id, sizeof(res->backup_id), "%s", m->backup_id);
-	snprintf(key, sizeof(key), "%s/%s.json", tenant, m->backup_id);
+	xorb_key_format(key, tenant, m->backup_id, XORB_KEY_SIDECAR);
 	rc = xorb_store_get_all(src, key, XORB_MANIFEST_MAX, &side, &side_len, err);
 	if (rc)
 		goto out;

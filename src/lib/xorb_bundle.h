@@ -17,6 +17,7 @@
 #define XORB_BUNDLE_H
 
 #include "xorb_error.h"
+#include "xorb_layout.h"
 #include "xorb_manifest.h"
 #include "xorb_store.h"
 
@@ -62,13 +63,21 @@ int xorb_bundle_load(struct xorb_store *store, const char *tenant, const char *i
  * or XORB_ECORRUPT with a message naming key and what differs. */
 int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, struct xorb_error *err);
 
-/* Complete backups of tenant (or of every tenant when NULL), newest first:
- * the sidecars' keys "<tenant>/<id>.json". Caller frees with xorb_strv_free. */
+/* Complete backups (those with a sidecar) of tenant, or of every tenant
+ * when NULL, newest first (by id, then tenant): *v is an array of n
+ * records, the caller's to free(). Keys that are not a backup's are
+ * ignored (xorb_layout.h). */
+int xorb_bundle_catalog(struct xorb_store *store, const char *tenant, struct xorb_backup_key **v,
+			size_t *n, struct xorb_error *err);
+
+/* The same as sidecar keys (xorb_strv_free): for the commands not yet
+ * moved to the records. */
 int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
 		     struct xorb_error *err);
 
-/* ".tar.zst", or ".tar.zst.age" for an encrypted backup's archive. */
-const char *xorb_archive_ext(const struct xorb_manifest *m);
+/* The kind of m's archive key: XORB_KEY_ARCHIVE, or XORB_KEY_ARCHIVE_AGE
+ * for an encrypted backup. */
+enum xorb_key_kind xorb_archive_kind(const struct xorb_manifest *m);
 
 struct xorb_age_identity;
 

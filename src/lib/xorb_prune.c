@@ -11,9 +11,6 @@ enum { RULE_LAST, RULE_HOURLY, RULE_DAILY, RULE_WEEKLY, RULE_MONTHLY, RULE_COUNT
 
 static const char *const rule_name[RULE_COUNT] = { "last", "hourly", "daily", "weekly", "monthly" };
 
-#define SIDECAR_EXT ".json"
-#define ARCHIVE_EXT ".tar.zst"
-#define ARCHIVE_EXT_AGE ".tar.zst.age" /* an encrypted backup's archive (issue 15) */
 
 static void add_reason(struct xorb_prune_item *it, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -188,40 +185,12 @@ struct scan {
 	int oom;
 };
 
-/* Splits a backup key, <tenant>/<id>.json or <tenant>/<id>.tar.zst[.age] with a
- * valid tenant and id, into tenant, id and its time. false for any other key. */
-static bool backup_key_parse(const char *key, char tenant[XORB_TENANT_MAX + 1],
-			     char id[XORB_BACKUP_ID_LEN + 1], time_t *t, bool *sidecar)
-{
-	const char *slash = strchr(key, '/'), *name, *ext;
-	size_t tlen;
-
-	if (!slash || strchr(slash + 1, '/'))
-		return false;
-	tlen = (size_t)(slash - key);
-	name = slash + 1;
-	ext = name + XORB_BACKUP_ID_LEN;
-	if (tlen > XORB_TENANT_MAX || strlen(name) <= XORB_BACKUP_ID_LEN)
-		return false;
-	if (!strcmp(ext, SIDECAR_EXT))
-		*sidecar = true;
-	else if (!strcmp(ext, ARCHIVE_EXT) || !strcmp(ext, ARCHIVE_EXT_AGE))
-		*sidecar = false;
-	else
-		return false;
-	memcpy(tenant, key, tlen);
-	tenant[tlen] = '\0';
-	memcpy(id, name, XORB_BACKUP_ID_LEN);
-	id[XORB_BACKUP_ID_LEN] = '\0';
-	return !xorb_tenant_check(tenant, NULL) && xorb_backup_id_parse(id, t);
-}
-
 /* Takes <tenant>/<id>.json and <tenant>/<id>.tar.zst; ignores anything else. */
 static int scan_fn(void *arg, const struct xorb_store_obj *o)
 {
 	struct scan *c = arg;
 	struct xorb_prune_item *it;
-	bool sidecar;
+	struct xorb_backup_key k;
 
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -236,12 +205,15 @@ static int scan_fn(void *arg, const struct xorb_store_obj *o)
 	}
 	it = &c->v[c->n];
 	memset(it, 0, sizeof(*it));
-	if (!backup_key_parse(o->key, it->tenant, it->id, &it->time, &sidecar))
+	if (!xorb_key_parse(o->key, &k))
 		return 0;
-	if (c->tenant && strcmp(c->tenant, it->tenant))
+	if (c->tenant && strcmp(c->tenant, k.tenant))
 		return 0;
-	it->complete = sidecar;
-	if (!sidecar) {
+	memcpy(it->tenant, k.tenant, sizeof(it->tenant));
+	memcpy(it->id, k.id, sizeof(it->id));
+	it->time = k.time;
+	it->complete = k.kind == XORB_KEY_SIDECAR;
+	if (!it->complete) {
 		it->has_archive = true;
 		it->archive_size = o->size;
 		it->archive_mtime = o->mtime;
@@ -270,8 +242,7 @@ int xorb_prune_scan(struct xorb_store *s, const char *tenant, struct xorb_prune_
 	*n = 0;
 	if (tenant && xorb_tenant_check(tenant, err))
 		return err ? err->code : XORB_EINVAL;
-	snprintf(prefix, sizeof(prefix), "%s%s", tenant ? tenant : "", tenant ? "/" : "");
-	rc = xorb_store_list(s, prefix, scan_fn, &c, err);
+	rc = xorb_store_list(s, xorb_key_prefix(prefix, tenant), scan_fn, &c, err);
 	if (!rc && c.oom)
 		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory listing store \"%s\"",
 				    xorb_store_url(s));
@@ -310,11 +281,11 @@ int xorb_prune_scan(struct xorb_store *s, const char *tenant, struct xorb_prune_
 int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 		      struct xorb_error *err)
 {
-	char key[XORB_TENANT_MAX + XORB_BACKUP_ID_LEN + 16];
+	char key[XORB_KEY_MAX];
 	int rc;
 
 	if (it->complete) {
-		snprintf(key, sizeof(key), "%s/%s" SIDECAR_EXT, it->tenant, it->id);
+		xorb_key_format(key, it->tenant, it->id, XORB_KEY_SIDECAR);
 		rc = xorb_store_remove(s, key, err);
 		if (rc && rc != XORB_ENOTFOUND) {
 			xorb_error_prefix(err, "backup %s/%s is not removed: ", it->tenant, it->id);
@@ -322,11 +293,11 @@ int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 		}
 	}
 	/* the archive is <id>.tar.zst, or <id>.tar.zst.age when encrypted */
-	snprintf(key, sizeof(key), "%s/%s" ARCHIVE_EXT_AGE, it->tenant, it->id);
+	xorb_key_format(key, it->tenant, it->id, XORB_KEY_ARCHIVE_AGE);
 	rc = xorb_store_remove(s, key, err);
 	if (rc == XORB_ENOTFOUND) {
 		xorb_error_clear(err);
-		snprintf(key, sizeof(key), "%s/%s" ARCHIVE_EXT, it->tenant, it->id);
+		xorb_key_format(key, it->tenant, it->id, XORB_KEY_ARCHIVE);
 		rc = xorb_store_remove(s, key, err);
 	}
 	if (rc == XORB_ENOTFOUND) {
@@ -356,9 +327,7 @@ static int scan_unfinished_fn(void *arg, const struct xorb_store_unfinished *u)
 {
 	struct scan_unfinished *c = arg;
 	struct xorb_prune_unfinished *it;
-	char id[XORB_BACKUP_ID_LEN + 1];
-	bool sidecar;
-	time_t t;
+	struct xorb_backup_key k;
 
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 16;
@@ -373,9 +342,9 @@ static int scan_unfinished_fn(void *arg, const struct xorb_store_unfinished *u)
 	}
 	it = &c->v[c->n];
 	memset(it, 0, sizeof(*it));
-	if (!u->key || !u->id || !*u->id || strlen(u->key) >= sizeof(it->key) ||
-	    !backup_key_parse(u->key, it->tenant, id, &t, &sidecar))
+	if (!u->key || !u->id || !*u->id || strlen(u->key) >= sizeof(it->key) || !xorb_key_parse(u->key, &k))
 		return 0;
+	memcpy(it->tenant, k.tenant, sizeof(it->tenant));
 	if (c->tenant && strcmp(c->tenant, it->tenant))
 		return 0;
 	memcpy(it->key, u->key, strlen(u->key) + 1);
@@ -400,7 +369,7 @@ int xorb_prune_scan_unfinished(struct xorb_store *s, const char *tenant,
 	*n = 0;
 	if (tenant && xorb_tenant_check(tenant, err))
 		return err ? err->code : XORB_EINVAL;
-	snprintf(prefix, sizeof(prefix), "%s%s", tenant ? tenant : "", tenant ? "/" : "");
+	xorb_key_prefix(prefix, tenant);
 	rc = xorb_store_list_unfinished(s, prefix, scan_unfinished_fn, &c, err);
 	if (!rc && c.oom)
 		rc = xorb_error_set(err, XORB_ENOMEM, "out of memory listing store \"%s\"",

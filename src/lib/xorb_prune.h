@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "xorb_error.h"
+#include "xorb_layout.h"
 #include "xorb_names.h"
 #include "xorb_store.h"
 
@@ -59,8 +60,8 @@
 
 #define XORB_PRUNE_REASONS 6
 #define XORB_PRUNE_REASON_LEN 48
-/* "<tenant>/<id>.tar.zst" and its NUL */
-#define XORB_PRUNE_KEY_LEN (XORB_TENANT_MAX + 1 + XORB_BACKUP_ID_LEN + 8 + 1)
+/* the longest backup key and its NUL */
+#define XORB_PRUNE_KEY_LEN XORB_KEY_MAX
 
 struct xorb_prune_policy {
 	int keep_last, keep_hourly, keep_daily, keep_weekly, keep_monthly; /* 0: off */
@@ -121,7 +122,7 @@ int xorb_prune_remove(struct xorb_store *s, const struct xorb_prune_item *it,
 struct xorb_prune_unfinished {
 	/* What the store holds: xorb_prune_scan_unfinished fills these. */
 	char tenant[XORB_TENANT_MAX + 1];
-	char key[XORB_PRUNE_KEY_LEN]; /* "<tenant>/<id>.tar.zst" or ".json", as it would be committed */
+	char key[XORB_PRUNE_KEY_LEN]; /* a backup key (xorb_layout.h), as it would be committed */
 	char *id;		      /* the store's id of it (owned; an S3 UploadId, a temp file name) */
 	int64_t last_write;	      /* seconds since the epoch: last written to; 0: the store cannot tell */
 

@@ -29,6 +29,9 @@
 #include "xorb_prune.h"
 #include "xorb_store.h"
 
+/* a tenant of the longest name allowed (63) */
+#define T63 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk"
+
 #define DAY 86400
 #define HOUR 3600
 
@@ -739,6 +742,11 @@ static void test_scan_unfinished(void **state)
 	write_file("t-qa-eu/.20261127T010000Z-000006.tar.zst.tmp-qwerty", "partial");
 	write_file("bad_tenant/.20261127T010000Z-000007.json.tmp-abcdef", "bad tenant");
 	write_file(".20261127T010000Z-000008.json.tmp-abcdef", "no tenant");
+	/* the longest tenant's encrypted archive: its key is the longest a
+	 * backup has (it was 4 bytes too long for the key buffer, and such an
+	 * upload was never listed nor removed) */
+	make_dir(T63);
+	write_file(T63 "/.20261127T010000Z-000009.tar.zst.age.tmp-abcdef", "partial");
 	assert_int_equal(xorb_store_open(store_dir, &s, &err), XORB_OK);
 
 	assert_int_equal(xorb_prune_scan_unfinished(s, "t-qa", &v, &n, &err), XORB_OK);
@@ -750,6 +758,13 @@ static void test_scan_unfinished(void **state)
 	assert_true(v[0].last_write > time(NULL) - 600 && v[0].last_write <= time(NULL) + 60);
 	assert_true(v[0].keep);
 	assert_string_equal(v[1].key, "t-qa/20261128T170508Z-000001.json");
+	xorb_prune_unfinished_free(v, n);
+
+	assert_int_equal(xorb_prune_scan_unfinished(s, T63, &v, &n, &err), XORB_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].key, T63 "/20261127T010000Z-000009.tar.zst.age");
+	assert_int_equal(xorb_prune_remove_unfinished(s, &v[0], &err), XORB_OK);
+	assert_false(exists(T63 "/.20261127T010000Z-000009.tar.zst.age.tmp-abcdef"));
 	xorb_prune_unfinished_free(v, n);
 
 	assert_int_equal(xorb_prune_scan_unfinished(s, NULL, &v, &n, &err), XORB_OK);
