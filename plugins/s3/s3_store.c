@@ -118,30 +118,40 @@ static int truthy(const char *v)
 	return v && *v && strcmp(v, "0") && strcasecmp(v, "false") && strcasecmp(v, "no");
 }
 
-/* A positive number with an optional K/M/G suffix; -1 when malformed. */
-static int64_t parse_size(const char *s)
-{
-	char *end;
-	long long v;
+/* The options this backend takes (ABI 1.2): the commands offer them as
+ * --s3-..., check the numbers' ranges with their own parser (sizes arrive
+ * in bytes, suffix applied) and pass them to open(). */
+static const struct xorb_storage_option s3_options[] = {
+	{ "s3-endpoint", XORB_SOPT_TEXT, 0, 0, "URL",
+	  "endpoint of a non-AWS server (http://127.0.0.1:8080)", { "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL" } },
+	{ "s3-region", XORB_SOPT_TEXT, 0, 0, "NAME", "region (default AWS_REGION or us-east-1)",
+	  { "AWS_REGION", "AWS_DEFAULT_REGION" } },
+	{ "s3-path-style", XORB_SOPT_FLAG, 0, 0, NULL, "path-style addressing (most self-hosted servers)",
+	  { NULL, NULL } },
+	{ "s3-insecure", XORB_SOPT_FLAG, 0, 0, NULL, "do NOT verify the server's TLS certificate", { NULL, NULL } },
+	{ "s3-part-size", XORB_SOPT_SIZE, (int64_t)S3_MIN_PART, (int64_t)S3_MAX_PART, "N",
+	  "multipart part size (default 5M, the S3 minimum)", { NULL, NULL } },
+	{ "s3-concurrency", XORB_SOPT_COUNT, 1, 64, "N", "parts in flight (default 3)", { NULL, NULL } },
+	{ "s3-retries", XORB_SOPT_COUNT, 1, 100, "N", "attempts per request (default 5)", { NULL, NULL } },
+	{ NULL, 0, 0, 0, NULL, NULL, { NULL, NULL } },
+};
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || v < 0)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': v *= 1024; end++; break;
-	case 'm': case 'M': v *= 1024 * 1024; end++; break;
-	case 'g': case 'G': v *= 1024LL * 1024 * 1024; end++; break;
-	}
-	return *end ? -1 : v;
-}
-
+/* A number parameter: decimal digits (the commands applied any suffix and
+ * checked the range), checked again here against [min, max]. */
 static int int_param(struct s3ctx *x, const struct xorb_param *p, const char *key, int64_t dflt,
 		     int64_t min, int64_t max, int64_t *out)
 {
 	const char *v = param(p, key);
-	int64_t n = v ? parse_size(v) : dflt;
+	int64_t n = dflt;
 
+	if (v) {
+		char *end;
+
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno || end == v || *end)
+			n = -1;
+	}
 	if (n < min || n > max)
 		return fail(x, XORB_EINVAL, "%s \"%s\" is out of range (%lld to %lld)", key, v ? v : "",
 			    (long long)min, (long long)max);
@@ -1757,6 +1767,7 @@ static const struct xorb_storage_ops s3_ops = {
 	.remove = s_remove,
 	.list_unfinished = s_list_unfinished,
 	.remove_unfinished = s_remove_unfinished,
+	.options = s3_options,
 };
 
 /* The plugin's one exported symbol. */

@@ -193,8 +193,38 @@ int64_t xorb_cli_parse_duration(const struct xorb_cli *c, const char *opt, const
 	return v * mul;
 }
 
+/* An option a storage plugin declared: its value checked by its type, then
+ * handed to the plugin as the parameter of the same name. */
+static int plugin_opt(struct xorb_cli *c, const struct xorb_storage_option *o, const char *arg)
+{
+	char opt[64];
+	int64_t v;
+	size_t i;
+
+	switch (o->type) {
+	case XORB_SOPT_FLAG:
+		return set_param(c, o->name, "1");
+	case XORB_SOPT_TEXT:
+		return set_param(c, o->name, arg);
+	default:
+		snprintf(opt, sizeof(opt), "--%s", o->name);
+		v = xorb_cli_parse_int(c, opt, arg, o->min, o->max, o->type == XORB_SOPT_SIZE);
+		if (v < 0)
+			return -1;
+		/* one slot per option name: given again, the last wins */
+		for (i = 0; i < c->n_params && strcmp(c->params[i].key, o->name); i++)
+			;
+		if (i >= sizeof(c->param_num) / sizeof(c->param_num[0]))
+			return -1;
+		snprintf(c->param_num[i], sizeof(c->param_num[i]), "%lld", (long long)v);
+		return set_param(c, o->name, c->param_num[i]);
+	}
+}
+
 int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 {
+	if (opt >= XORB_OPT_PLUGIN && (size_t)(opt - XORB_OPT_PLUGIN) < c->n_plugin_opts)
+		return plugin_opt(c, c->plugin_opts[opt - XORB_OPT_PLUGIN], arg);
 	switch (opt) {
 	case 's': c->conn.url = arg; c->conn_given |= 1u << 0; return 1;
 	case XORB_OPT_CREDS: c->conn.creds = arg; c->conn_given |= 1u << 1; return 1;
@@ -214,22 +244,6 @@ int xorb_cli_common_opt(struct xorb_cli *c, int opt, const char *arg)
 		c->conn.timeout_ms = (int)v * 1000;
 		return 1;
 	}
-	case XORB_OPT_S3_ENDPOINT: return set_param(c, "s3-endpoint", arg);
-	case XORB_OPT_S3_REGION: return set_param(c, "s3-region", arg);
-	case XORB_OPT_S3_PATH_STYLE: return set_param(c, "s3-path-style", "1");
-	case XORB_OPT_S3_INSECURE: return set_param(c, "s3-insecure", "1");
-	case XORB_OPT_S3_PART_SIZE:
-		if (xorb_cli_parse_int(c, "--s3-part-size", arg, 5 << 20, 5LL << 30, true) < 0)
-			return -1;
-		return set_param(c, "s3-part-size", arg);
-	case XORB_OPT_S3_CONCURRENCY:
-		if (xorb_cli_parse_int(c, "--s3-concurrency", arg, 1, 64, false) < 0)
-			return -1;
-		return set_param(c, "s3-concurrency", arg);
-	case XORB_OPT_S3_RETRIES:
-		if (xorb_cli_parse_int(c, "--s3-retries", arg, 1, 100, false) < 0)
-			return -1;
-		return set_param(c, "s3-retries", arg);
 	case XORB_OPT_LOG_FORMAT:
 		if (!strcmp(arg, "json"))
 			c->log_json = 1;
@@ -629,13 +643,72 @@ fail:
 	return -1;
 }
 
+/* The merged table of xorb_cli_begin: freed at exit. */
+static struct option *merged;
+
+static void free_merged(void)
+{
+	free(merged);
+}
+
+const struct xorb_storage_option *xorb_cli_plugin_option(const struct xorb_cli *c, const char *name, int *id)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_plugin_opts; i++)
+		if (!strcmp(c->plugin_opts[i]->name, name)) {
+			if (id)
+				*id = XORB_OPT_PLUGIN + (int)i;
+			return c->plugin_opts[i];
+		}
+	return NULL;
+}
+
 int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
 		   const struct option *longopts)
 {
+	size_t n = 0, i, k;
+	int store = 0;
+
+	for (; longopts[n].name; n++)
+		if (!strcmp(longopts[n].name, "store"))
+			store = 1;
+	/* a command that uses a store takes the options its plugins declare */
+	if (store)
+		c->n_plugin_opts = xorb_store_plugin_options(c->plugin_opts, sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]));
+	if (c->n_plugin_opts > sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]))
+		c->n_plugin_opts = sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]);
+	free(merged);
+	merged = calloc(n + c->n_plugin_opts + 1, sizeof(*merged));
+	if (!merged) {
+		xorb_cli_error(c, "out of memory");
+		return XORB_EXIT_FAIL;
+	}
+	{
+		static int registered;
+
+		if (!registered++)
+			atexit(free_merged);
+	}
+	memcpy(merged, longopts, n * sizeof(*merged));
+	for (i = 0, k = n; i < c->n_plugin_opts; i++) {
+		const struct xorb_storage_option *o = c->plugin_opts[i];
+		size_t j;
+
+		for (j = 0; j < n && strcmp(longopts[j].name, o->name); j++)
+			;
+		if (j < n)
+			continue; /* the command's own option of that name wins */
+		merged[k].name = o->name;
+		merged[k].has_arg = o->type == XORB_SOPT_FLAG ? no_argument : required_argument;
+		merged[k].flag = NULL;
+		merged[k].val = XORB_OPT_PLUGIN + (int)i;
+		k++;
+	}
 	c->shortopts = shortopts;
-	c->longopts = longopts;
-	if (xorb_cli_exact_options(c, argc, argv, shortopts, longopts) ||
-	    xorb_cli_load_config(c, argc, argv, longopts))
+	c->longopts = merged;
+	if (xorb_cli_exact_options(c, argc, argv, shortopts, merged) ||
+	    xorb_cli_load_config(c, argc, argv, merged))
 		return XORB_EXIT_USAGE;
 	return 0;
 }

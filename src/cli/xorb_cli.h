@@ -49,9 +49,13 @@ struct xorb_cli {
 	 * (xorb-backup show and diff), borrowed from argv */
 	const char **identity_files;
 	size_t n_identity_files;
-	/* set by xorb_cli_begin for xorb_cli_getopt */
+	/* set by xorb_cli_begin for xorb_cli_getopt: the command's table plus
+	 * the storage plugins' options (plugin_opts[i] is XORB_OPT_PLUGIN + i) */
 	const char *shortopts;
-	const struct option *longopts;
+	struct option *longopts;
+	const struct xorb_storage_option *plugin_opts[64];
+	size_t n_plugin_opts;
+	char param_num[16][24]; /* numbers given to plugins, in digits */
 };
 
 /* Option ids of the common options (above the ASCII range). */
@@ -66,17 +70,11 @@ enum {
 	XORB_OPT_JSON,
 	XORB_OPT_VERSION,
 	XORB_OPT_TIMEOUT,
-	XORB_OPT_S3_ENDPOINT,
-	XORB_OPT_S3_REGION,
-	XORB_OPT_S3_PATH_STYLE,
-	XORB_OPT_S3_INSECURE,
-	XORB_OPT_S3_PART_SIZE,
-	XORB_OPT_S3_CONCURRENCY,
-	XORB_OPT_S3_RETRIES,
 	XORB_OPT_LOG_FORMAT,
 	XORB_OPT_CONTEXT,
 	XORB_OPT_CONFIG,
 	XORB_OPT_FIRST_COMMAND_OPT = 1100, /* commands number theirs from here */
+	XORB_OPT_PLUGIN = 2000,		   /* the storage plugins' options: 2000 + their index */
 };
 
 #define XORB_CLI_COMMON_LONGOPTS                                                  \
@@ -89,13 +87,6 @@ enum {
 	{ "tlsca", required_argument, NULL, XORB_OPT_TLSCA },                     \
 	{ "store", required_argument, NULL, XORB_OPT_STORE },                     \
 	{ "timeout", required_argument, NULL, XORB_OPT_TIMEOUT },                 \
-	{ "s3-endpoint", required_argument, NULL, XORB_OPT_S3_ENDPOINT },         \
-	{ "s3-region", required_argument, NULL, XORB_OPT_S3_REGION },             \
-	{ "s3-path-style", no_argument, NULL, XORB_OPT_S3_PATH_STYLE },           \
-	{ "s3-insecure", no_argument, NULL, XORB_OPT_S3_INSECURE },               \
-	{ "s3-part-size", required_argument, NULL, XORB_OPT_S3_PART_SIZE },       \
-	{ "s3-concurrency", required_argument, NULL, XORB_OPT_S3_CONCURRENCY },   \
-	{ "s3-retries", required_argument, NULL, XORB_OPT_S3_RETRIES },           \
 	{ "quiet", no_argument, NULL, 'q' },                                      \
 	{ "verbose", no_argument, NULL, 'v' },                                    \
 	{ "json", no_argument, NULL, XORB_OPT_JSON },                             \
@@ -187,6 +178,10 @@ int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv
  * (with XORB_CLI_COMMON_LONGOPTS in it); options that storage plugins
  * declare are added here, so commands never list them. begin returns 0, or
  * XORB_EXIT_USAGE after the message. */
+/* The storage plugins' option of that name (as in --NAME or a
+ * configuration file), when the command takes store options; NULL if none. */
+const struct xorb_storage_option *xorb_cli_plugin_option(const struct xorb_cli *c, const char *name, int *id);
+
 int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
 		   const struct option *longopts);
 int xorb_cli_getopt(struct xorb_cli *c, int argc, char **argv, int *longindex);

@@ -42,7 +42,9 @@
 #define XORB_SYSTEM_CONFIG "/etc/xorb/xorb.conf"
 #endif
 
-/* The keys a file may set, and the variables that win over each. */
+/* The keys a file may set, and the variables that win over each; and the
+ * options the storage plugins declare (xorb_cli_plugin_option), with the
+ * variables they name. */
 static const struct {
 	const char *key;
 	const char *env[2];
@@ -58,13 +60,6 @@ static const struct {
 	{ "context", { "NATS_CONTEXT" }, 0 },
 	{ "timeout", { NULL }, 0 },
 	{ "store", { "XORB_STORE" }, 0 },
-	{ "s3-endpoint", { "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL" }, 0 },
-	{ "s3-region", { "AWS_REGION", "AWS_DEFAULT_REGION" }, 0 },
-	{ "s3-path-style", { NULL }, 1 },
-	{ "s3-insecure", { NULL }, 1 },
-	{ "s3-part-size", { NULL }, 0 },
-	{ "s3-concurrency", { NULL }, 0 },
-	{ "s3-retries", { NULL }, 0 },
 	{ "log-format", { NULL }, 0 },
 };
 
@@ -115,7 +110,7 @@ static int known_program(const char *name)
 	return 0;
 }
 
-static int env_set(const char *const env[2])
+static int env_set(const char *const *env)
 {
 	int i;
 
@@ -208,6 +203,9 @@ static int apply_file(struct xorb_cli *c, const char *path, int required, const 
 	for (line = text; line; line = next) {
 		char *eq, *key, *val;
 		const struct option *o;
+		const struct xorb_storage_option *po = NULL;
+		const char *const *env;
+		int flag, pid = 0;
 		size_t k;
 
 		next = strchr(line, '\n');
@@ -248,7 +246,9 @@ static int apply_file(struct xorb_cli *c, const char *path, int required, const 
 		}
 		for (k = 0; k < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[k].key, key); k++)
 			;
-		if (k == sizeof(keys) / sizeof(keys[0])) {
+		if (k == sizeof(keys) / sizeof(keys[0]))
+			po = xorb_cli_plugin_option(c, key, &pid);
+		if (k == sizeof(keys) / sizeof(keys[0]) && !po) {
 			r = xorb_cli_usage_error(c, "%s line %d: unknown key \"%.60s\" (keys: the common options' long "
 						    "names, e.g. server, creds, context, store, s3-endpoint, timeout; "
 						    "see the README's Configuration)", path, no, key);
@@ -274,9 +274,11 @@ static int apply_file(struct xorb_cli *c, const char *path, int required, const 
 						 program_option(longopts, key) ? " (it logs in as its keys directory's system user)" : "");
 			goto fail;
 		}
-		if (env_set(keys[k].env))
+		env = po ? po->env : keys[k].env;
+		flag = po ? po->type == XORB_SOPT_FLAG : keys[k].flag;
+		if (env_set(env))
 			continue; /* the environment wins */
-		if (keys[k].flag) {
+		if (flag) {
 			if (!strcmp(val, "no") || !strcmp(val, "false") || !strcmp(val, "0"))
 				continue;
 			if (strcmp(val, "yes") && strcmp(val, "true") && strcmp(val, "1")) {
@@ -284,7 +286,7 @@ static int apply_file(struct xorb_cli *c, const char *path, int required, const 
 				goto fail;
 			}
 		}
-		if (xorb_cli_common_opt(c, o->val, val) < 0) {
+		if (xorb_cli_common_opt(c, po ? pid : o->val, val) < 0) {
 			/* the value's message was printed; say where it came from */
 			fprintf(stderr, "%s: (from %s line %d)\n", c->prog, path, no);
 			r = XORB_EXIT_USAGE;

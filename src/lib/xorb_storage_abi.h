@@ -17,7 +17,14 @@
  * and remove one (list_unfinished, remove_unfinished); whether one is still
  * being written is for the caller to judge (by its start time).
  *
- * History: 1.0 open .. remove; 1.1 list_unfinished, remove_unfinished.
+ * Since 1.2 a backend declares the command-line options it takes (options):
+ * the commands offer each as --<name> and as <name> in the configuration
+ * file, check its value by its type with the commands' own parser, and pass
+ * it to open() as the parameter <name>. The commands know no backend's
+ * options.
+ *
+ * History: 1.0 open .. remove; 1.1 list_unfinished, remove_unfinished;
+ * 1.2 options.
  */
 #ifndef XORB_STORAGE_ABI_H
 #define XORB_STORAGE_ABI_H
@@ -26,7 +33,7 @@
 #include <stdint.h>
 
 #define XORB_STORAGE_ABI_MAJOR 1
-#define XORB_STORAGE_ABI_MINOR 1
+#define XORB_STORAGE_ABI_MINOR 2
 #define XORB_STORAGE_ENTRY "xorb_storage_entry"
 
 struct xorb_store_obj {
@@ -35,15 +42,40 @@ struct xorb_store_obj {
 	int64_t mtime;	  /* seconds since the epoch */
 };
 
-/* Settings from the command line, passed to open() as a NULL-key-terminated
- * array ("s3-endpoint", "s3-region", "s3-path-style", "s3-insecure",
- * "s3-part-size", "s3-concurrency", "s3-retries", ...). A backend ignores keys
- * that are not its own. "create": "no" when the command only reads (a store
+/* Settings passed to open() as a NULL-key-terminated array: the options the
+ * backends declare (struct xorb_storage_option), as given, and "create". A
+ * backend ignores keys that are not its own. Values: a flag's is "1"; a
+ * COUNT's or SIZE's is the number in decimal digits (a SIZE's suffix already
+ * applied, the range already checked: a backend may still check it); a
+ * TEXT's is the text. "create": "no" when the command only reads (a store
  * that does not exist is then an error: the file backend does not create its
  * root), "yes" (or absent) when it writes. */
 struct xorb_param {
 	const char *key;
 	const char *value;
+};
+
+/* The kind of value an option takes (since 1.2). */
+enum xorb_storage_opt_type {
+	XORB_SOPT_FLAG = 1, /* no value: given or not */
+	XORB_SOPT_TEXT = 2, /* any text */
+	XORB_SOPT_COUNT = 3, /* an integer from min to max */
+	XORB_SOPT_SIZE = 4, /* bytes from min to max, with an optional K, M or G suffix (powers of 1024) */
+};
+
+/* An option of a backend (since 1.2), in a table ended by a NULL name. The
+ * table and its strings live as long as the plugin is loaded. This struct
+ * never grows: a later minor that needs more describes it with a new struct
+ * and a new member. */
+struct xorb_storage_option {
+	const char *name;	/* "s3-endpoint": the scheme, '-', then [a-z0-9-] */
+	uint32_t type;		/* enum xorb_storage_opt_type */
+	int64_t min, max;	/* COUNT and SIZE */
+	const char *value_name; /* in help: "URL", "N"; NULL for a flag */
+	const char *help;	/* one line, at most 50 columns; a default is named in it */
+	/* variables the backend reads itself as a default of this option (up
+	 * to 2, unused NULL): set, they win over a configuration file */
+	const char *env[2];
 };
 
 /* Called per object; return 0 to go on, nonzero to stop (returned by list). */
@@ -100,6 +132,10 @@ struct xorb_storage_ops {
 	 * gone counts as removed (XORB_OK); an id the backend could not have
 	 * made is refused (XORB_EINVAL). */
 	int (*remove_unfinished)(void *ctx, const char *key, const char *id);
+
+	/* ---- 1.2 ---- */
+	/* The options this backend takes, or NULL for none. */
+	const struct xorb_storage_option *options;
 	/* append new members only below */
 };
 

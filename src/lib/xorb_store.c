@@ -4,6 +4,7 @@
  */
 #include "xorb_store.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <limits.h>
 #include <stddef.h>
@@ -45,8 +46,9 @@ static const char *backend_error(struct xorb_store *s)
  * long; members after it are present when struct_size covers them. */
 #define OPS_SIZE_1_0 offsetof(struct xorb_storage_ops, list_unfinished)
 #define OPS_END(member) (offsetof(struct xorb_storage_ops, member) + sizeof(((struct xorb_storage_ops *)0)->member))
-#define OPS_HAS(ops, member) \
-	((ops)->abi_minor >= 1 && (ops)->struct_size >= OPS_END(member) && (ops)->member != NULL)
+#define OPS_HAS_SINCE(ops, minor, member) \
+	((ops)->abi_minor >= (minor) && (ops)->struct_size >= OPS_END(member) && (ops)->member != NULL)
+#define OPS_HAS(ops, member) OPS_HAS_SINCE(ops, 1, member)
 
 static int ops_check(const struct xorb_storage_ops *ops, const char *name, struct xorb_error *err)
 {
@@ -77,11 +79,10 @@ static int ops_check(const struct xorb_storage_ops *ops, const char *name, struc
 
 #define PLUGIN_CANDIDATES 4
 
-/* Appends dir/xorb-storage-<scheme>.so to cand[*nc] unless that path is
- * already there. A leading "../" of rel drops a component of base:
- * /proc/self/exe is canonical, so this lexical step is exact. */
-static void add_candidate(char cand[][PATH_MAX + 64], size_t *nc, const char *base, const char *rel,
-			  const char *scheme)
+/* Appends dir to cand[*nc] unless it is already there. A leading "../" of
+ * rel drops a component of base: /proc/self/exe is canonical, so this
+ * lexical step is exact. */
+static void add_candidate(char cand[][PATH_MAX], size_t *nc, const char *base, const char *rel)
 {
 	char dir[PATH_MAX];
 	size_t i, n;
@@ -103,11 +104,10 @@ static void add_candidate(char cand[][PATH_MAX + 64], size_t *nc, const char *ba
 	n = strlen(dir);
 	while (n > 1 && dir[n - 1] == '/')
 		dir[--n] = '\0';
-	snprintf(cand[*nc], sizeof(cand[0]), "%s/xorb-storage-%s.so", dir, scheme);
 	for (i = 0; i < *nc; i++)
-		if (!strcmp(cand[i], cand[*nc]))
+		if (!strcmp(cand[i], dir))
 			return;
-	(*nc)++;
+	snprintf(cand[(*nc)++], PATH_MAX, "%s", dir);
 }
 
 /* Where plugins are looked for: $XORB_PLUGIN_DIR alone when set. Else, in
@@ -116,42 +116,54 @@ static void add_candidate(char cand[][PATH_MAX + 64], size_t *nc, const char *ba
  * tree installed with any prefix, staged with DESTDIR or unpacked with
  * dpkg-deb -x finds its own plugins); <bin>/../lib/xorb-dr/plugins (the
  * layout without a multiarch libdir); the compiled-in install directory
- * (a program copied elsewhere). tried gets every path looked at. */
-static int plugin_path(const char *scheme, char *out, size_t len, char *tried, size_t tlen)
+ * (a program copied elsewhere). The number of directories; 0 when there
+ * are none to look in. */
+static size_t plugin_dirs(char cand[PLUGIN_CANDIDATES][PATH_MAX])
 {
 	const char *env = getenv("XORB_PLUGIN_DIR");
-	char exe[PATH_MAX], cand[PLUGIN_CANDIDATES][PATH_MAX + 64];
+	char exe[PATH_MAX];
 	ssize_t n;
-	size_t i, nc = 0;
+	size_t nc = 0;
 	char *slash;
 
-	tried[0] = '\0';
 	if (env && *env) {
-		snprintf(cand[nc++], sizeof(cand[0]), "%s/xorb-storage-%s.so", env, scheme);
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = '\0';
-			slash = strrchr(exe, '/');
-			if (slash)
-				*slash = '\0';
-			add_candidate(cand, &nc, exe, "plugins", scheme);
-			add_candidate(cand, &nc, exe, XORB_PLUGIN_RELDIR, scheme);
-			add_candidate(cand, &nc, exe, "../lib/xorb-dr/plugins", scheme);
-		}
-		if (XORB_PLUGIN_INSTALL_DIR[0] == '/')
-			add_candidate(cand, &nc, NULL, XORB_PLUGIN_INSTALL_DIR, scheme);
-		if (nc == 0) {
-			snprintf(tried, tlen, "nothing: /proc/self/exe is unreadable and no install directory is compiled in");
-			return -1;
-		}
+		add_candidate(cand, &nc, NULL, env);
+		return nc;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		add_candidate(cand, &nc, exe, "plugins");
+		add_candidate(cand, &nc, exe, XORB_PLUGIN_RELDIR);
+		add_candidate(cand, &nc, exe, "../lib/xorb-dr/plugins");
+	}
+	if (XORB_PLUGIN_INSTALL_DIR[0] == '/')
+		add_candidate(cand, &nc, NULL, XORB_PLUGIN_INSTALL_DIR);
+	return nc;
+}
+
+/* The first of plugin_dirs() that has xorb-storage-<scheme>.so; tried gets
+ * every path looked at. */
+static int plugin_path(const char *scheme, char *out, size_t len, char *tried, size_t tlen)
+{
+	char cand[PLUGIN_CANDIDATES][PATH_MAX], path[PATH_MAX + 64];
+	size_t i, nc = plugin_dirs(cand);
+
+	tried[0] = '\0';
+	if (nc == 0) {
+		snprintf(tried, tlen, "nothing: /proc/self/exe is unreadable and no install directory is compiled in");
+		return -1;
 	}
 	for (i = 0; i < nc; i++) {
-		if (access(cand[i], R_OK) == 0) {
-			snprintf(out, len, "%s", cand[i]);
+		snprintf(path, sizeof(path), "%s/xorb-storage-%s.so", cand[i], scheme);
+		if (access(path, R_OK) == 0) {
+			snprintf(out, len, "%s", path);
 			return 0;
 		}
-		snprintf(tried + strlen(tried), tlen - strlen(tried), "%s%s", i ? ", " : "", cand[i]);
+		snprintf(tried + strlen(tried), tlen - strlen(tried), "%s%s", i ? ", " : "", path);
 	}
 	return -1;
 }
@@ -484,4 +496,84 @@ int xorb_store_remove_unfinished(struct xorb_store *s, const char *key, const ch
 		return xorb_error_set(err, rc, "cannot remove the unfinished upload \"%s\" of \"%s\" from store \"%s\": %s",
 				      id, key, s->url, backend_error(s));
 	return XORB_OK;
+}
+
+/* ---- the options plugins declare ---- */
+
+#define MAX_PLUGINS 16
+#define MAX_PLUGIN_OPTIONS 64
+
+static int scheme_cmp(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+/* Each option's name starts with its plugin's scheme and '-', then
+ * [a-z0-9-]; the types are known; a value's name for every type but FLAG. */
+static int option_ok(const struct xorb_storage_option *o, const char *scheme)
+{
+	size_t sl = strlen(scheme);
+	const char *p;
+
+	if (strncmp(o->name, scheme, sl) || o->name[sl] != '-' || !o->name[sl + 1] || strlen(o->name) > 40 ||
+	    !o->help || o->type < XORB_SOPT_FLAG || o->type > XORB_SOPT_SIZE ||
+	    (o->type != XORB_SOPT_FLAG && !o->value_name) ||
+	    ((o->type == XORB_SOPT_COUNT || o->type == XORB_SOPT_SIZE) && o->min > o->max))
+		return 0;
+	for (p = o->name + sl + 1; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-'))
+			return 0;
+	return 1;
+}
+
+size_t xorb_store_plugin_options(const struct xorb_storage_option **out, size_t max)
+{
+	static const struct xorb_storage_option *found[MAX_PLUGIN_OPTIONS];
+	static size_t n_found;
+	static int done;
+	char cand[PLUGIN_CANDIDATES][PATH_MAX], schemes[MAX_PLUGINS][32];
+	size_t nc, i, ns = 0, k;
+
+	if (!done) {
+		done = 1;
+		nc = plugin_dirs(cand);
+		/* the schemes of the first directory that has plugins: where
+		 * load_backend finds them too, in the usual layouts */
+		for (i = 0; i < nc && !ns; i++) {
+			DIR *d = opendir(cand[i]);
+			struct dirent *e;
+
+			while (d && (e = readdir(d)) && ns < MAX_PLUGINS) {
+				size_t l = strlen(e->d_name);
+
+				if (l > 16 && l - 16 < sizeof(schemes[0]) && !strncmp(e->d_name, "xorb-storage-", 13) &&
+				    !strcmp(e->d_name + l - 3, ".so"))
+					snprintf(schemes[ns++], sizeof(schemes[0]), "%.*s", (int)(l - 16), e->d_name + 13);
+			}
+			if (d)
+				closedir(d);
+		}
+		qsort(schemes, ns, sizeof(schemes[0]), scheme_cmp);
+		for (i = 0; i < ns; i++) {
+			const struct xorb_storage_ops *ops = NULL;
+			const struct xorb_storage_option *o;
+			void *h = NULL;
+
+			/* one that does not load is left out here: opening a
+			 * store of its scheme says why */
+			if (load_backend(schemes[i], &h, &ops, NULL))
+				continue;
+			if (!OPS_HAS_SINCE(ops, 2, options)) {
+				dlclose(h);
+				continue;
+			}
+			/* kept loaded: the table is the plugin's */
+			for (o = ops->options; o->name && n_found < MAX_PLUGIN_OPTIONS; o++)
+				if (option_ok(o, schemes[i]))
+					found[n_found++] = o;
+		}
+	}
+	for (k = 0; k < n_found && k < max; k++)
+		out[k] = found[k];
+	return n_found;
 }

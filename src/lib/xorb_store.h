@@ -65,5 +65,12 @@ int xorb_store_list_unfinished(struct xorb_store *s, const char *prefix,
 int xorb_store_remove_unfinished(struct xorb_store *s, const char *key, const char *id,
 				 struct xorb_error *err);
 
+/* The options of every storage plugin found where plugins are looked for
+ * (ABI 1.2 tables: xorb_storage_abi.h), by scheme, then as each plugin
+ * lists them; a malformed entry is left out, and so is a plugin that does
+ * not load (opening a store of its scheme says why). Loaded once; the
+ * plugins stay loaded. Fills out (up to max) and returns how many there
+ * are. */
+size_t xorb_store_plugin_options(const struct xorb_storage_option **out, size_t max);
 
 #endif
