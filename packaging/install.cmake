@@ -7,6 +7,7 @@
 #   <prefix>/<libdir>/xorb-dr/plugins/xorb-storage-*.so  storage plugins (CMakeLists.txt)
 #   <prefix>/lib/xorb-dr/xorb-scheduled                  the wrapper the schedules run
 #   <prefix>/lib/systemd/system/xorb-backup*.{service,timer}   (XORB_SYSTEMD_UNITDIR)
+#   <prefix>/lib/sysusers.d/xorb-dr.conf                 the system user xorb
 #   <prefix>/share/doc/xorb-dr/README.md
 #   <prefix>/share/doc/xorb-dr/examples/                 xorb.env, xorb-backup.cron, alert rules
 #   <prefix>/share/man/man1/xorb-*.1.gz
@@ -33,6 +34,10 @@ set(XORB_SCHEDULE_UNITS xorb-backup@.service xorb-backup@.timer xorb-backup-all.
   xorb-backup-all.timer)
 set(XORB_SCHEDULE_EXAMPLES xorb.env xorb-backup.cron xorb-alerts.rules.yml xorb-alerts.test.yml)
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/packaging/schedules.cmake)
+# the system user the schedules run as (sysusers.d(5); the package's postinst
+# runs systemd-sysusers on it)
+install(FILES ${CMAKE_SOURCE_DIR}/schedules/xorb-sysusers.conf DESTINATION lib/sysusers.d
+  RENAME xorb-dr.conf PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(CODE "
 set(XORB_SCHED_SRC [[${CMAKE_SOURCE_DIR}/schedules]])
 set(XORB_SCHED_TMP [[${CMAKE_BINARY_DIR}/schedules-install]])

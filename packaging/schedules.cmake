@@ -90,7 +90,8 @@ if(XORB_SCHED_CONFIG)
     message(STATUS "Not installing ${sysconfdir}/xorb/xorb.env: no DESTDIR (a system keeps its own "
       "settings; the example is ${docdir}/examples/xorb.env)")
   else()
-    # it may hold secrets (NATS and S3 credentials): 0600, as schedules/README.md says
+    # it may hold secrets (NATS and S3 credentials): 0600 root in the package; its
+    # postinst makes it 0640 root:xorb once the user xorb exists (schedules/README.md)
     file(INSTALL "${XORB_SCHED_TMP}/xorb.env" DESTINATION "${sysconfdir}/xorb"
       FILE_PERMISSIONS OWNER_READ OWNER_WRITE)
   endif()

@@ -4,7 +4,9 @@
 # unit tests, the integration tests (ctest -L integration, against Debian 13's
 # own nats-server, Swift, awscli and libcurl), a short fuzz run (trixie's
 # clang), scripts/demo.sh end to end, and the Debian package built for 13
-# (tests/integration/test_package.sh), installed there with dpkg -i, run and
+# (tests/integration/test_package.sh), installed there by the install steps
+# of schedules/README.md run as written (tests/integration/test_schedules_readme.sh:
+# the user xorb, the units' service run as xorb, the cron job), run and
 # purged. Prints what it ran with the
 # versions seen inside, and exits non-zero naming every step that failed.
 # The memcheck and sanitizer passes of scripts/test.sh are not run here.
@@ -13,6 +15,8 @@
 #     --fresh          install the packages again (ignore the cached root with deps installed)
 #     --rebuild-base   debootstrap the minimal root again (implies --fresh)
 #     --keep           leave the root in $cache/root for a look (mounts are undone anyway)
+#     --only-package   only the package step (after deps): build, check, install it and
+#                      run schedules/README.md's install steps (quicker, for packaging work)
 #
 # Needs root (debootstrap, mount, chroot) and the Debian mirror the system's
 # apt is configured with (scripts/lib/mirror.sh reads it; no other host is
@@ -34,10 +38,10 @@ SUITE=trixie
 cache=${XORB_D13_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/xorb-dr/trixie-root}
 max_age=${XORB_D13_MAX_AGE_DAYS:-7}
 jobs=${XORB_D13_JOBS:-2}
-fresh=0 rebuild_base=0 keep=0
+fresh=0 rebuild_base=0 keep=0 only_package=0
 
 usage() {
-	sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 64
 }
 while [ $# -gt 0 ]; do
@@ -45,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--fresh) fresh=1 ;;
 	--rebuild-base) rebuild_base=1 fresh=1 ;;
 	--keep) keep=1 ;;
+	--only-package) only_package=1 ;;
 	-h | --help) usage ;;
 	*)
 		echo "debian13-check.sh: unknown argument \"$1\"" >&2
@@ -282,14 +287,20 @@ inside '. /etc/os-release; echo "os-release:  $PRETTY_NAME (VERSION_ID $VERSION_
 	echo "libnats:     $(dpkg-query -W -f="\${Version}" libnats-dev 2>&1)"
 	echo "cmake:       $(cmake --version | head -n1)"' || true
 
-if [ "$ok" = 1 ] && step build "cmake -S . -B build -DXORB_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j$jobs"; then
+if [ "$ok" = 1 ] && [ "$only_package" = 1 ]; then
+	:
+elif [ "$ok" = 1 ] && step build "cmake -S . -B build -DXORB_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null && cmake --build build -j$jobs"; then
 	step "unit tests" "cd build && ctest --output-on-failure -j$jobs --timeout 300 -L unit" || true
 	step "integration tests" "cd build && ctest --output-on-failure -j$jobs --timeout 900 -L integration -LE memcheck" || true
 	step "fuzz smoke (clang)" "scripts/fuzz.sh --build-dir build-fuzz 5 fuzz_subject" || true
 	step demo "scripts/demo.sh" || true
+fi
+if [ "$ok" = 1 ]; then
 	# the Debian package built for 13, checked unpacked (package/test_package), then
-	# installed with dpkg -i in this root (never on the host), run, and purged
-	step "package (dpkg -i)" 'tests/integration/test_package.sh --build-dir build-pkg && dpkg -i build-pkg/package/xorb-dr_*~deb13_*.deb && env -u XORB_PLUGIN_DIR sh -ec "d=\$(mktemp -d); xorb-backup --version; xorb-backup --store \$d list; xorb-prune --store \$d --all --keep-last 1; xorb-subject-lint xorb.t-qa.scan.scanner.completed; man -w xorb-backup; test -f /etc/xorb/xorb.env; rm -rf \$d" && dpkg -P xorb-dr && test ! -e /usr/bin/xorb-backup && test ! -e /etc/xorb/xorb.env' || true
+	# installed in this root (never on the host) by schedules/README.md's install
+	# steps as written (test_schedules_readme.sh), run, and purged: the user xorb,
+	# the credentials and the backups stay, /etc/xorb goes
+	step "package (README install)" 'tests/integration/test_package.sh --build-dir build-pkg && tests/integration/test_schedules_readme.sh build-pkg/package/xorb-dr_*~deb13_*.deb && env -u XORB_PLUGIN_DIR sh -ec "d=\$(mktemp -d); xorb-backup --version; xorb-backup --store \$d list; xorb-prune --store \$d --all --keep-last 1; xorb-subject-lint xorb.t-qa.scan.scanner.completed; man -w xorb-backup; test -f /etc/xorb/xorb.env; rm -rf \$d" && dpkg -P xorb-dr && test ! -e /usr/bin/xorb-backup && test ! -e /etc/xorb && id xorb && test -d /var/lib/xorb/backups/t-qa' || true
 fi
 
 say "summary (Debian 13 root, $(($(now) - t_start)) s in all)"

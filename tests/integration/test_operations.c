@@ -602,7 +602,7 @@ static void test_schedules(void **state)
 		assert_true(cron_field_ok(dom, 1, 31));
 		assert_true(cron_field_ok(mon, 1, 12));
 		assert_true(cron_field_ok(dow, 0, 7));
-		assert_string_equal(user, "root");
+		assert_string_equal(user, "xorb");
 		snprintf(cmd, sizeof(cmd), "XORB_ENV_FILE='%s'; export XORB_ENV_FILE; %s", envfile, line + off);
 		{
 			char *p = strstr(cmd, "/usr/local/lib/xorb-dr/xorb-scheduled");
@@ -675,6 +675,60 @@ static void test_schedules(void **state)
 		assert_non_null(strstr(text, "xorb_backup_runs_total{tenant=\"t-ops\",result=\"failed\"} 1"));
 		assert_non_null(strstr(text, "xorb_backup_last_run_success{tenant=\"t-ops\"} 0"));
 		free(text);
+	}
+
+	/* 7. failures the metrics must show too, each run of the wrapper one more
+	 * failed run of t-ops (and of t-demo, both named by XORB_TENANTS):
+	 *   a store that cannot be opened (a regular file where the directory is);
+	 *   a lock that cannot be taken (XORB_LOCK_DIR under a regular file): the
+	 *     wrapper died at its "exec 9>" before, exit 2 with no message and no
+	 *     metrics; it records them itself now. */
+	{
+		static const char *const cases[][2] = {
+			{ "store", "cannot open the store directory" },
+			{ "lock", "cannot create the lock" },
+		};
+		char failenv[4400], notdir[4400], *logged;
+		const char *fail_cmd[] = { "/bin/sh", "-c", cmd, NULL };
+		size_t i;
+
+		snprintf(notdir, sizeof(notdir), "%s/not-a-dir", work);
+		f = fopen(notdir, "w");
+		assert_non_null(f);
+		fclose(f);
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *what = cases[i][0];
+			char want[128];
+
+			snprintf(failenv, sizeof(failenv), "%s/xorb-fail-%s.env", work, what);
+			f = fopen(failenv, "w");
+			assert_non_null(f);
+			fprintf(f, "NATS_URL=%s\nXORB_STORE=%s\nXORB_TENANTS=t-ops,t-demo\nXORB_PRUNE_FLAGS=\"--keep-last 2\"\n"
+				   "XORB_METRICS_FILE=%s/sched.prom\nXORB_BIN_DIR=%s\nXORB_LOCK_DIR=%s\nXORB_SYSLOG_SOCKET=%s\n",
+				srv.url, !strcmp(what, "store") ? notdir : store, work, getenv("XORB_BIN_DIR"),
+				!strcmp(what, "lock") ? notdir : work, sock);
+			fclose(f);
+			snprintf(cmd, sizeof(cmd), "XORB_ENV_FILE='%s' '%s/schedules/xorb-scheduled' --syslog xorb-backup all",
+				 failenv, src);
+			if (run(&r, fail_cmd) != 2)
+				show(what, &r);
+			assert_int_equal(r.status, 2);
+			xt_result_release(&r);
+			logged = sink_text(&sink);
+			if (!strstr(logged, cases[i][1]) || !strstr(logged, " xorb-backup: xorb-scheduled: all: exit 2 (FAILED)"))
+				fprintf(stderr, "--- %s: syslog:\n%s", what, logged);
+			assert_non_null(strstr(logged, cases[i][1]));
+			assert_non_null(strstr(logged, " xorb-backup: xorb-scheduled: all: exit 2 (FAILED)"));
+			free(logged);
+			text = slurp(path);
+			snprintf(want, sizeof(want), "xorb_backup_runs_total{tenant=\"t-ops\",result=\"failed\"} %zu", i + 2);
+			if (!strstr(text, want))
+				fprintf(stderr, "--- %s: want %s in:\n%s", what, want, text);
+			assert_non_null(strstr(text, want));
+			assert_non_null(strstr(text, "xorb_backup_last_run_success{tenant=\"t-ops\"} 0"));
+			assert_non_null(strstr(text, "xorb_backup_last_run_success{tenant=\"t-demo\"} 0"));
+			free(text);
+		}
 	}
 	sink_stop(&sink, sock);
 }
