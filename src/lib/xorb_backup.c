@@ -21,36 +21,7 @@
 #include "xorb_nats.h"
 #include "xorb_snapcheck.h"
 #include "xorb_version.h"
-
-void xorb_time_rfc3339(time_t t, char out[32])
-{
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-double xorb_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void xorb_notef(xorb_note_fn fn, void *arg, enum xorb_note_level lvl, const char *stream,
-		const char *fmt, ...)
-{
-	char msg[4096];
-	va_list ap;
-
-	if (!fn)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fn(arg, lvl, stream, msg);
-}
+#include "xorb_util.h"
 
 __attribute__((format(printf, 4, 5))) static void note(const struct xorb_backup_opts *o,
 						       enum xorb_note_level lvl,

@@ -16,18 +16,7 @@
 #include "xorb_layout.h"
 #include "xorb_snapshot.h"
 #include "xorb_store.h"
-
-enum xorb_note_level { XORB_NOTE_INFO, XORB_NOTE_WARN, XORB_NOTE_DEBUG };
-
-/* Progress and warnings for the tool layer to print (the library never
- * prints). stream may be NULL. */
-typedef void (*xorb_note_fn)(void *arg, enum xorb_note_level lvl, const char *stream,
-			     const char *msg);
-
-/* Formats a note (up to 4 KiB) and hands it to fn; fn NULL: nothing. */
-__attribute__((format(printf, 5, 6))) void xorb_notef(xorb_note_fn fn, void *arg,
-						      enum xorb_note_level lvl,
-						      const char *stream, const char *fmt, ...);
+#include "xorb_util.h" /* notes, time text: included here for the commands' sake */
 
 struct xorb_backup_opts {
 	const char *tenant;
@@ -63,8 +52,5 @@ int xorb_backup_tenant(natsConnection *nc, struct xorb_store *store,
 		       const struct xorb_backup_opts *o, struct xorb_backup_result *res,
 		       struct xorb_error *err);
 
-/* RFC 3339 UTC time text ("2026-11-27T17:05:08Z"). */
-void xorb_time_rfc3339(time_t t, char out[32]);
-double xorb_now(void); /* monotonic seconds */
 
 #endif

@@ -14,6 +14,7 @@
 #include "xorb_hash.h"
 #include "xorb_names.h"
 #include "xorb_nats.h"
+#include "xorb_util.h"
 
 #define SMALL_ENTRY_MAX (16u << 20)
 

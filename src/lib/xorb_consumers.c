@@ -28,6 +28,7 @@
 #include "xorb_json.h"
 #include "xorb_nats.h"
 #include "xorb_streamcfg.h"
+#include "xorb_util.h"
 
 int xorb_consumers_record(natsConnection *nc, const char *stream, int timeout_ms,
 			  struct xorb_buf *out, struct xorb_error *err)

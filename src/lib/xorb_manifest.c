@@ -11,6 +11,7 @@
 #include "xorb_json.h"
 #include "xorb_names.h"
 #include "xorb_nats.h"
+#include "xorb_util.h"
 
 #define MAX_STREAMS 100000
 #define MAX_ENTRIES 10000000

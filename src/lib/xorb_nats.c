@@ -2,6 +2,7 @@
 #include "xorb_nats.h"
 #include "xorb_nkeys.h"
 #include "xorb_url.h"
+#include "xorb_util.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -221,17 +222,6 @@ out:
 	cJSON_Delete(j);
 	natsMsg_Destroy(msg);
 	return rc;
-}
-
-void xorb_strv_free(char **v, size_t n)
-{
-	size_t i;
-
-	if (!v)
-		return;
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -13,6 +13,7 @@
 
 #include "xorb_error.h"
 #include "xorb_json.h"
+#include "xorb_util.h" /* xorb_strv_free for the name lists */
 
 struct xorb_conn_opts {
 	const char *url;      /* may be a comma-separated list */
@@ -68,7 +69,6 @@ int xorb_js_request(natsConnection *nc, const char *subject, const char *body, i
  * frees each name and the array. */
 int xorb_js_stream_names(natsConnection *nc, int timeout_ms, char ***names, size_t *count,
 			 struct xorb_error *err);
-void xorb_strv_free(char **v, size_t n);
 
 /* Names of a stream's consumers (paged CONSUMER.NAMES), sorted. */
 int xorb_js_consumer_names(natsConnection *nc, const char *stream, int timeout_ms,

@@ -15,6 +15,7 @@
 #include "xorb_consumers.h"
 #include "xorb_json.h"
 #include "xorb_url.h"
+#include "xorb_util.h"
 
 struct node {
 	char url[512];

@@ -18,6 +18,7 @@
 #include "xorb_snapcheck.h"
 #include "xorb_streamcfg.h"
 #include "xorb_version.h"
+#include "xorb_util.h"
 
 /* backup.json must be {"config":{"name":<stream>,…},"state":{…}}. */
 static int check_backup_json(const char *json, size_t len, const char *stream, cJSON **out,

@@ -19,6 +19,7 @@
 #include "xorb_nats.h"
 #include "xorb_sys.h"
 #include "xorb_tenancy.h"
+#include "xorb_util.h"
 
 #define STATE_FORMAT "xorb-state"
 #define STATE_VERSION 1

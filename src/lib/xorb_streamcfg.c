@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "xorb_nats.h"
+#include "xorb_util.h"
 
 #define SHOWN_MAX 8 /* differences described; the count says the rest */
 

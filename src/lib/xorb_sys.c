@@ -7,6 +7,7 @@
 
 #include "xorb_json.h"
 #include "xorb_nats.h"
+#include "xorb_util.h"
 
 /* Publishes body to subject and gathers every reply: waits up to first_ms for
  * the first, then until quiet_ms pass without another. fn judges each. */
