@@ -28,38 +28,6 @@
 #include "xorb_names.h"
 #include "xorb_state.h"
 
-static const char usage_text[] =
-	"Usage: xorb-state init --keys DIR\n"
-	"       xorb-state plan ENV [--json]   what apply would change, against the live server\n"
-	"       xorb-state apply ENV           make the server match the environment (idempotent)\n"
-	"       xorb-state creds TENANT [--user NAME]   write a user's .creds file\n"
-	"       xorb-state creds --env ENV     both users' .creds of every tenant\n"
-	"       xorb-state age-key TENANT     the tenant's age identity for encrypted backups:\n"
-	"                                      <keys>/age/xorb-TENANT.key (0600), made once; prints\n"
-	"                                      its public key (for backup_recipients)\n"
-	"       xorb-state export [--tenant T]... [-o FILE]\n"
-	"       xorb-state import FILE [--with-streams]\n"
-	"       xorb-state destroy (--tenant T... | ENV) --yes [--keep-streams]\n"
-	"\n"
-	"ENV is an environment file: environments/ENV.tfvars.json (Terraform's JSON variable\n"
-	"format), or a path. One NATS account per tenant, xorb-<tenant>, with JetStream limits,\n"
-	"users xorb-<tenant>-user and xorb-<tenant>-backup, 8 streams and 4 tuned consumers.\n"
-	"\n"
-	"Options:\n"
-	"      --keys DIR           the operator's keys (env XORB_KEYS; made by init)\n"
-	"      --system-creds FILE  the system user (default DIR/sys.creds)\n"
-	"      --creds-dir DIR      where users' .creds files go (default <keys>/creds)\n"
-	"      --operator NAME      operator name for init (default xorb)\n"
-	"      --replicas N         num_replicas of the streams (default: the environment's)\n"
-	"      --tenant T           (export, destroy) this tenant; repeatable\n"
-	"      --user NAME          (creds) the user, default xorb-<tenant>-user\n"
-	"      --with-streams       (import) create the streams and consumers empty from the state\n"
-	"      --keep-streams       (destroy) delete the account only, keep its streams on disk\n"
-	"      --yes                (destroy) really do it\n"
-	"  -o, --output FILE        (export) write to FILE (0600) instead of stdout\n"
-	"The server is the environment's nats_url unless --server or NATS_URL is given.\n"
-	"\n";
-
 enum {
 	OPT_KEYS = XORB_OPT_FIRST_COMMAND_OPT,
 	OPT_SYS,
@@ -74,14 +42,78 @@ enum {
 	OPT_ENV,
 };
 
+/* Every subcommand has its own table (any other option is a usage error)
+ * and --help; options may come before the subcommand's name. It connects
+ * as the keys directory's system user: of the connection options only the
+ * server, TLS and timeout apply (--user names the user of `creds`). */
+#define STATE_BASE_LONGOPTS                                                       \
+	{ "keys", required_argument, NULL, OPT_KEYS }, XORB_CLI_OUTPUT_LONGOPTS,  \
+	XORB_CLI_BASE_LONGOPTS
+#define STATE_CONN_LONGOPTS                                                       \
+	{ "server", required_argument, NULL, 's' },                               \
+	{ "tlscert", required_argument, NULL, XORB_OPT_TLSCERT },                 \
+	{ "tlskey", required_argument, NULL, XORB_OPT_TLSKEY },                   \
+	{ "tlsca", required_argument, NULL, XORB_OPT_TLSCA },                     \
+	{ "timeout", required_argument, NULL, XORB_OPT_TIMEOUT },                 \
+	{ "system-creds", required_argument, NULL, OPT_SYS }
+
+static const struct option init_opts[] = {
+	STATE_BASE_LONGOPTS,
+	{ "operator", required_argument, NULL, OPT_OPERATOR },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option apply_opts[] = {
+	STATE_BASE_LONGOPTS,
+	STATE_CONN_LONGOPTS,
+	XORB_CLI_JSON_LONGOPT,
+	{ "creds-dir", required_argument, NULL, OPT_CREDS_DIR },
+	{ "replicas", required_argument, NULL, OPT_REPLICAS },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option creds_opts[] = {
+	STATE_BASE_LONGOPTS,
+	{ "creds-dir", required_argument, NULL, OPT_CREDS_DIR },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option age_key_opts[] = {
+	STATE_BASE_LONGOPTS,
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option export_opts[] = {
+	STATE_BASE_LONGOPTS,
+	STATE_CONN_LONGOPTS,
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "output", required_argument, NULL, 'o' },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option import_opts[] = {
+	STATE_BASE_LONGOPTS,
+	STATE_CONN_LONGOPTS,
+	{ "with-streams", no_argument, NULL, OPT_WITH_STREAMS },
+	{ "replicas", required_argument, NULL, OPT_REPLICAS },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option destroy_opts[] = {
+	STATE_BASE_LONGOPTS,
+	STATE_CONN_LONGOPTS,
+	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "yes", no_argument, NULL, OPT_YES },
+	{ "keep-streams", no_argument, NULL, OPT_KEEP_STREAMS },
+	{ NULL, 0, NULL, 0 },
+};
+/* the union: to find the subcommand, and --context (refused, with why) */
 static const struct option longopts[] = {
-	XORB_CLI_COMMON_LONGOPTS,
-	{ "keys", required_argument, NULL, OPT_KEYS },
-	{ "system-creds", required_argument, NULL, OPT_SYS },
+	STATE_BASE_LONGOPTS,
+	STATE_CONN_LONGOPTS,
+	XORB_CLI_JSON_LONGOPT,
+	{ "context", required_argument, NULL, XORB_OPT_CONTEXT },
 	{ "creds-dir", required_argument, NULL, OPT_CREDS_DIR },
 	{ "operator", required_argument, NULL, OPT_OPERATOR },
 	{ "replicas", required_argument, NULL, OPT_REPLICAS },
 	{ "tenant", required_argument, NULL, OPT_TENANT },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "with-streams", no_argument, NULL, OPT_WITH_STREAMS },
 	{ "keep-streams", no_argument, NULL, OPT_KEEP_STREAMS },
 	{ "yes", no_argument, NULL, OPT_YES },
@@ -89,6 +121,240 @@ static const struct option longopts[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ NULL, 0, NULL, 0 },
 };
+#define STATE_SHORTOPTS "s:qvhVo:"
+
+static const char keys_help[] =
+	"      --keys DIR           the operator's keys (env XORB_KEYS; made by init)\n";
+static const char conn_help[] =
+	"Connection (as the system user of the keys directory):\n"
+	"  -s, --server URL         NATS server (default: the environment file's\n"
+	"                           nats_url; env NATS_URL)\n"
+	"      --system-creds FILE  the system user (default <keys>/sys.creds)\n"
+	"      --tlscert FILE       client certificate (env NATS_CERT)\n"
+	"      --tlskey FILE        client private key (env NATS_KEY)\n"
+	"      --tlsca FILE         CA that signed the server's certificate (env NATS_CA)\n"
+	"      --timeout SEC        JetStream API request timeout (default 10)\n"
+	"  A natscli --context does not apply: it logs in as the keys' system user.\n";
+static const char env_text[] =
+	"ENV is an environment file: environments/ENV.tfvars.json (Terraform's JSON\n"
+	"variable format), or a path. One NATS account per tenant, xorb-<tenant>, with\n"
+	"JetStream limits, users xorb-<tenant>-user and xorb-<tenant>-backup, 8 streams\n"
+	"and 4 tuned consumers.\n";
+
+static void help_tail(FILE *f, int conn, int json, const char *examples, const char *exits)
+{
+	if (conn)
+		fputs(conn_help, f);
+	xorb_cli_print_output_help(f, json);
+	xorb_cli_print_config_help(f);
+	fprintf(f, "\nExamples:\n%s\n", examples);
+	if (exits)
+		fputs(exits, f);
+	else
+		xorb_cli_print_exit_help(f);
+}
+
+static void init_help(FILE *f)
+{
+	fputs("Usage: xorb-state init --keys DIR [options]\n"
+	      "\n"
+	      "Makes the operator's keys directory: the operator and system account keys,\n"
+	      "the system user's creds (DIR/sys.creds) and the server's resolver settings.\n"
+	      "Does not connect to NATS.\n"
+	      "\n"
+	      "Options:\n",
+	      f);
+	fputs(keys_help, f);
+	fputs("      --operator NAME      operator name (default xorb)\n", f);
+	help_tail(f, 0, 0,
+		  "  xorb-state init --keys /etc/xorb/keys\n"
+		  "  XORB_KEYS=/etc/xorb/keys xorb-state init --operator xorb-prod\n",
+		  NULL);
+}
+
+static void apply_help_of(FILE *f, int plan)
+{
+	fprintf(f, "Usage: xorb-state %s ENV [options]\n\n", plan ? "plan" : "apply");
+	fputs(plan ? "Shows what apply would change on the live server to make it match the\n"
+		     "environment file; changes nothing.\n"
+		   : "Makes the server match the environment file: accounts, users, JetStream\n"
+		     "limits, streams and consumers (idempotent: a second run changes nothing).\n",
+	      f);
+	fputs("\n", f);
+	fputs(env_text, f);
+	fputs("\nOptions:\n", f);
+	fputs(keys_help, f);
+	fputs("      --creds-dir DIR      where users' .creds files go (default <keys>/creds)\n"
+	      "      --replicas N         num_replicas of the streams (default: the\n"
+	      "                           environment's)\n",
+	      f);
+	help_tail(f, 1, 1,
+		  plan ? "  xorb-state --keys /etc/xorb/keys plan prod\n"
+			 "  xorb-state plan environments/staging.tfvars.json --json\n"
+		       : "  xorb-state --keys /etc/xorb/keys apply prod\n"
+			 "  xorb-state -s nats://nats-dr.internal:4222 apply dr --replicas 3\n",
+		  NULL);
+}
+
+static void plan_help(FILE *f)
+{
+	apply_help_of(f, 1);
+}
+
+static void apply_help(FILE *f)
+{
+	apply_help_of(f, 0);
+}
+
+static void creds_help(FILE *f)
+{
+	fputs("Usage: xorb-state creds TENANT [--user NAME] [options]\n"
+	      "       xorb-state creds --env ENV [options]\n"
+	      "\n"
+	      "Writes a user's .creds file (0600) signed with the keys directory's account\n"
+	      "keys; with --env, both users' .creds of every tenant of the environment.\n"
+	      "Does not connect to NATS.\n"
+	      "\n"
+	      "Options:\n",
+	      f);
+	fputs(keys_help, f);
+	fputs("      --creds-dir DIR      where the .creds files go (default <keys>/creds)\n"
+	      "      --user NAME          the user, default xorb-<tenant>-user\n"
+	      "      --env ENV            every tenant of the environment file\n",
+	      f);
+	help_tail(f, 0, 0,
+		  "  xorb-state --keys /etc/xorb/keys creds t-qa\n"
+		  "  xorb-state creds t-qa --user xorb-t-qa-backup --creds-dir /etc/xorb/creds\n"
+		  "  xorb-state creds --env prod\n",
+		  NULL);
+}
+
+static void age_key_help(FILE *f)
+{
+	fputs("Usage: xorb-state age-key TENANT [options]\n"
+	      "\n"
+	      "The tenant's age identity for encrypted backups: <keys>/age/xorb-TENANT.key\n"
+	      "(0600), made once; prints its public key (for backup_recipients in the\n"
+	      "environment file). Does not connect to NATS.\n"
+	      "\n"
+	      "Options:\n",
+	      f);
+	fputs(keys_help, f);
+	help_tail(f, 0, 0,
+		  "  xorb-state --keys /etc/xorb/keys age-key t-qa\n"
+		  "  xorb-state age-key t-qa > /etc/xorb/t-qa.recipients\n",
+		  NULL);
+}
+
+static void export_help(FILE *f)
+{
+	fputs("Usage: xorb-state export [--tenant T]... [-o FILE] [options]\n"
+	      "\n"
+	      "Writes the tenants' accounts, users, streams and consumers as the server\n"
+	      "holds them (every tenant, or those of --tenant) as one JSON document, for\n"
+	      "import on another server.\n"
+	      "\n"
+	      "Options:\n",
+	      f);
+	fputs(keys_help, f);
+	fputs("      --tenant T           this tenant (repeatable)\n"
+	      "  -o, --output FILE        write to FILE (0600) instead of stdout\n",
+	      f);
+	help_tail(f, 1, 0,
+		  "  xorb-state --keys /etc/xorb/keys export -o /var/lib/xorb/state.json\n"
+		  "  xorb-state -s nats://127.0.0.1:4222 export --tenant t-qa\n",
+		  NULL);
+}
+
+static void import_help(FILE *f)
+{
+	fputs("Usage: xorb-state import FILE [--with-streams] [options]\n"
+	      "\n"
+	      "Creates the accounts and users of an export FILE on the server (the state\n"
+	      "a disaster recovery starts from), and with --with-streams its streams and\n"
+	      "consumers, empty (xorb-restore fills them).\n"
+	      "\n"
+	      "Options:\n",
+	      f);
+	fputs(keys_help, f);
+	fputs("      --with-streams       create the streams and consumers empty from the\n"
+	      "                           state\n"
+	      "      --replicas N         num_replicas of the streams\n",
+	      f);
+	help_tail(f, 1, 0,
+		  "  xorb-state --keys /etc/xorb/keys import /var/lib/xorb/state.json\n"
+		  "  xorb-state -s nats://nats-dr.internal:4222 import state.json --with-streams\n",
+		  NULL);
+}
+
+static void destroy_help(FILE *f)
+{
+	fputs("Usage: xorb-state destroy (--tenant T... | ENV) --yes [--keep-streams]\n"
+	      "                          [options]\n"
+	      "\n"
+	      "Deletes tenants' streams and accounts (those of --tenant, or every tenant of\n"
+	      "the environment file ENV). Nothing happens without --yes.\n"
+	      "\n"
+	      "Options:\n",
+	      f);
+	fputs(keys_help, f);
+	fputs("      --tenant T           this tenant (repeatable)\n"
+	      "      --yes                really do it\n"
+	      "      --keep-streams       delete the account only, keep its streams on disk\n",
+	      f);
+	help_tail(f, 1, 0,
+		  "  xorb-state --keys /etc/xorb/keys destroy --tenant t-qa --yes\n"
+		  "  xorb-state destroy staging --yes --keep-streams\n",
+		  NULL);
+}
+
+struct state_cmd {
+	const char *name, *summary, *shortopts;
+	const struct option *longopts;
+	void (*help)(FILE *f);
+};
+
+static const struct state_cmd cmds[] = {
+	{ "init", "make the operator's keys directory", "qvhV", init_opts, init_help },
+	{ "plan", "what apply would change, against the live server", "s:qvhV", apply_opts, plan_help },
+	{ "apply", "make the server match the environment (idempotent)", "s:qvhV", apply_opts, apply_help },
+	{ "creds", "write users' .creds files", "qvhV", creds_opts, creds_help },
+	{ "age-key", "the tenant's age identity for encrypted backups", "qvhV", age_key_opts, age_key_help },
+	{ "export", "the tenants' accounts and streams as JSON", "s:qvhVo:", export_opts, export_help },
+	{ "import", "create accounts (and streams) from an export", "s:qvhV", import_opts, import_help },
+	{ "destroy", "delete tenants' streams and accounts", "s:qvhV", destroy_opts, destroy_help },
+};
+#define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+#define COMMAND_NAMES "init, plan, apply, creds, age-key, export, import or destroy"
+
+static void overview(FILE *f)
+{
+	size_t i;
+
+	fputs("Usage: xorb-state COMMAND [ARGS] [options]\n"
+	      "\n"
+	      "The tenants' NATS accounts as code (operator/JWT mode): keys, accounts,\n"
+	      "users, JetStream limits, streams and consumers from an environment file.\n"
+	      "Options may come before or after COMMAND; each command takes only its own\n"
+	      "(see its --help).\n"
+	      "\n"
+	      "Commands:\n",
+	      f);
+	for (i = 0; i < N_CMDS; i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
+	fputs("\n"
+	      "Options without a command:\n"
+	      "  -h, --help           this help\n"
+	      "  -V, --version        print the version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  xorb-state init --keys /etc/xorb/keys\n"
+	      "  xorb-state --keys /etc/xorb/keys plan prod\n"
+	      "  xorb-state apply --help\n"
+	      "\n",
+	      f);
+	xorb_cli_print_exit_help(f);
+}
 
 struct args {
 	struct xorb_cli c;
@@ -483,31 +749,71 @@ static int cmd_destroy(struct args *a, const char *envname)
 int main(int argc, char **argv)
 {
 	static struct args a;
+	const struct state_cmd *cmd = NULL;
+	const struct option *foreign;
 	const char *sub;
-	int opt, rc, nargs;
+	int opt, rc, nargs, at;
+	size_t i;
 	int64_t v;
 
 	xorb_cli_init(&a.c, "xorb-state");
 	a.keys = getenv("XORB_KEYS") && *getenv("XORB_KEYS") ? getenv("XORB_KEYS") : NULL;
 	a.server_given = getenv("NATS_URL") && *getenv("NATS_URL");
+	at = xorb_cli_find_command(argc, argv, STATE_SHORTOPTS, longopts);
+	for (i = 0; at < argc && i < N_CMDS && !cmd; i++)
+		if (!strcmp(argv[at], cmds[i].name))
+			cmd = &cmds[i];
 	/* a server from the configuration file is a default: the environment
-	 * file's nats_url wins over it (server_given stays as it is) */
-	if (xorb_cli_begin(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS "o:", longopts))
+	 * file's nats_url wins over it (server_given stays as it is); the file
+	 * is read with the union of the tables */
+	a.c.config_longopts = longopts;
+	if (cmd) {
+		a.c.sub = cmd->name;
+		if (xorb_cli_exact_options(&a.c, argc, argv, STATE_SHORTOPTS, longopts))
+			return XORB_EXIT_USAGE;
+		foreign = xorb_cli_foreign_option(argc, argv, STATE_SHORTOPTS, longopts, cmd->longopts);
+		/* it connects with the keys directory's system user, to the
+		 * environment file's server: a natscli context does not apply
+		 * (NATS_CONTEXT in the environment is ignored likewise) */
+		if (foreign && foreign->val == XORB_OPT_CONTEXT)
+			return xorb_cli_usage_error(&a.c, "--context does not apply: xorb-state connects to the environment file's nats_url (or --server) as the system user of its keys directory");
+		if (foreign) {
+			char of[128] = "";
+
+			for (i = 0; i < N_CMDS; i++)
+				if (xorb_cli_has_option(cmds[i].longopts, foreign->val))
+					snprintf(of + strlen(of), sizeof(of) - strlen(of), "%s%s", *of ? ", " : "",
+						 cmds[i].name);
+			return xorb_cli_usage_error(&a.c, "%s: --%s does not apply (it is an option of %s)", cmd->name,
+						    foreign->name, of);
+		}
+	}
+	if (xorb_cli_begin(&a.c, argc, argv, cmd ? cmd->shortopts : STATE_SHORTOPTS, cmd ? cmd->longopts : longopts))
 		return XORB_EXIT_USAGE;
 	while ((opt = xorb_cli_getopt(&a.c, argc, argv, NULL)) != -1) {
 		int h;
 
+		if (opt == 'h') {
+			if (cmd)
+				cmd->help(stdout);
+			else
+				overview(stdout);
+			return XORB_EXIT_OK;
+		}
+		if (opt == XORB_OPT_VERSION) {
+			xorb_cli_version(&a.c);
+			return XORB_EXIT_OK;
+		}
+		if (opt == XORB_CLI_OPT_ERROR)
+			return XORB_EXIT_USAGE;
+		if (!cmd)
+			continue; /* said below: no or an unknown command */
 		/* --user names the user of `creds` here: xorb-state never logs in
 		 * with a user name and password */
 		if (opt == XORB_OPT_USER) {
 			a.user = optarg;
 			continue;
 		}
-		/* it connects with the keys directory's system user, to the
-		 * environment file's server: a natscli context does not apply
-		 * (NATS_CONTEXT in the environment is ignored likewise) */
-		if (opt == XORB_OPT_CONTEXT)
-			return xorb_cli_usage_error(&a.c, "--context does not apply: xorb-state connects to the environment file's nats_url (or --server) as the system user of its keys directory");
 		h = xorb_cli_common_opt(&a.c, opt, optarg);
 		if (h < 0)
 			return XORB_EXIT_USAGE;
@@ -516,11 +822,6 @@ int main(int argc, char **argv)
 		if (h)
 			continue;
 		switch (opt) {
-		case 'h':
-			fputs(usage_text, stdout);
-			fputs(xorb_cli_common_help, stdout);
-			return XORB_EXIT_OK;
-		case XORB_OPT_VERSION: xorb_cli_version(&a.c); return XORB_EXIT_OK;
 		case OPT_KEYS: a.keys = optarg; break;
 		case OPT_SYS: a.sys_creds = optarg; break;
 		case OPT_CREDS_DIR: a.creds_dir = optarg; break;
@@ -547,43 +848,46 @@ int main(int argc, char **argv)
 		default: return XORB_EXIT_USAGE;
 		}
 	}
-	if (optind >= argc)
-		return xorb_cli_usage_error(&a.c, "missing command: init, plan, apply, creds, age-key, export, import or destroy");
+	if (!cmd) {
+		if (at < argc)
+			return xorb_cli_unknown_command(&a.c, argv[at], COMMAND_NAMES);
+		return xorb_cli_usage_error(&a.c, "missing command: " COMMAND_NAMES);
+	}
 	sub = argv[optind];
 	nargs = argc - optind - 1;
-#define ARGS(min, max, what)                                                                         \
-	do {                                                                                         \
-		if (nargs < (min) || nargs > (max))                                                  \
-			return xorb_cli_usage_error(&a.c, "%s: expected %s", sub, what);             \
+#define ARGS(min, max, what)                                                          \
+	do {                                                                          \
+		if (nargs < (min))                                                    \
+			return xorb_cli_missing_arg(&a.c, what);                      \
+		if (nargs > (max))                                                    \
+			return xorb_cli_extra_arg(&a.c, argv[optind + 1 + (max)]);    \
 	} while (0)
 	if (!strcmp(sub, "init")) {
-		ARGS(0, 0, "no arguments");
+		ARGS(0, 0, "");
 		rc = cmd_init(&a);
 	} else if (!strcmp(sub, "plan") || !strcmp(sub, "apply")) {
-		ARGS(1, 1, "an environment (dev, prod or a path)");
+		ARGS(1, 1, "ENV (an environment: dev, prod or a path)");
 		rc = cmd_apply(&a, argv[optind + 1], !strcmp(sub, "plan"));
 	} else if (!strcmp(sub, "creds")) {
-		ARGS(0, 1, "TENANT (or --env ENV for every tenant's users)");
+		ARGS(0, 1, "TENANT");
 		if (nargs)
 			rc = cmd_creds(&a, argv[optind + 1]);
 		else if (!a.env)
-			rc = xorb_cli_usage_error(&a.c, "creds: give TENANT, or --env ENV for every tenant");
+			rc = xorb_cli_usage_error(&a.c, "creds: missing argument TENANT (or --env ENV for every tenant)");
 		else
 			rc = cmd_creds_all(&a);
 	} else if (!strcmp(sub, "age-key")) {
 		ARGS(1, 1, "TENANT");
 		rc = cmd_age_key(&a, argv[optind + 1]);
 	} else if (!strcmp(sub, "export")) {
-		ARGS(0, 0, "no arguments (use --tenant)");
+		ARGS(0, 0, "");
 		rc = cmd_export(&a);
 	} else if (!strcmp(sub, "import")) {
-		ARGS(1, 1, "a state FILE");
+		ARGS(1, 1, "FILE (a state file of export)");
 		rc = cmd_import(&a, argv[optind + 1]);
-	} else if (!strcmp(sub, "destroy")) {
-		ARGS(0, 1, "--tenant T... or an environment");
-		rc = cmd_destroy(&a, nargs ? argv[optind + 1] : NULL);
 	} else {
-		rc = xorb_cli_usage_error(&a.c, "unknown command \"%s\"", sub);
+		ARGS(0, 1, "");
+		rc = cmd_destroy(&a, nargs ? argv[optind + 1] : NULL);
 	}
 	free(a.tenants);
 	nats_CloseAndWait(5000); /* frees what the library still holds: no leak reports */

@@ -582,8 +582,15 @@ static void test_json_emit_and_version(void **state)
 	snprintf(want, sizeof(want), "xorb-test (xorb-dr) %s\n", XORB_VERSION);
 	assert_string_equal(out, want);
 	free(out);
-	assert_non_null(strstr(xorb_cli_common_help, "--store URL"));
-	assert_non_null(strstr(xorb_cli_common_help, "64 usage error"));
+	capture_begin(&cap, 1);
+	xorb_cli_print_common_help(stdout, 1);
+	xorb_cli_print_exit_help(stdout);
+	out = capture_end(&cap);
+	assert_non_null(strstr(out, "--store URL"));
+	assert_non_null(strstr(out, "--s3-endpoint URL"));
+	assert_non_null(strstr(out, "-V, --version"));
+	assert_non_null(strstr(out, "64 usage error"));
+	free(out);
 }
 
 int main(void)
