@@ -65,7 +65,7 @@ static void help(FILE *f)
 	      "  xorb-restore --store s3://xorb-backups/prod t-qa 20260101T020000Z-3f9a1c \\\n"
 	      "      --dry-run\n"
 	      "  xorb-restore -s nats://nats-dr.internal:4222 --replicas 3 t-qa latest\n"
-	      "  xorb-restore t-qa --stream xorb-t-qa-orders-events --replace\n"
+	      "  xorb-restore t-qa --stream xorb-t-qa-scan-live --replace\n"
 	      "\n",
 	      f);
 	xorb_cli_print_exit_help(f);

@@ -252,7 +252,7 @@ static void help(FILE *f)
 	      "  xorb-backup tenant t-qa\n"
 	      "  xorb-backup --store s3://xorb-backups/prod tenant t-qa --json\n"
 	      "  xorb-backup --creds /etc/xorb/xorb-t-qa-backup.creds tenant t-qa \\\n"
-	      "      --stream xorb-t-qa-orders-events --no-consumers\n"
+	      "      --stream xorb-t-qa-scan-live --no-consumers\n"
 	      "  xorb-backup tenant t-qa --recipients-file /etc/xorb/t-qa.recipients\n"
 	      "\n",
 	      f);
