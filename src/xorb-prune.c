@@ -16,34 +16,51 @@
 #include "xorb_names.h"
 #include "xorb_prune.h"
 
-static const char usage_text[] =
-	"Usage: xorb-prune TENANT|--all [--keep-last N] [--keep-hourly N] [--keep-daily N]\n"
-	"                  [--keep-weekly N] [--keep-monthly N] [--grace DURATION] [--dry-run]\n"
-	"\n"
-	"Removes the complete backups of TENANT (of every tenant in the store with --all) that\n"
-	"no --keep rule keeps, with restic's `forget` rules, per tenant, newest first:\n"
-	"      --keep-last N     the N newest backups\n"
-	"      --keep-hourly N   the newest backup of each of the N most recent hours,\n"
-	"      --keep-daily N    days, ISO weeks (Monday to Sunday) or months (UTC) that\n"
-	"      --keep-weekly N   have backups\n"
-	"      --keep-monthly N\n"
-	"A backup is kept when any rule keeps it. A tenant's newest backup is never removed.\n"
-	"At least one --keep option is required (0 turns a rule off; with every rule at 0\n"
-	"only the newest backup of each tenant is kept).\n"
-	"      --all             every tenant found in the store\n"
-	"      --grace DURATION  an archive without a sidecar (a backup that failed, or one\n"
-	"                        still being written) is removed once the archive object is\n"
-	"                        older than this, by its modification time (default 24h;\n"
-	"                        e.g. 90m, 24h, 7d; at least 10m); so is an unfinished\n"
-	"                        upload (what a killed backup leaves: an open S3 multipart\n"
-	"                        upload, a hidden temporary file in a file store) last\n"
-	"                        written to longer ago than this (S3: its start or newest\n"
-	"                        part; a file store: the temporary file's modification time)\n"
-	"      --dry-run         print the plan (\"would remove\"), change nothing\n"
-	"A backup's sidecar is removed before its archive: a removal cut short leaves an\n"
-	"archive without a sidecar, which never lists, and which a later prune removes.\n"
-	"Exit 0, 2 when any removal failed (the others are still done), 64 on usage errors.\n"
-	"\n";
+static void help(FILE *f)
+{
+	fputs("Usage: xorb-prune TENANT [--keep-last N] [--keep-hourly N] [--keep-daily N]\n"
+	      "                  [--keep-weekly N] [--keep-monthly N] [options]\n"
+	      "       xorb-prune --all [--keep-...] [options]\n"
+	      "\n"
+	      "Removes the complete backups of TENANT (of every tenant in the store with\n"
+	      "--all) that no --keep rule keeps, with restic's `forget` rules, per tenant,\n"
+	      "newest first. A backup is kept when any rule keeps it. A tenant's newest\n"
+	      "backup is never removed. At least one --keep option is required (0 turns a\n"
+	      "rule off; with every rule at 0 only the newest backup of each tenant is\n"
+	      "kept). A backup's sidecar is removed before its archive: a removal cut short\n"
+	      "leaves an archive without a sidecar, which never lists, and which a later\n"
+	      "prune removes. Never connects to NATS.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --keep-last N     the N newest backups\n"
+	      "      --keep-hourly N   the newest backup of each of the N most recent hours,\n"
+	      "      --keep-daily N    days, ISO weeks (Monday to Sunday) or months (UTC)\n"
+	      "      --keep-weekly N   that have backups\n"
+	      "      --keep-monthly N\n"
+	      "      --all             every tenant found in the store\n"
+	      "      --grace DURATION  an archive without a sidecar (a backup that failed, or\n"
+	      "                        one still being written) is removed once the archive\n"
+	      "                        object is older than this, by its modification time\n"
+	      "                        (default 24h; e.g. 90m, 24h, 7d; at least 10m); so is\n"
+	      "                        an unfinished upload (what a killed backup leaves: an\n"
+	      "                        open S3 multipart upload, a hidden temporary file in a\n"
+	      "                        file store) last written to longer ago than this\n"
+	      "      --dry-run         print the plan (\"would remove\"), change nothing\n",
+	      f);
+	xorb_cli_print_store_help(f);
+	xorb_cli_print_output_help(f, 1);
+	xorb_cli_print_config_help(f);
+	fputs("\n"
+	      "Examples:\n"
+	      "  xorb-prune t-qa --keep-daily 7 --keep-weekly 4 --dry-run\n"
+	      "  xorb-prune --store s3://xorb-backups/prod --all --keep-daily 14 \\\n"
+	      "      --keep-monthly 12\n"
+	      "  xorb-prune --store /var/lib/xorb/backups t-qa --keep-last 3 --json\n"
+	      "\n"
+	      "Exit codes: 0 success, 2 any removal failed (the others are still done),\n"
+	      "64 usage error.\n",
+	      f);
+}
 
 enum {
 	OPT_ALL = XORB_OPT_FIRST_COMMAND_OPT,
@@ -57,7 +74,11 @@ enum {
 };
 
 static const struct option longopts[] = {
-	XORB_CLI_COMMON_LONGOPTS,
+	/* no connection options: it never connects to NATS */
+	XORB_CLI_STORE_LONGOPTS,
+	XORB_CLI_OUTPUT_LONGOPTS,
+	XORB_CLI_JSON_LONGOPT,
+	XORB_CLI_BASE_LONGOPTS,
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "keep-last", required_argument, NULL, OPT_KEEP_LAST },
 	{ "keep-hourly", required_argument, NULL, OPT_KEEP_HOURLY },
@@ -375,7 +396,7 @@ int main(int argc, char **argv)
 	int opt, bad = 0;
 
 	xorb_cli_init(&c, "xorb-prune");
-	if (xorb_cli_begin(&c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts))
+	if (xorb_cli_begin(&c, argc, argv, XORB_CLI_NOCONN_SHORTOPTS, longopts))
 		return XORB_EXIT_USAGE;
 	while ((opt = xorb_cli_getopt(&c, argc, argv, NULL)) != -1) {
 		int h = xorb_cli_common_opt(&c, opt, optarg);
@@ -386,8 +407,7 @@ int main(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'h':
-			fputs(usage_text, stdout);
-			fputs(xorb_cli_common_help, stdout);
+			help(stdout);
 			return XORB_EXIT_OK;
 		case XORB_OPT_VERSION: xorb_cli_version(&c); return XORB_EXIT_OK;
 		case OPT_ALL: all = true; break;
@@ -404,7 +424,7 @@ int main(int argc, char **argv)
 				return xorb_cli_usage_error(&c, "--grace: \"%s\" is not from 10m to 3650d (an archive is stored a moment before its sidecar: a shorter grace could take the archive of a backup that is completing)",
 							    optarg);
 			break;
-		default: return xorb_cli_usage_error(&c, "unknown option");
+		default: return XORB_EXIT_USAGE; /* xorb_cli_getopt said why */
 		}
 		if (bad)
 			return XORB_EXIT_USAGE;
@@ -414,9 +434,9 @@ int main(int argc, char **argv)
 	if (optind < argc)
 		tenant = argv[optind];
 	if (optind + 1 < argc)
-		return xorb_cli_usage_error(&c, "unexpected argument \"%s\"", argv[optind + 1]);
+		return xorb_cli_extra_arg(&c, argv[optind + 1]);
 	if (!tenant && !all)
-		return xorb_cli_usage_error(&c, "missing TENANT (or --all for every tenant in the store)");
+		return xorb_cli_usage_error(&c, "missing argument TENANT (or --all for every tenant in the store)");
 	if (tenant && all)
 		return xorb_cli_usage_error(&c, "give TENANT or --all, not both");
 	if (tenant && xorb_tenant_check(tenant, &err))

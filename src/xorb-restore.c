@@ -19,35 +19,57 @@
 #include "xorb_url.h"
 #include "xorb_version.h"
 
-static const char usage_text[] =
-	"Usage: xorb-restore TENANT [BACKUP-ID|latest] [options]\n"
-	"\n"
-	"Restores the streams of a backup, with their messages, sequence numbers, timestamps and\n"
-	"consumer state, through the server's restore API. The archive is checked while it\n"
-	"streams: a stream is created only once all of its data passed its checks, and if\n"
-	"anything fails, every stream this run proves it created is deleted again (never a\n"
-	"stream someone else created meanwhile). Run again after a failed or killed run, it\n"
-	"keeps streams that already hold the backup's state and restores the rest; other\n"
-	"existing streams are refused unless --replace. Default backup: latest.\n"
-	"In a cluster, success also means that every node the connection knows of shows each\n"
-	"stream and consumer as in the backup; what differs there, or a node that is down, is a\n"
-	"warning (exit 1).\n"
-	"\n"
-	"Options:\n"
-	"      --stream NAME    restore only this stream (repeatable)\n"
-	"      --replace        delete existing streams first (after verifying the whole backup)\n"	"      --identity FILE  age identities file (repeatable; env XORB_IDENTITY_FILE) of an\n"
-	"                       encrypted backup: it is verified whole before anything is sent\n"
-	"      --dry-run        print what would be restored; does not connect to NATS\n"
-	"      --replicas N     override num_replicas (restoring into a cluster)\n"
-	"      --window N       restore chunks in flight (default 16)\n"
-	"      --chunk-size N   restore chunk size (default 1M, capped by the server's max_payload)\n"
-	"      --metrics-file F update Prometheus textfile metrics in F (xorb_restore_*); when F\n"
-	"                       cannot be written: a warning and exit 1\n"
-	"      --pre-hook CMD   run CMD (sh -c) before the restore; a failure aborts it\n"
-	"      --post-hook CMD  run CMD after it (XORB_RESULT=ok|failed); hooks also get\n"
-	"                       XORB_OPERATION=restore, XORB_TENANT, XORB_BACKUP_ID, the caller's\n"
-	"                       other XORB_* and PATH, HOME, LANG, LC_ALL, TZ: nothing else\n"
-	"\n";
+static void help(FILE *f)
+{
+	fputs("Usage: xorb-restore TENANT [BACKUP-ID|latest] [options]\n"
+	      "\n"
+	      "Restores the streams of a backup, with their messages, sequence numbers,\n"
+	      "timestamps and consumer state, through the server's restore API. The archive\n"
+	      "is checked while it streams: a stream is created only once all of its data\n"
+	      "passed its checks, and if anything fails, every stream this run proves it\n"
+	      "created is deleted again (never a stream someone else created meanwhile). Run\n"
+	      "again after a failed or killed run, it keeps streams that already hold the\n"
+	      "backup's state and restores the rest; other existing streams are refused\n"
+	      "unless --replace. Default backup: latest. In a cluster, success also means\n"
+	      "that every node the connection knows of shows each stream and consumer as in\n"
+	      "the backup; what differs there, or a node that is down, is a warning (exit 1).\n"
+	      "\n"
+	      "Options:\n"
+	      "      --stream NAME    restore only this stream (repeatable)\n"
+	      "      --replace        delete existing streams first (after verifying the\n"
+	      "                       whole backup)\n"
+	      "      --identity FILE  age identities file (repeatable; env\n"
+	      "                       XORB_IDENTITY_FILE) of an encrypted backup: it is\n"
+	      "                       verified whole before anything is sent\n"
+	      "      --dry-run        print what would be restored; does not connect to NATS\n"
+	      "      --replicas N     override num_replicas (restoring into a cluster)\n"
+	      "      --window N       restore chunks in flight (default 16)\n"
+	      "      --chunk-size N   restore chunk size (default 1M, capped by the server's\n"
+	      "                       max_payload)\n"
+	      "      --metrics-file F update Prometheus textfile metrics in F\n"
+	      "                       (xorb_restore_*); when F cannot be written: a warning\n"
+	      "                       and exit 1\n"
+	      "      --pre-hook CMD   run CMD (sh -c) before the restore; a failure aborts it\n"
+	      "      --post-hook CMD  run CMD after it (XORB_RESULT=ok|failed); hooks also get\n"
+	      "                       XORB_OPERATION=restore, XORB_TENANT, XORB_BACKUP_ID, the\n"
+	      "                       caller's other XORB_* and PATH, HOME, LANG, LC_ALL, TZ:\n"
+	      "                       nothing else\n",
+	      f);
+	xorb_cli_print_conn_help(f);
+	xorb_cli_print_store_help(f);
+	xorb_cli_print_output_help(f, 1);
+	xorb_cli_print_config_help(f);
+	fputs("\n"
+	      "Examples:\n"
+	      "  xorb-restore t-qa\n"
+	      "  xorb-restore --store s3://xorb-backups/prod t-qa 20260101T020000Z-3f9a1c \\\n"
+	      "      --dry-run\n"
+	      "  xorb-restore -s nats://nats-dr.internal:4222 --replicas 3 t-qa latest\n"
+	      "  xorb-restore t-qa --stream xorb-t-qa-scan-live --replace\n"
+	      "\n",
+	      f);
+	xorb_cli_print_exit_help(f);
+}
 
 enum {
 	OPT_STREAM = XORB_OPT_FIRST_COMMAND_OPT,
@@ -224,8 +246,7 @@ int main(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'h':
-			fputs(usage_text, stdout);
-			fputs(xorb_cli_common_help, stdout);
+			help(stdout);
 			return XORB_EXIT_OK;
 		case XORB_OPT_VERSION: xorb_cli_version(&c); return XORB_EXIT_OK;
 		case OPT_STREAM:
@@ -257,13 +278,13 @@ int main(int argc, char **argv)
 		case OPT_PRE_HOOK: pre_hook = optarg; break;
 		case OPT_POST_HOOK: post_hook = optarg; break;
 		default:
-			return xorb_cli_usage_error(&c, "unknown option");
+			return XORB_EXIT_USAGE; /* xorb_cli_getopt said why */
 		}
 	}
 	if (optind >= argc)
-		return xorb_cli_usage_error(&c, "missing TENANT");
+		return xorb_cli_missing_arg(&c, "TENANT");
 	if (optind + 2 < argc)
-		return xorb_cli_usage_error(&c, "unexpected argument \"%s\"", argv[optind + 2]);
+		return xorb_cli_extra_arg(&c, argv[optind + 2]);
 	tenant = argv[optind];
 	id = optind + 1 < argc ? argv[optind + 1] : "latest";
 	if (xorb_tenant_check(tenant, &err))

@@ -22,37 +22,50 @@
 #define FILE_MAX (8u << 20) /* larger files are skipped */
 #define BINARY_PROBE 8000   /* a NUL in this many first bytes: binary (as git) */
 
-static const char usage_text[] =
-	"Usage: xorb-subject-lint [--paths DIR|FILE]... [--wildcards] [SUBJECT]... [options]\n"
-	"\n"
-	"Checks subjects against schema v1, xorb.<tenant>.<domain>.<service>.<event>:\n"
-	"  tenant   3-63 letters, digits and hyphens, no hyphen at either end\n"
-	"  domain   evidence, scan, compliance or control\n"
-	"  service  1-32 letters, digits and hyphens, no hyphen at either end\n"
-	"  event    created, updated, completed, failed or replay\n"
-	"\n"
-	"SUBJECTs are checked as given (wildcards only with --wildcards). --paths scans\n"
-	"files, and directories recursively, for string literals that look like subjects:\n"
-	"\"xorb.\" right after a quote (\" ' `) up to the same quote on that line, with at\n"
-	"least 2 dots and no white space, '\\', '/' or ':'; in .yaml, .yml, .sh, .bash, .conf\n"
-	"and .env files also unquoted words starting with \"xorb.\". Found subjects are\n"
-	"checked as patterns ('*' and a final '>' allowed); a placeholder ({x}, ${x}, $X,\n"
-	"%s, <x>) counts as '*'; a literal ending in '.' is a prefix (checked with '>').\n"
-	"Lines containing \"xorb-subject-lint: ignore\" are skipped. Not scanned: symlinks\n"
-	"met while walking, binary files, files over 8 MiB, and the directories .git, .hg,\n"
-	".svn, .venv, node_modules, __pycache__, build, build-* and cmake-build-*.\n"
-	"\n"
-	"Prints FILE:LINE: SUBJECT: REASON (or SUBJECT: REASON) per violation, then a summary.\n"
-	"\n"
-	"Options:\n"
-	"      --paths PATH     a file or directory to scan (repeatable)\n"
-	"      --wildcards      allow '*' and a final '>' in SUBJECT arguments\n"
-	"  -q, --quiet          no summary line\n"
-	"  -v, --verbose        name the files skipped\n"
-	"      --json           one JSON document on stdout instead of lines\n"
-	"  -h, --help           this help\n"
-	"      --version        print the version\n"
-	"Exit codes: 0 no violation, 1 violations, 2 a file could not be read, 64 usage error.\n";
+static void help(FILE *f)
+{
+	fputs("Usage: xorb-subject-lint [--paths DIR|FILE]... [--wildcards] [SUBJECT]...\n"
+	      "                         [options]\n"
+	      "\n"
+	      "Checks subjects against schema v1, xorb.<tenant>.<domain>.<service>.<event>:\n"
+	      "  tenant   3-63 letters, digits and hyphens, no hyphen at either end\n"
+	      "  domain   evidence, scan, compliance or control\n"
+	      "  service  1-32 letters, digits and hyphens, no hyphen at either end\n"
+	      "  event    created, updated, completed, failed or replay\n"
+	      "\n"
+	      "SUBJECTs are checked as given (wildcards only with --wildcards). --paths\n"
+	      "scans files, and directories recursively, for string literals that look like\n"
+	      "subjects: \"xorb.\" right after a quote (\" ' `) up to the same quote on that\n"
+	      "line, with at least 2 dots and no white space, '\\', '/' or ':'; in .yaml,\n"
+	      ".yml, .sh, .bash, .conf and .env files also unquoted words starting with\n"
+	      "\"xorb.\". Found subjects are checked as patterns ('*' and a final '>'\n"
+	      "allowed); a placeholder ({x}, ${x}, $X, %s, <x>) counts as '*'; a literal\n"
+	      "ending in '.' is a prefix (checked with '>'). Lines containing\n"
+	      "\"xorb-subject-lint: ignore\" are skipped. Not scanned: symlinks met while\n"
+	      "walking, binary files, files over 8 MiB, and the directories .git, .hg, .svn,\n"
+	      ".venv, node_modules, __pycache__, build, build-* and cmake-build-*.\n"
+	      "\n"
+	      "Prints FILE:LINE: SUBJECT: REASON (or SUBJECT: REASON) per violation, then a\n"
+	      "summary.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --paths PATH     a file or directory to scan (repeatable)\n"
+	      "      --wildcards      allow '*' and a final '>' in SUBJECT arguments\n"
+	      "  -q, --quiet          no summary line\n"
+	      "  -v, --verbose        name the files skipped\n"
+	      "      --json           one JSON document on stdout instead of lines\n"
+	      "  -h, --help           this help\n"
+	      "  -V, --version        print the version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  xorb-subject-lint xorb.t-qa.evidence.scanner.created\n"
+	      "  xorb-subject-lint --paths services/ --paths deploy/values.yaml\n"
+	      "  xorb-subject-lint --wildcards 'xorb.t-qa.scan.*.>' --json\n"
+	      "\n"
+	      "Exit codes: 0 no violation, 1 violations, 2 a file could not be read,\n"
+	      "64 usage error.\n",
+	      f);
+}
 
 enum { OPT_PATHS = XORB_OPT_FIRST_COMMAND_OPT, OPT_WILDCARDS };
 
@@ -61,7 +74,7 @@ static const struct option longopts[] = {
 	{ "wildcards", no_argument, NULL, OPT_WILDCARDS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
-	{ "json", no_argument, NULL, XORB_OPT_JSON },
+	XORB_CLI_JSON_LONGOPT,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, XORB_OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -364,7 +377,9 @@ int main(int argc, char **argv)
 
 	memset(&L, 0, sizeof(L));
 	xorb_cli_init(&L.c, "xorb-subject-lint");
-	while ((opt = getopt_long(argc, argv, "qvh", longopts, NULL)) != -1) {
+	if (xorb_cli_begin(&L.c, argc, argv, "qvhV", longopts))
+		return XORB_EXIT_USAGE;
+	while ((opt = xorb_cli_getopt(&L.c, argc, argv, NULL)) != -1) {
 		switch (opt) {
 		case OPT_PATHS:
 			if (xorb_cli_list_add(&paths, &npaths, optarg)) {
@@ -378,7 +393,7 @@ int main(int argc, char **argv)
 		case 'v': L.c.verbose++; break;
 		case XORB_OPT_JSON: L.c.json = 1; break;
 		case 'h':
-			fputs(usage_text, stdout);
+			help(stdout);
 			free(paths);
 			return XORB_EXIT_OK;
 		case XORB_OPT_VERSION:
@@ -387,12 +402,12 @@ int main(int argc, char **argv)
 			return XORB_EXIT_OK;
 		default:
 			free(paths);
-			return xorb_cli_usage_error(&L.c, "unknown option");
+			return XORB_EXIT_USAGE; /* xorb_cli_getopt said why */
 		}
 	}
 	if (!npaths && optind >= argc) {
 		free(paths);
-		return xorb_cli_usage_error(&L.c, "nothing to check: give --paths or SUBJECTs");
+		return xorb_cli_usage_error(&L.c, "missing argument SUBJECT (or --paths PATH): nothing to check");
 	}
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		struct stat sb;

@@ -14,25 +14,46 @@
 #include "xorb_names.h"
 #include "xorb_restore.h"
 
-static const char usage_text[] =
-	"Usage: xorb-verify TENANT [BACKUP-ID|latest] [options]\n"
-	"\n"
-	"Reads the whole backup from the store and checks, without connecting to NATS: the\n"
-	"sidecar and the archive's manifest agree; every entry's size and SHA-256; each\n"
-	"snapshot's S2 framing and CRCs; that no snapshot holds an error written by the\n"
-	"server; the archive's size and SHA-256. Exit 0, or 2 naming the first problem.\n"
-	"An encrypted backup: with --identity, all of the above, every chunk authenticated;\n"
-	"without, what can be proven without its key: the stored ciphertext's size and SHA-256\n"
-	"against the sidecar, and the sealed manifest is an age file to its recipients.\n"
-	"\n"
-	"Options:\n"
-	"      --identity FILE  age identities file (repeatable; env XORB_IDENTITY_FILE)\n"
-	"\n";
+static void help(FILE *f)
+{
+	fputs("Usage: xorb-verify TENANT [BACKUP-ID|latest] [options]\n"
+	      "\n"
+	      "Reads the whole backup from the store and checks, without connecting to\n"
+	      "NATS: the sidecar and the archive's manifest agree; every entry's size and\n"
+	      "SHA-256; each snapshot's S2 framing and CRCs; that no snapshot holds an error\n"
+	      "written by the server; the archive's size and SHA-256. An encrypted backup:\n"
+	      "with --identity, all of the above, every chunk authenticated; without, what\n"
+	      "can be proven without its key: the stored ciphertext's size and SHA-256\n"
+	      "against the sidecar, and the sealed manifest is an age file to its\n"
+	      "recipients. Default backup: latest.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --identity FILE  age identities file (repeatable; env\n"
+	      "                       XORB_IDENTITY_FILE)\n",
+	      f);
+	xorb_cli_print_store_help(f);
+	xorb_cli_print_output_help(f, 1);
+	xorb_cli_print_config_help(f);
+	fputs("\n"
+	      "Examples:\n"
+	      "  xorb-verify t-qa\n"
+	      "  xorb-verify --store s3://xorb-backups/prod t-qa 20260101T020000Z-3f9a1c\n"
+	      "  xorb-verify --store /var/lib/xorb/backups t-qa latest --json\n"
+	      "  xorb-verify t-qa --identity /etc/xorb/keys/age/xorb-t-qa.key\n"
+	      "\n"
+	      "Exit codes: 0 the backup is whole, 2 failed (naming the first problem),\n"
+	      "64 usage error.\n",
+	      f);
+}
 
 enum { OPT_IDENTITY = XORB_OPT_FIRST_COMMAND_OPT };
 
 static const struct option longopts[] = {
-	XORB_CLI_COMMON_LONGOPTS,
+	/* no connection options: it never connects to NATS */
+	XORB_CLI_STORE_LONGOPTS,
+	XORB_CLI_OUTPUT_LONGOPTS,
+	XORB_CLI_JSON_LONGOPT,
+	XORB_CLI_BASE_LONGOPTS,
 	{ "identity", required_argument, NULL, OPT_IDENTITY },
 	{ NULL, 0, NULL, 0 },
 };
@@ -73,7 +94,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	xorb_cli_init(&c, "xorb-verify");
-	if (xorb_cli_begin(&c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, longopts))
+	if (xorb_cli_begin(&c, argc, argv, XORB_CLI_NOCONN_SHORTOPTS, longopts))
 		return XORB_EXIT_USAGE;
 	while ((opt = xorb_cli_getopt(&c, argc, argv, NULL)) != -1) {
 		int h = xorb_cli_common_opt(&c, opt, optarg);
@@ -84,21 +105,20 @@ int main(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'h':
-			fputs(usage_text, stdout);
-			fputs(xorb_cli_common_help, stdout);
+			help(stdout);
 			return XORB_EXIT_OK;
 		case XORB_OPT_VERSION: xorb_cli_version(&c); return XORB_EXIT_OK;
 		case OPT_IDENTITY:
 			if (xorb_cli_list_add(&idfiles, &n_idfiles, optarg))
 				return XORB_EXIT_FAIL;
 			break;
-		default: return xorb_cli_usage_error(&c, "unknown option");
+		default: return XORB_EXIT_USAGE; /* xorb_cli_getopt said why */
 		}
 	}
 	if (optind >= argc)
-		return xorb_cli_usage_error(&c, "missing TENANT");
+		return xorb_cli_missing_arg(&c, "TENANT");
 	if (optind + 2 < argc)
-		return xorb_cli_usage_error(&c, "unexpected argument \"%s\"", argv[optind + 2]);
+		return xorb_cli_extra_arg(&c, argv[optind + 2]);
 	tenant = argv[optind];
 	id = optind + 1 < argc ? argv[optind + 1] : "latest";
 	if (xorb_tenant_check(tenant, &err))

@@ -122,11 +122,10 @@ static int truthy(const char *v)
  * --s3-..., check the numbers' ranges with their own parser (sizes arrive
  * in bytes, suffix applied) and pass them to open(). */
 static const struct xorb_storage_option s3_options[] = {
-	{ "s3-endpoint", XORB_SOPT_TEXT, 0, 0, "URL",
-	  "endpoint of a non-AWS server (http://127.0.0.1:8080)", { "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL" } },
+	{ "s3-endpoint", XORB_SOPT_TEXT, 0, 0, "URL", "endpoint of a non-AWS server (https://host:port)", { "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL" } },
 	{ "s3-region", XORB_SOPT_TEXT, 0, 0, "NAME", "region (default AWS_REGION or us-east-1)",
 	  { "AWS_REGION", "AWS_DEFAULT_REGION" } },
-	{ "s3-path-style", XORB_SOPT_FLAG, 0, 0, NULL, "path-style addressing (most self-hosted servers)",
+	{ "s3-path-style", XORB_SOPT_FLAG, 0, 0, NULL, "path-style URLs (most self-hosted servers)",
 	  { NULL, NULL } },
 	{ "s3-insecure", XORB_SOPT_FLAG, 0, 0, NULL, "do NOT verify the server's TLS certificate", { NULL, NULL } },
 	{ "s3-part-size", XORB_SOPT_SIZE, (int64_t)S3_MIN_PART, (int64_t)S3_MAX_PART, "N",
@@ -1768,6 +1767,8 @@ static const struct xorb_storage_ops s3_ops = {
 	.list_unfinished = s_list_unfinished,
 	.remove_unfinished = s_remove_unfinished,
 	.options = s3_options,
+	.options_title = "S3 stores (also AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,\n"
+			 "AWS_REGION, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_CA_BUNDLE):",
 };
 
 /* The plugin's one exported symbol. */

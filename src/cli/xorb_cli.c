@@ -21,46 +21,101 @@
 #include <time.h>
 #include <unistd.h>
 
-const char xorb_cli_common_help[] =
-	"Connection (the nats CLI's names):\n"
-	"  -s, --server URL     NATS server URL(s) (env NATS_URL; default nats://127.0.0.1:4222)\n"
-	"      --creds FILE     user credentials file (env NATS_CREDS)\n"
-	"      --user USER      user name (env NATS_USER)\n"
-	"      --password PASS  password (env NATS_PASSWORD; prefer the variable: flags show in ps)\n"
-	"      --tlscert FILE   client certificate (env NATS_CERT)\n"
-	"      --tlskey FILE    client private key (env NATS_KEY)\n"
-	"      --tlsca FILE     CA that signed the server's certificate (env NATS_CA)\n"
-	"      --context NAME   natscli context (env NATS_CONTEXT): ~/.config/nats/context/NAME.json\n"
-	"                       or a path; options and NATS_* variables override its settings\n"
-	"      --timeout SEC    JetStream API request timeout (default 10)\n"
-	"Store:\n"
-	"      --store URL      backup store: file:///abs/path, a directory, or s3://bucket/prefix\n"
-	"                       (env XORB_STORE; default /var/lib/xorb/backups as root, else\n"
-	"                       $XDG_DATA_HOME/xorb/backups or ~/.local/share/xorb/backups)\n"
-	"S3 stores (also AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
-	"AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_CA_BUNDLE):\n"
-	"      --s3-endpoint URL    endpoint of a non-AWS server (e.g. http://127.0.0.1:8080)\n"
-	"      --s3-region NAME     region (default AWS_REGION, AWS_DEFAULT_REGION or us-east-1)\n"
-	"      --s3-path-style      path-style addressing (most self-hosted servers need it)\n"
-	"      --s3-insecure        do NOT verify the server's TLS certificate\n"
-	"      --s3-part-size N     multipart part size (default 5M, the S3 minimum)\n"
-	"      --s3-concurrency N   parts in flight (default 3)\n"
-	"      --s3-retries N       attempts per request (default 5)\n"
-	"Output:\n"
-	"  -q, --quiet          only errors and warnings\n"
-	"  -v, --verbose        more detail\n"
-	"      --json           machine-readable result on stdout\n"
-	"      --log-format F   text (default) or json: one JSON object per stderr line\n"
-	"                       (time, level, tenant, stream, message)\n"
-	"Configuration:\n"
-	"      --config FILE    read only FILE (env XORB_CONFIG); by default /etc/xorb/xorb.conf,\n"
-	"                       then $XDG_CONFIG_HOME/xorb/xorb.conf (~/.config/xorb/xorb.conf):\n"
-	"                       \"key = value\" lines named like the options above (server, creds,\n"
-	"                       store, s3-endpoint...), [program] sections; flags > NATS_* and\n"
-	"                       XORB_* variables > --context > file\n"
-	"  -h, --help           this help\n"
-	"      --version        print the version\n"
-	"Exit codes: 0 success, 1 finished with warnings, 2 failed, 64 usage error.\n";
+void xorb_cli_print_conn_help(FILE *f)
+{
+	fputs("Connection (the nats CLI's names):\n"
+	      "  -s, --server URL     NATS server URL(s) (env NATS_URL;\n"
+	      "                       default nats://127.0.0.1:4222)\n"
+	      "      --creds FILE     user credentials file (env NATS_CREDS)\n"
+	      "      --user USER      user name (env NATS_USER)\n"
+	      "      --password PASS  password (env NATS_PASSWORD; prefer the variable:\n"
+	      "                       flags show in ps)\n"
+	      "      --tlscert FILE   client certificate (env NATS_CERT)\n"
+	      "      --tlskey FILE    client private key (env NATS_KEY)\n"
+	      "      --tlsca FILE     CA that signed the server's certificate (env NATS_CA)\n"
+	      "      --context NAME   natscli context (env NATS_CONTEXT):\n"
+	      "                       ~/.config/nats/context/NAME.json or a path; options\n"
+	      "                       and NATS_* variables override its settings\n"
+	      "      --timeout SEC    JetStream API request timeout (default 10)\n",
+	      f);
+}
+
+/* The options the storage plugins declare (ABI 1.2), under each plugin's
+ * title: "      --NAME VALUE" then the help from column 28, or on the next
+ * line when the two do not fit in 80 columns. */
+static void xorb_cli_print_plugin_help(FILE *f)
+{
+	const struct xorb_storage_option *o[64];
+	const char *t[64], *title = NULL;
+	size_t n = xorb_store_plugin_options(o, t, 64), i;
+
+	for (i = 0; i < n && i < 64; i++) {
+		char head[64];
+		int w;
+
+		if (t[i] && t[i] != title)
+			fprintf(f, "%s\n", t[i]);
+		title = t[i];
+		w = snprintf(head, sizeof(head), "      --%s%s%s", o[i]->name, o[i]->value_name ? " " : "",
+			     o[i]->value_name ? o[i]->value_name : "");
+		if (w < 27 && w + 1 + (int)strlen(o[i]->help) <= 80)
+			fprintf(f, "%-27s%s\n", head, o[i]->help);
+		else
+			fprintf(f, "%s\n%27s%s\n", head, "", o[i]->help);
+	}
+}
+
+void xorb_cli_print_store_help(FILE *f)
+{
+	fputs("Store:\n"
+	      "      --store URL      backup store: file:///abs/path, a directory, or\n"
+	      "                       s3://bucket/prefix (env XORB_STORE; default\n"
+	      "                       /var/lib/xorb/backups as root, else\n"
+	      "                       $XDG_DATA_HOME/xorb/backups or\n"
+	      "                       ~/.local/share/xorb/backups)\n",
+	      f);
+	xorb_cli_print_plugin_help(f);
+}
+
+void xorb_cli_print_output_help(FILE *f, int json)
+{
+	fputs("Output:\n"
+	      "  -q, --quiet          only errors and warnings\n"
+	      "  -v, --verbose        more detail\n",
+	      f);
+	if (json)
+		fputs("      --json           machine-readable result on stdout\n", f);
+	fputs("      --log-format F   text (default) or json: one JSON object per stderr line\n"
+	      "                       (time, level, tenant, stream, message)\n",
+	      f);
+}
+
+void xorb_cli_print_config_help(FILE *f)
+{
+	fputs("Configuration:\n"
+	      "      --config FILE    read only FILE (env XORB_CONFIG); by default\n"
+	      "                       /etc/xorb/xorb.conf, then $XDG_CONFIG_HOME/xorb/xorb.conf\n"
+	      "                       (~/.config/xorb/xorb.conf): \"key = value\" lines named\n"
+	      "                       like the common options (server, creds, store,\n"
+	      "                       s3-endpoint...), [program] sections; flags > NATS_* and\n"
+	      "                       XORB_* variables > natscli context > file\n"
+	      "  -h, --help           this help\n"
+	      "  -V, --version        print the version\n",
+	      f);
+}
+
+void xorb_cli_print_exit_help(FILE *f)
+{
+	fputs("Exit codes: 0 success, 1 finished with warnings, 2 failed, 64 usage error.\n", f);
+}
+
+void xorb_cli_print_common_help(FILE *f, int json)
+{
+	xorb_cli_print_conn_help(f);
+	xorb_cli_print_store_help(f);
+	xorb_cli_print_output_help(f, json);
+	xorb_cli_print_config_help(f);
+}
 
 static const char *env_or(const char *name, const char *dflt)
 {
@@ -341,8 +396,125 @@ int xorb_cli_usage_error(const struct xorb_cli *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(c, "usage error: ", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help'.\n", c->prog);
+	fprintf(stderr, "Try '%s%s%s --help'.\n", c->prog, c->sub ? " " : "", c->sub ? c->sub : "");
 	return XORB_EXIT_USAGE;
+}
+
+int xorb_cli_missing_arg(const struct xorb_cli *c, const char *name)
+{
+	return xorb_cli_usage_error(c, "%s%smissing argument %s", c->sub ? c->sub : "", c->sub ? ": " : "", name);
+}
+
+int xorb_cli_extra_arg(const struct xorb_cli *c, const char *arg)
+{
+	return xorb_cli_usage_error(c, "%s%sunexpected argument \"%.200s\" (too many arguments)", c->sub ? c->sub : "",
+				    c->sub ? ": " : "", arg);
+}
+
+int xorb_cli_unknown_command(const struct xorb_cli *c, const char *cmd, const char *commands)
+{
+	return xorb_cli_usage_error(c, "unknown command \"%.80s\" (commands: %s)", cmd, commands);
+}
+
+/* The entry of longopts for a short option (-V: version). */
+static const struct option *short_entry(const struct option *longopts, int ch)
+{
+	const struct option *o;
+
+	if (ch == 'V')
+		ch = XORB_OPT_VERSION;
+	for (o = longopts; o->name; o++)
+		if (o->val == ch)
+			return o;
+	return NULL;
+}
+
+int xorb_cli_has_option(const struct option *longopts, int val)
+{
+	const struct option *o;
+
+	for (o = longopts; o->name; o++)
+		if (o->val == val)
+			return 1;
+	return 0;
+}
+
+/* Walks argv's options like getopt would (up to "--"): calls fn for each
+ * option given (its entry in longopts, NULL when unknown) and returns the
+ * index of the first word that is not an option (argc: none), or stops
+ * early when fn returns nonzero (then returns -1). */
+static int walk_options(int argc, char *const *argv, const char *shortopts, const struct option *longopts,
+			int (*fn)(void *arg, const struct option *o), void *arg)
+{
+	int i, first = argc;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--"))
+			break;
+		if (!strncmp(a, "--", 2)) {
+			size_t n = strcspn(a + 2, "=");
+			const struct option *o;
+
+			for (o = longopts; o->name; o++)
+				if (strlen(o->name) == n && !strncmp(o->name, a + 2, n))
+					break;
+			if (fn && fn(arg, o->name ? o : NULL))
+				return -1;
+			if (o->name && o->has_arg == required_argument && !a[2 + n])
+				i++;
+		} else if (a[0] == '-' && a[1]) {
+			const char *p;
+
+			for (p = a + 1; *p; p++) {
+				const char *spec = strchr(shortopts, *p);
+
+				if (fn && fn(arg, short_entry(longopts, *p)))
+					return -1;
+				if (spec && spec[1] == ':') {
+					if (!p[1])
+						i++;
+					break;
+				}
+			}
+		} else if (first == argc) {
+			first = i;
+		}
+	}
+	return first;
+}
+
+int xorb_cli_find_command(int argc, char *const *argv, const char *shortopts, const struct option *longopts)
+{
+	return walk_options(argc, argv, shortopts, longopts, NULL, NULL);
+}
+
+struct foreign {
+	const struct option *sub, *found;
+};
+
+static int foreign_fn(void *arg, const struct option *o)
+{
+	struct foreign *f = arg;
+	const struct option *s;
+
+	if (!o)
+		return 0; /* unknown: said by xorb_cli_begin */
+	for (s = f->sub; s->name; s++)
+		if (!strcmp(s->name, o->name))
+			return 0;
+	f->found = o;
+	return 1;
+}
+
+const struct option *xorb_cli_foreign_option(int argc, char *const *argv, const char *all_short,
+					     const struct option *all, const struct option *sub)
+{
+	struct foreign f = { sub, NULL };
+
+	walk_options(argc, argv, all_short, all, foreign_fn, &f);
+	return f.found;
 }
 
 int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv, const char *shortopts,
@@ -675,7 +847,7 @@ int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shorto
 			store = 1;
 	/* a command that uses a store takes the options its plugins declare */
 	if (store)
-		c->n_plugin_opts = xorb_store_plugin_options(c->plugin_opts, sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]));
+		c->n_plugin_opts = xorb_store_plugin_options(c->plugin_opts, NULL, sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]));
 	if (c->n_plugin_opts > sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]))
 		c->n_plugin_opts = sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]);
 	free(merged);
@@ -708,12 +880,39 @@ int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shorto
 	c->shortopts = shortopts;
 	c->longopts = merged;
 	if (xorb_cli_exact_options(c, argc, argv, shortopts, merged) ||
-	    xorb_cli_load_config(c, argc, argv, merged))
+	    xorb_cli_load_config(c, argc, argv, c->config_longopts ? c->config_longopts : merged))
 		return XORB_EXIT_USAGE;
 	return 0;
 }
 
 int xorb_cli_getopt(struct xorb_cli *c, int argc, char **argv, int *longindex)
 {
-	return getopt_long(argc, argv, c->shortopts, c->longopts, longindex);
+	int opt;
+
+	/* getopt's own messages differ from ours: it is silenced (the leading
+	 * ':' also tells a missing value from an unknown option) */
+	snprintf(c->getopt_short, sizeof(c->getopt_short), ":%s", c->shortopts);
+	opterr = 0;
+	opt = getopt_long(argc, argv, c->getopt_short, c->longopts, longindex);
+	if (opt == 'V')
+		return XORB_OPT_VERSION;
+	if (opt == ':' || opt == '?') {
+		const char *a = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+		char name[96];
+
+		if (opt == '?' && optopt > 0 && optopt < 128)
+			snprintf(name, sizeof(name), "-%c", optopt); /* maybe within "-qx" */
+		else if (!strncmp(a, "--", 2))
+			snprintf(name, sizeof(name), "%.*s", (int)(strcspn(a, "=") > 80 ? 80 : strcspn(a, "=")), a);
+		else
+			snprintf(name, sizeof(name), "%.80s", a);
+		if (opt == ':')
+			xorb_cli_usage_error(c, "%s%smissing value for option \"%s\"", c->sub ? c->sub : "",
+					     c->sub ? ": " : "", name);
+		else
+			xorb_cli_usage_error(c, "%s%sunknown option \"%s\"", c->sub ? c->sub : "", c->sub ? ": " : "",
+					     name);
+		return XORB_CLI_OPT_ERROR;
+	}
+	return opt;
 }

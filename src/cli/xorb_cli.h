@@ -7,6 +7,7 @@
 #define XORB_CLI_H
 
 #include <getopt.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -56,6 +57,13 @@ struct xorb_cli {
 	const struct xorb_storage_option *plugin_opts[64];
 	size_t n_plugin_opts;
 	char param_num[16][24]; /* numbers given to plugins, in digits */
+	char getopt_short[64]; /* ":" + shortopts: xorb_cli_getopt prints its errors */
+	/* a subcommand's name (usage errors say "Try 'PROG SUB --help'.") */
+	const char *sub;
+	/* the table the configuration file is read with when not the one given
+	 * to xorb_cli_begin: a dispatcher's union of its subcommands' tables
+	 * (a [program] section key is then valid for every subcommand) */
+	const struct option *config_longopts;
 };
 
 /* Option ids of the common options (above the ASCII range). */
@@ -77,7 +85,11 @@ enum {
 	XORB_OPT_PLUGIN = 2000,		   /* the storage plugins' options: 2000 + their index */
 };
 
-#define XORB_CLI_COMMON_LONGOPTS                                                  \
+/* The common options in groups: each command's table holds the groups
+ * that apply to it (a command that never connects has no connection
+ * options, one without a store no store options), and its --help prints
+ * the same groups (xorb_cli_print_*_help). */
+#define XORB_CLI_CONN_LONGOPTS                                                    \
 	{ "server", required_argument, NULL, 's' },                               \
 	{ "creds", required_argument, NULL, XORB_OPT_CREDS },                     \
 	{ "user", required_argument, NULL, XORB_OPT_USER },                       \
@@ -85,20 +97,41 @@ enum {
 	{ "tlscert", required_argument, NULL, XORB_OPT_TLSCERT },                 \
 	{ "tlskey", required_argument, NULL, XORB_OPT_TLSKEY },                   \
 	{ "tlsca", required_argument, NULL, XORB_OPT_TLSCA },                     \
-	{ "store", required_argument, NULL, XORB_OPT_STORE },                     \
-	{ "timeout", required_argument, NULL, XORB_OPT_TIMEOUT },                 \
+	{ "context", required_argument, NULL, XORB_OPT_CONTEXT },                 \
+	{ "timeout", required_argument, NULL, XORB_OPT_TIMEOUT }
+#define XORB_CLI_STORE_LONGOPTS                                                   \
+	{ "store", required_argument, NULL, XORB_OPT_STORE }
+/* -q, -v, --log-format (--json is separate: not every command has it) */
+#define XORB_CLI_OUTPUT_LONGOPTS                                                  \
 	{ "quiet", no_argument, NULL, 'q' },                                      \
 	{ "verbose", no_argument, NULL, 'v' },                                    \
-	{ "json", no_argument, NULL, XORB_OPT_JSON },                             \
-	{ "log-format", required_argument, NULL, XORB_OPT_LOG_FORMAT },           \
-	{ "context", required_argument, NULL, XORB_OPT_CONTEXT },                 \
+	{ "log-format", required_argument, NULL, XORB_OPT_LOG_FORMAT }
+#define XORB_CLI_JSON_LONGOPT { "json", no_argument, NULL, XORB_OPT_JSON }
+/* --config, --help, --version: every command */
+#define XORB_CLI_BASE_LONGOPTS                                                    \
 	{ "config", required_argument, NULL, XORB_OPT_CONFIG },                   \
 	{ "help", no_argument, NULL, 'h' },                                       \
 	{ "version", no_argument, NULL, XORB_OPT_VERSION }
-#define XORB_CLI_COMMON_SHORTOPTS "s:qvh"
+#define XORB_CLI_COMMON_LONGOPTS                                                  \
+	XORB_CLI_CONN_LONGOPTS, XORB_CLI_STORE_LONGOPTS, XORB_CLI_OUTPUT_LONGOPTS, \
+	XORB_CLI_JSON_LONGOPT, XORB_CLI_BASE_LONGOPTS
+/* -V is --version (xorb_cli_getopt returns XORB_OPT_VERSION for it) */
+#define XORB_CLI_COMMON_SHORTOPTS "s:qvhV"
+#define XORB_CLI_NOCONN_SHORTOPTS "qvhV"
 
-/* Help text of the common options and exit codes, for every --help. */
-extern const char xorb_cli_common_help[];
+/* The help of the common options, in the groups above; each command's
+ * --help prints the groups that apply to it. Every line fits 80 columns. */
+void xorb_cli_print_conn_help(FILE *f);
+/* --store and the options of the store backends (S3) */
+void xorb_cli_print_store_help(FILE *f);
+/* -q, -v, --log-format, and --json when json */
+void xorb_cli_print_output_help(FILE *f, int json);
+/* --config, -h, -V */
+void xorb_cli_print_config_help(FILE *f);
+/* "Exit codes: 0 success, 1 finished with warnings, 2 failed, 64 usage error." */
+void xorb_cli_print_exit_help(FILE *f);
+/* All of the above (a command that has every common option). */
+void xorb_cli_print_common_help(FILE *f, int json);
 
 /* Fills defaults from the environment (NATS_URL, NATS_CREDS, NATS_USER,
  * NATS_PASSWORD, NATS_CERT, NATS_KEY, NATS_CA, XORB_STORE). First of all it
@@ -185,6 +218,29 @@ const struct xorb_storage_option *xorb_cli_plugin_option(const struct xorb_cli *
 int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
 		   const struct option *longopts);
 int xorb_cli_getopt(struct xorb_cli *c, int argc, char **argv, int *longindex);
+/* xorb_cli_getopt's return for a usage error it has already printed
+ * (unknown option, missing value): the command returns XORB_EXIT_USAGE. */
+#define XORB_CLI_OPT_ERROR '?'
+
+/* The uniform usage errors, each followed by "Try 'PROG [SUB] --help'."
+ * and returning XORB_EXIT_USAGE:
+ *   missing argument NAME / unexpected argument "X" (too many arguments) /
+ *   unknown command "X" (commands: list) */
+int xorb_cli_missing_arg(const struct xorb_cli *c, const char *name);
+int xorb_cli_extra_arg(const struct xorb_cli *c, const char *arg);
+int xorb_cli_unknown_command(const struct xorb_cli *c, const char *cmd, const char *commands);
+
+/* For programs with subcommands: the index in argv of the first word that
+ * is neither an option nor an option's value (per shortopts/longopts, the
+ * union of the subcommands' tables), or argc when there is none. Options
+ * may come before the subcommand's name. */
+int xorb_cli_find_command(int argc, char *const *argv, const char *shortopts, const struct option *longopts);
+/* The first option in argv (per all, the union) that the table sub lacks,
+ * as the entry of all (NULL: none). A short option counts as its long name. */
+const struct option *xorb_cli_foreign_option(int argc, char *const *argv, const char *all_short,
+					     const struct option *all, const struct option *sub);
+/* Is the option with this id in the table? */
+int xorb_cli_has_option(const struct option *longopts, int val);
 
 /* A note callback for the library that prints per the -q/-v settings. */
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg);

@@ -460,9 +460,9 @@ int xorb_show_main(struct xorb_cli *c, char **argv, int argc, const char *conn_o
 	if (check_conn(c, "show", conn_opt))
 		return XORB_EXIT_USAGE;
 	if (!tenant)
-		return xorb_cli_usage_error(c, "show: missing TENANT (show TENANT [ID|latest]; `xorb-backup list` lists the backups)");
+		return xorb_cli_usage_error(c, "show: missing argument TENANT (show TENANT [ID|latest]; `xorb-backup list` lists the backups)");
 	if (argc > 2)
-		return xorb_cli_usage_error(c, "show: unexpected argument \"%s\" (show TENANT [ID|latest])", argv[2]);
+		return xorb_cli_usage_error(c, "show: unexpected argument \"%s\" (too many arguments: show TENANT [ID|latest])", argv[2]);
 	if (check_tenant(c, "show", tenant) || check_id(c, "show", tenant, id))
 		return XORB_EXIT_USAGE;
 	c->tenant = tenant;
@@ -637,7 +637,7 @@ int xorb_stats_main(struct xorb_cli *c, char **argv, int argc, const char *conn_
 	if (check_conn(c, "stats", conn_opt))
 		return XORB_EXIT_USAGE;
 	if (argc > 1)
-		return xorb_cli_usage_error(c, "stats: unexpected argument \"%s\" (stats [TENANT])", argv[1]);
+		return xorb_cli_usage_error(c, "stats: unexpected argument \"%s\" (too many arguments: stats [TENANT])", argv[1]);
 	if (tenant && check_tenant(c, "stats", tenant))
 		return XORB_EXIT_USAGE;
 	c->tenant = tenant;
@@ -1012,10 +1012,10 @@ int xorb_diff_main(struct xorb_cli *c, char **argv, int argc, const char *conn_o
 	if (check_conn(c, "diff", conn_opt))
 		return XORB_EXIT_USAGE;
 	if (argc < 3)
-		return xorb_cli_usage_error(c, "diff: missing %s (diff TENANT ID1 ID2, either id may be \"latest\"; `xorb-backup list TENANT` lists the ids)",
+		return xorb_cli_usage_error(c, "diff: missing argument %s (diff TENANT ID1 ID2, either id may be \"latest\"; `xorb-backup list TENANT` lists the ids)",
 					    argc == 0 ? "TENANT" : argc == 1 ? "ID1 and ID2" : "ID2");
 	if (argc > 3)
-		return xorb_cli_usage_error(c, "diff: unexpected argument \"%s\" (diff TENANT ID1 ID2)", argv[3]);
+		return xorb_cli_usage_error(c, "diff: unexpected argument \"%s\" (too many arguments: diff TENANT ID1 ID2)", argv[3]);
 	if (check_tenant(c, "diff", tenant) || check_id(c, "diff", tenant, argv[1]) || check_id(c, "diff", tenant, argv[2]))
 		return XORB_EXIT_USAGE;
 	c->tenant = tenant;

@@ -134,8 +134,12 @@ struct xorb_storage_ops {
 	int (*remove_unfinished)(void *ctx, const char *key, const char *id);
 
 	/* ---- 1.2 ---- */
-	/* The options this backend takes, or NULL for none. */
+	/* The options this backend takes, or NULL for none, and the title
+	 * --help prints above them (lines of at most 80 columns, ending in
+	 * ':'; it names the variables the backend reads that are not options,
+	 * such as credentials), or NULL. */
 	const struct xorb_storage_option *options;
+	const char *options_title;
 	/* append new members only below */
 };
 

@@ -526,9 +526,10 @@ static int option_ok(const struct xorb_storage_option *o, const char *scheme)
 	return 1;
 }
 
-size_t xorb_store_plugin_options(const struct xorb_storage_option **out, size_t max)
+size_t xorb_store_plugin_options(const struct xorb_storage_option **out, const char **titles, size_t max)
 {
 	static const struct xorb_storage_option *found[MAX_PLUGIN_OPTIONS];
+	static const char *found_title[MAX_PLUGIN_OPTIONS];
 	static size_t n_found;
 	static int done;
 	char cand[PLUGIN_CANDIDATES][PATH_MAX], schemes[MAX_PLUGINS][32];
@@ -569,11 +570,17 @@ size_t xorb_store_plugin_options(const struct xorb_storage_option **out, size_t 
 			}
 			/* kept loaded: the table is the plugin's */
 			for (o = ops->options; o->name && n_found < MAX_PLUGIN_OPTIONS; o++)
-				if (option_ok(o, schemes[i]))
+				if (option_ok(o, schemes[i])) {
+					found_title[n_found] = OPS_HAS_SINCE(ops, 2, options_title) ? ops->options_title : NULL;
 					found[n_found++] = o;
+				}
 		}
 	}
-	for (k = 0; k < n_found && k < max; k++)
-		out[k] = found[k];
+	for (k = 0; k < n_found && k < max; k++) {
+		if (out)
+			out[k] = found[k];
+		if (titles)
+			titles[k] = found_title[k];
+	}
 	return n_found;
 }

@@ -69,8 +69,9 @@ int xorb_store_remove_unfinished(struct xorb_store *s, const char *key, const ch
  * (ABI 1.2 tables: xorb_storage_abi.h), by scheme, then as each plugin
  * lists them; a malformed entry is left out, and so is a plugin that does
  * not load (opening a store of its scheme says why). Loaded once; the
- * plugins stay loaded. Fills out (up to max) and returns how many there
- * are. */
-size_t xorb_store_plugin_options(const struct xorb_storage_option **out, size_t max);
+ * plugins stay loaded. Fills out and titles (each may be NULL; titles[i]:
+ * the options_title of option i's plugin, or NULL), up to max, and returns
+ * how many there are. */
+size_t xorb_store_plugin_options(const struct xorb_storage_option **out, const char **titles, size_t max);
 
 #endif

@@ -9,6 +9,13 @@
  * - Long options are never abbreviated, in every command: getopt_long took
  *   `--serve` for `--server`.
  * - The value of an option is not read as an option ("--pre-hook --x").
+ * - Issue 14 point 1, the rest: every (sub)command's --help and -h (exit 0,
+ *   stdout) lists only its own options (`xorb-verify --help` has no --server,
+ *   `xorb-backup list --help` no --to), has EXAMPLES and exit codes, and fits
+ *   80 columns; -V is --version everywhere; the usage errors read the same
+ *   in every program (unknown option, missing value, missing argument, too
+ *   many arguments, unknown command), each followed by "Try 'PROG [SUB]
+ *   --help'."; options before the subcommand's name still work.
  * - The configuration file (issue 14, point 3): --config / XORB_CONFIG, the
  *   XDG user file, [program] sections, flags > environment > file, and its
  *   errors (exit 64 naming file and line). The system file
@@ -146,6 +153,374 @@ static void test_no_abbreviations(void **state)
 	{
 		const char *a[] = { bk, "--store", store, "list", "--no-such-option", NULL };
 		assert_usage(a, "usage error: unknown option \"--no-such-option\"");
+	}
+}
+
+/* Every (sub)command's help: "-h" and "--help" alike. */
+static const char *const helped[][2] = {
+	{ "xorb-backup", NULL },	 { "xorb-backup", "tenant" }, { "xorb-backup", "all" },
+	{ "xorb-backup", "list" },	 { "xorb-backup", "check" },  { "xorb-backup", "copy" },
+	{ "xorb-backup", "show" },	 { "xorb-backup", "stats" },  { "xorb-backup", "diff" },
+	{ "xorb-restore", NULL },	 { "xorb-verify", NULL },     { "xorb-prune", NULL },
+	{ "xorb-state", NULL },		 { "xorb-state", "init" },    { "xorb-state", "plan" },
+	{ "xorb-state", "apply" },	 { "xorb-state", "creds" },   { "xorb-state", "age-key" },
+	{ "xorb-state", "export" },	 { "xorb-state", "import" },  { "xorb-state", "destroy" },
+	{ "xorb-subject-lint", NULL },
+};
+
+/* The help of prog [sub] (flag: "-h" or "--help"): exit 0, on stdout only. */
+static char *help_of(const char *prog, const char *sub, const char *flag)
+{
+	const char *a[] = { xt_bin(prog), sub ? sub : flag, sub ? flag : NULL, NULL };
+	const char *env[] = { "XORB_CONFIG=/dev/null", NULL };
+	struct xt_result r;
+	char *out;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(xt_run(a, env, 60, &r), 0);
+	if (r.status != 0 || !r.out || !*r.out || (r.err && *r.err))
+		fprintf(stderr, "--- %s %s %s: exit %d\n--- stderr:\n%s", prog, sub ? sub : "", flag, r.status,
+			r.err ? r.err : "");
+	assert_int_equal(r.status, 0);
+	assert_string_equal(r.err ? r.err : "", "");
+	out = strdup(r.out ? r.out : "");
+	xt_result_release(&r);
+	return out;
+}
+
+static void test_help_of_every_command(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(helped) / sizeof(helped[0]); i++) {
+		const char *prog = helped[i][0], *sub = helped[i][1];
+		char *out = help_of(prog, sub, "--help"), *h = help_of(prog, sub, "-h"), usage[128];
+		const char *line;
+
+		assert_string_equal(out, h); /* -h is --help */
+		snprintf(usage, sizeof(usage), "Usage: %s%s%s", prog, sub ? " " : "", sub ? sub : "");
+		if (strncmp(out, usage, strlen(usage)))
+			fprintf(stderr, "--- %s %s --help does not start with \"%s\":\n%s", prog, sub ? sub : "", usage, out);
+		assert_true(!strncmp(out, usage, strlen(usage)));
+		if (!strstr(out, "\nExamples:\n") || !strstr(out, "\nExit codes"))
+			fprintf(stderr, "--- %s %s --help: no Examples or Exit codes:\n%s", prog, sub ? sub : "", out);
+		assert_non_null(strstr(out, "\nExamples:\n"));
+		assert_non_null(strstr(out, "\nExit codes"));
+		/* every line fits 80 columns */
+		for (line = out; *line;) {
+			size_t n = strcspn(line, "\n");
+
+			if (n > 80)
+				fprintf(stderr, "--- %s %s --help: a line of %zu columns:\n%.*s\n", prog, sub ? sub : "", n,
+					(int)n, line);
+			assert_true(n <= 80);
+			line += n + (line[n] == '\n');
+		}
+		free(out);
+		free(h);
+	}
+}
+
+/* The options a (sub)command's help shows are its own. */
+static void assert_help(const char *prog, const char *sub, const char *const *has, const char *const *lacks)
+{
+	char *out = help_of(prog, sub, "--help");
+
+	for (; has && *has; has++) {
+		if (!strstr(out, *has))
+			fprintf(stderr, "--- %s %s --help lacks \"%s\":\n%s", prog, sub ? sub : "", *has, out);
+		assert_non_null(strstr(out, *has));
+	}
+	for (; lacks && *lacks; lacks++) {
+		if (strstr(out, *lacks))
+			fprintf(stderr, "--- %s %s --help shows \"%s\":\n%s", prog, sub ? sub : "", *lacks, out);
+		assert_null(strstr(out, *lacks));
+	}
+	free(out);
+}
+
+static void test_help_lists_own_options(void **state)
+{
+	(void)state;
+	{
+		const char *has[] = { "--store URL", "--s3-endpoint", "--identity", "--json", "-V, --version", NULL };
+		const char *lacks[] = { "--server", "--creds", "--context", "--timeout", "--replace", NULL };
+		assert_help("xorb-verify", NULL, has, lacks);
+	}
+	{
+		const char *has[] = { "--keep-daily", "--store URL", "--dry-run", NULL };
+		const char *lacks[] = { "--server", "--creds", "--tlsca", NULL };
+		assert_help("xorb-prune", NULL, has, lacks);
+	}
+	{
+		const char *has[] = { "--server", "--store URL", "--s3-endpoint", "--replace", "--identity", NULL };
+		const char *lacks[] = { "--to ", "--max-age", "--keys", NULL };
+		assert_help("xorb-restore", NULL, has, lacks);
+	}
+	{
+		const char *has[] = { "--store URL", "--s3-endpoint", "--json", NULL };
+		const char *lacks[] = { "--to ", "--dry-run", "--server", "--stream", "--max-age", "--recipient",
+					"--identity", "--parallel", NULL };
+		assert_help("xorb-backup", "list", has, lacks);
+	}
+	{
+		const char *has[] = { "--stream NAME", "--server", "--store URL", "--recipient", "--pre-hook", NULL };
+		const char *lacks[] = { "--to ", "--dry-run", "--max-age", "--tenants", "--identity", NULL };
+		assert_help("xorb-backup", "tenant", has, lacks);
+	}
+	{
+		const char *has[] = { "--tenants", "--parallel", "--creds-dir", "--no-consumers", NULL };
+		const char *lacks[] = { "--stream", "--to ", "--max-age", NULL };
+		assert_help("xorb-backup", "all", has, lacks);
+	}
+	{
+		const char *has[] = { "--max-age", "--warn-age", "--server", NULL };
+		const char *lacks[] = { "--to ", "--stream", "--recipient", NULL };
+		assert_help("xorb-backup", "check", has, lacks);
+	}
+	{
+		const char *has[] = { "--to STORE", "--all", "--dry-run", "--s3-endpoint", NULL };
+		const char *lacks[] = { "--server", "--stream", "--max-age", NULL };
+		assert_help("xorb-backup", "copy", has, lacks);
+	}
+	{
+		const char *has[] = { "--identity", "--store URL", NULL };
+		const char *lacks[] = { "--server", "--to ", "--stream", NULL };
+		assert_help("xorb-backup", "show", has, lacks);
+		assert_help("xorb-backup", "diff", has, lacks);
+	}
+	{
+		const char *lacks[] = { "--server", "--identity", "--to ", NULL };
+		assert_help("xorb-backup", "stats", NULL, lacks);
+	}
+	{
+		/* the overview: every subcommand, one line each */
+		const char *has[] = { "\n  tenant ", "\n  all ", "\n  list ", "\n  check ", "\n  copy ",
+				      "\n  show ", "\n  stats ", "\n  diff ", NULL };
+		const char *lacks[] = { "--s3-endpoint", "--to ", NULL };
+		assert_help("xorb-backup", NULL, has, lacks);
+	}
+	{
+		const char *has[] = { "--keys DIR", "--server", "--json", "--replicas", NULL };
+		const char *lacks[] = { "--s3-endpoint", "--store", "--password", "--yes", "--tenant T", NULL };
+		assert_help("xorb-state", "plan", has, lacks);
+	}
+	{
+		const char *has[] = { "--keys DIR", "--operator", NULL };
+		const char *lacks[] = { "--server", "--s3-endpoint", "--json", NULL };
+		assert_help("xorb-state", "init", has, lacks);
+	}
+	{
+		const char *has[] = { "--tenant T", "--yes", "--keep-streams", NULL };
+		const char *lacks[] = { "--operator", "--with-streams", "--store", NULL };
+		assert_help("xorb-state", "destroy", has, lacks);
+	}
+	{
+		const char *has[] = { "--paths", "--wildcards", "-V, --version", NULL };
+		const char *lacks[] = { "--server", "--store", NULL };
+		assert_help("xorb-subject-lint", NULL, has, lacks);
+	}
+}
+
+static void test_short_version(void **state)
+{
+	static const char *const progs[] = { "xorb-backup", "xorb-restore", "xorb-verify",
+					     "xorb-prune", "xorb-state", "xorb-subject-lint" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		const char *a[] = { xt_bin(progs[i]), "-V", NULL };
+		const char *b[] = { xt_bin(progs[i]), "--version", NULL };
+		struct xt_result r, q;
+		char want[128];
+
+		memset(&r, 0, sizeof(r));
+		memset(&q, 0, sizeof(q));
+		assert_int_equal(xt_run(a, NULL, 60, &r), 0);
+		assert_int_equal(xt_run(b, NULL, 60, &q), 0);
+		snprintf(want, sizeof(want), "%s (xorb-dr) ", progs[i]);
+		if (r.status != 0 || strncmp(r.out, want, strlen(want)))
+			fprintf(stderr, "--- %s -V: exit %d\n%s%s", progs[i], r.status, r.out, r.err);
+		assert_int_equal(r.status, 0);
+		assert_true(!strncmp(r.out, want, strlen(want)));
+		assert_string_equal(r.out, q.out);
+		xt_result_release(&r);
+		xt_result_release(&q);
+	}
+	/* after a subcommand too */
+	{
+		const char *a[] = { xt_bin("xorb-backup"), "list", "-V", NULL };
+		struct xt_result r;
+
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(xt_run(a, NULL, 60, &r), 0);
+		assert_int_equal(r.status, 0);
+		assert_true(!strncmp(r.out, "xorb-backup (xorb-dr) ", 22));
+		xt_result_release(&r);
+	}
+}
+
+/* argv exits 64 and prints exactly want on stderr, nothing on stdout. */
+static void assert_usage_exact(const char *const *argv, const char *want)
+{
+	const char *env[] = { "XORB_CONFIG=/dev/null", NULL };
+	struct xt_result r;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(xt_run(argv, env, 60, &r), 0);
+	if (r.status != 64 || strcmp(r.err, want))
+		fprintf(stderr, "--- %s %s: exit %d, want 64 and:\n%s--- stderr:\n%s", argv[0], argv[1] ? argv[1] : "",
+			r.status, want, r.err ? r.err : "");
+	assert_int_equal(r.status, 64);
+	assert_string_equal(r.err, want);
+	assert_string_equal(r.out, "");
+	xt_result_release(&r);
+}
+
+static void test_uniform_usage_errors(void **state)
+{
+	const char *bk = xt_bin("xorb-backup"), *rs = xt_bin("xorb-restore"), *vf = xt_bin("xorb-verify");
+	const char *st = xt_bin("xorb-state"), *pr = xt_bin("xorb-prune"), *sl = xt_bin("xorb-subject-lint");
+
+	(void)state;
+	/* missing positional argument */
+	{
+		const char *a[] = { rs, NULL };
+		assert_usage_exact(a, "xorb-restore: usage error: missing argument TENANT\nTry 'xorb-restore --help'.\n");
+	}
+	{
+		const char *a[] = { vf, "-q", NULL };
+		assert_usage_exact(a, "xorb-verify: usage error: missing argument TENANT\nTry 'xorb-verify --help'.\n");
+	}
+	{
+		const char *a[] = { bk, "tenant", NULL };
+		assert_usage_exact(a, "xorb-backup: usage error: tenant: missing argument TENANT\n"
+				      "Try 'xorb-backup tenant --help'.\n");
+	}
+	{
+		const char *a[] = { st, "age-key", NULL };
+		assert_usage_exact(a, "xorb-state: usage error: age-key: missing argument TENANT\n"
+				      "Try 'xorb-state age-key --help'.\n");
+	}
+	/* too many arguments */
+	{
+		const char *a[] = { vf, "t-qa", "latest", "extra", NULL };
+		assert_usage_exact(a, "xorb-verify: usage error: unexpected argument \"extra\" (too many arguments)\n"
+				      "Try 'xorb-verify --help'.\n");
+	}
+	{
+		const char *a[] = { bk, "list", "t-qa", "extra", NULL };
+		assert_usage_exact(a, "xorb-backup: usage error: list: unexpected argument \"extra\" (too many arguments)\n"
+				      "Try 'xorb-backup list --help'.\n");
+	}
+	{
+		const char *a[] = { st, "init", "extra", NULL };
+		assert_usage_exact(a, "xorb-state: usage error: init: unexpected argument \"extra\" (too many arguments)\n"
+				      "Try 'xorb-state init --help'.\n");
+	}
+	/* unknown short option, missing option value: our words, not getopt's */
+	{
+		const char *a[] = { rs, "-x", "t-qa", NULL };
+		assert_usage_exact(a, "xorb-restore: usage error: unknown option \"-x\"\nTry 'xorb-restore --help'.\n");
+	}
+	{
+		const char *a[] = { sl, "-qx", NULL };
+		assert_usage_exact(a, "xorb-subject-lint: usage error: unknown option \"-x\"\n"
+				      "Try 'xorb-subject-lint --help'.\n");
+	}
+	{
+		const char *a[] = { rs, "t-qa", "--stream", NULL };
+		assert_usage_exact(a, "xorb-restore: usage error: missing value for option \"--stream\"\n"
+				      "Try 'xorb-restore --help'.\n");
+	}
+	{
+		const char *a[] = { pr, "--all", "--keep-last", NULL };
+		assert_usage_exact(a, "xorb-prune: usage error: missing value for option \"--keep-last\"\n"
+				      "Try 'xorb-prune --help'.\n");
+	}
+	{
+		const char *a[] = { bk, "check", "-s", NULL };
+		assert_usage_exact(a, "xorb-backup: usage error: check: missing value for option \"-s\"\n"
+				      "Try 'xorb-backup check --help'.\n");
+	}
+	/* unknown subcommand */
+	{
+		const char *a[] = { bk, "-q", "frob", NULL };
+		assert_usage_exact(a, "xorb-backup: usage error: unknown command \"frob\" (commands: tenant, all, "
+				      "list, check, copy, show, stats or diff)\nTry 'xorb-backup --help'.\n");
+	}
+	{
+		const char *a[] = { st, "frob", NULL };
+		assert_usage_exact(a, "xorb-state: usage error: unknown command \"frob\" (commands: init, plan, apply, "
+				      "creds, age-key, export, import or destroy)\nTry 'xorb-state --help'.\n");
+	}
+	/* an option of another subcommand, or one that never applies */
+	{
+		const char *a[] = { bk, "list", "--to", "/x", NULL };
+		assert_usage_exact(a, "xorb-backup: usage error: list: --to does not apply (it is an option of copy)\n"
+				      "Try 'xorb-backup list --help'.\n");
+	}
+	{
+		const char *a[] = { bk, "-s", "nats://127.0.0.1:1", "list", NULL };
+		assert_usage_exact(a, "xorb-backup: usage error: list: --server does not apply (list reads the store "
+				      "only and never connects to NATS)\nTry 'xorb-backup list --help'.\n");
+	}
+	{
+		const char *a[] = { st, "init", "--yes", NULL };
+		assert_usage_exact(a, "xorb-state: usage error: init: --yes does not apply (it is an option of destroy)\n"
+				      "Try 'xorb-state init --help'.\n");
+	}
+	{
+		const char *a[] = { vf, "--server", "nats://127.0.0.1:1", "t-qa", NULL };
+		assert_usage(a, "xorb-verify: usage error: unknown option \"--server\"");
+	}
+	{
+		const char *a[] = { st, "plan", "x.json", "--s3-endpoint", "http://127.0.0.1:1", NULL };
+		assert_usage(a, "xorb-state: usage error: unknown option \"--s3-endpoint\"");
+	}
+}
+
+/* `xorb-backup --store X list`: options before the subcommand's name, the
+ * value of an option never taken for the subcommand. */
+static void test_options_before_subcommand(void **state)
+{
+	const char *bk = xt_bin("xorb-backup");
+	char empty[4300];
+	struct xt_result r;
+
+	(void)state;
+	snprintf(empty, sizeof(empty), "%s/empty-store", work);
+	assert_int_equal(mkdir(empty, 0700), 0);
+	{
+		const char *a[] = { bk, "--store", empty, "--json", "list", NULL };
+
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(xt_run(a, NULL, 60, &r), 0);
+		if (r.status)
+			fprintf(stderr, "--- exit %d:\n%s", r.status, r.err);
+		assert_int_equal(r.status, 0);
+		assert_string_equal(r.out, "[]\n");
+		xt_result_release(&r);
+	}
+	{
+		const char *a[] = { bk, "-q", "--store", empty, "stats", "--json", NULL };
+
+		memset(&r, 0, sizeof(r));
+		assert_int_equal(xt_run(a, NULL, 60, &r), 0);
+		assert_true(r.status == 0 || r.status == 1);
+		xt_result_release(&r);
+	}
+	/* "list" is --stream's value: the subcommand is tenant */
+	{
+		const char *a[] = { bk, "--stream", "list", "tenant", NULL };
+		assert_usage(a, "xorb-backup: usage error: tenant: missing argument TENANT");
+	}
+	/* before the name or after it, an option of another subcommand is refused */
+	{
+		const char *a[] = { bk, "--to", empty, "list", NULL };
+		assert_usage(a, "list: --to does not apply (it is an option of copy)");
 	}
 }
 
@@ -357,6 +732,11 @@ int main(void)
 		cmocka_unit_test(test_no_abbreviations),
 		cmocka_unit_test(test_config_file),
 		cmocka_unit_test(test_state_age_key),
+		cmocka_unit_test(test_help_of_every_command),
+		cmocka_unit_test(test_help_lists_own_options),
+		cmocka_unit_test(test_short_version),
+		cmocka_unit_test(test_uniform_usage_errors),
+		cmocka_unit_test(test_options_before_subcommand),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

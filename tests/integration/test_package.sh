@@ -197,6 +197,18 @@ for c in "${cmds[@]}"; do
 	check "$c --help exits 0 ($(head -c 300 "$tmp/$c.err"))" [ "$rc" -eq 0 ]
 	check "$c --help prints its usage" grep -q "^Usage: $c" "$tmp/$c.help"
 	check "$c --version is $version" [ "$("$bin/$c" --version 2>&1)" = "$c (xorb-dr) $version" ]
+	check "$c -V is $version" [ "$("$bin/$c" -V 2>&1)" = "$c (xorb-dr) $version" ]
+	# a command with subcommands: its options are those of every
+	# subcommand's --help (the man page and the completion cover them all)
+	case "$c" in
+	xorb-backup) subs='tenant all list check copy show stats diff' ;;
+	xorb-state) subs='init plan apply creds age-key export import destroy' ;;
+	*) subs= ;;
+	esac
+	for s in $subs; do
+		"$bin/$c" "$s" --help >>"$tmp/$c.help" 2>>"$tmp/$c.err"
+		check "$c $s --help exits 0" [ $? -eq 0 ]
+	done
 done
 mkdir -p "$tmp/store"
 out=$("$bin/xorb-backup" --store "file://$tmp/store" list 2>&1)
@@ -281,7 +293,7 @@ for c in "${cmds[@]}"; do
 	for s in "${subs[@]}"; do
 		if [ -n "$s" ]; then complete_words "$c" "$s" --; else complete_words "$c" --; fi >>"$tmp/$c.comp-options"
 		# the short options are offered with -
-		if [ -n "$s" ]; then complete_words "$c" "$s" -; else complete_words "$c" -; fi | grep -E '^-[a-z]$' >>"$tmp/$c.comp-options"
+		if [ -n "$s" ]; then complete_words "$c" "$s" -; else complete_words "$c" -; fi | grep -E '^-[a-zA-Z]$' >>"$tmp/$c.comp-options"
 	done
 	sort -u -o "$tmp/$c.comp-options" "$tmp/$c.comp-options"
 	grep -E -- '^--' "$tmp/$c.comp-options" >"$tmp/$c.comp-long"

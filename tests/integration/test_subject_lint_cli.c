@@ -219,7 +219,7 @@ static void test_usage_errors(void **state)
 	char want[8192];
 
 	assert_int_equal(run(&r, none), 64);
-	assert_string_equal(r.err, "xorb-subject-lint: usage error: nothing to check: give --paths or SUBJECTs\n"
+	assert_string_equal(r.err, "xorb-subject-lint: usage error: missing argument SUBJECT (or --paths PATH): nothing to check\n"
 				   "Try 'xorb-subject-lint --help'.\n");
 	assert_string_equal(r.out, "");
 	xt_result_release(&r);

@@ -594,8 +594,97 @@ static void test_json_emit_and_version(void **state)
 	snprintf(want, sizeof(want), "xorb-test (xorb-dr) %s\n", XORB_VERSION);
 	assert_string_equal(out, want);
 	free(out);
-	assert_non_null(strstr(xorb_cli_common_help, "--store URL"));
-	assert_non_null(strstr(xorb_cli_common_help, "64 usage error"));
+	capture_begin(&cap, 1);
+	xorb_cli_print_common_help(stdout, 1);
+	xorb_cli_print_exit_help(stdout);
+	out = capture_end(&cap);
+	assert_non_null(strstr(out, "--store URL"));
+	assert_non_null(strstr(out, "--s3-endpoint URL"));
+	assert_non_null(strstr(out, "-V, --version"));
+	assert_non_null(strstr(out, "64 usage error"));
+	free(out);
+}
+
+/* The dispatchers' helpers: the subcommand's name is the first word that
+ * is neither an option nor an option's value; the first option a
+ * subcommand's table lacks; -V and the uniform getopt errors. */
+static void test_find_command_and_foreign_option(void **state)
+{
+	static const struct option all[] = { XORB_CLI_COMMON_LONGOPTS,
+					     { "to", required_argument, NULL, 't' },
+					     { "all", no_argument, NULL, 'a' },
+					     { NULL, 0, NULL, 0 } };
+	static const struct option sub[] = { XORB_CLI_STORE_LONGOPTS, XORB_CLI_OUTPUT_LONGOPTS, XORB_CLI_BASE_LONGOPTS,
+					     { "all", no_argument, NULL, 'a' },
+					     { NULL, 0, NULL, 0 } };
+	char *a1[] = { "p", "--store", "list", "-s", "nats://x", "-qv", "copy", "x", NULL };
+	char *a2[] = { "p", "--store=/s", "-snats://x", "--all", NULL };
+	char *a3[] = { "p", "-q", "--", "list", NULL };
+	char *a4[] = { "p", "--all", "list", "--to", "/x", NULL };
+	char *a5[] = { "p", "list", "-qs", "nats://x", NULL };
+	char *a6[] = { "p", "list", "--all", "--store", "--to", NULL };
+	const struct option *o;
+
+	(void)state;
+	/* "list" is --store's value, "nats://x" -s's */
+	assert_int_equal(xorb_cli_find_command(8, a1, XORB_CLI_COMMON_SHORTOPTS "t:", all), 6);
+	assert_int_equal(xorb_cli_find_command(4, a2, XORB_CLI_COMMON_SHORTOPTS "t:", all), 4);
+	assert_int_equal(xorb_cli_find_command(4, a3, XORB_CLI_COMMON_SHORTOPTS "t:", all), 4);
+	assert_null(xorb_cli_foreign_option(5, a4, XORB_CLI_COMMON_SHORTOPTS "t:", all, all));
+	o = xorb_cli_foreign_option(5, a4, XORB_CLI_COMMON_SHORTOPTS "t:", all, sub);
+	assert_non_null(o);
+	assert_string_equal(o->name, "to");
+	/* a short option counts as its long name */
+	o = xorb_cli_foreign_option(4, a5, XORB_CLI_COMMON_SHORTOPTS "t:", all, sub);
+	assert_non_null(o);
+	assert_string_equal(o->name, "server");
+	/* "--to" is --store's value here, not an option */
+	assert_null(xorb_cli_foreign_option(5, a6, XORB_CLI_COMMON_SHORTOPTS "t:", all, sub));
+	assert_true(xorb_cli_has_option(sub, 'a'));
+	assert_false(xorb_cli_has_option(sub, 's'));
+}
+
+static void test_getopt_version_and_errors(void **state)
+{
+	static const struct option longopts[] = { XORB_CLI_COMMON_LONGOPTS, { NULL, 0, NULL, 0 } };
+	char *a1[] = { "xorb-test", "-V", NULL };
+	char *a2[] = { "xorb-test", "-x", NULL };
+	char *a3[] = { "xorb-test", "--store", NULL };
+	struct capture cap;
+	struct xorb_cli c;
+	char *err;
+
+	(void)state;
+	clear_env();
+	init_cli(&c);
+	c.shortopts = XORB_CLI_COMMON_SHORTOPTS;
+	c.longopts = (struct option *)longopts; /* read only by xorb_cli_getopt */
+	optind = 1;
+	assert_int_equal(xorb_cli_getopt(&c, 2, a1, NULL), XORB_OPT_VERSION);
+	optind = 1;
+	capture_begin(&cap, 2);
+	assert_int_equal(xorb_cli_getopt(&c, 2, a2, NULL), XORB_CLI_OPT_ERROR);
+	err = capture_end(&cap);
+	assert_string_equal(err, "xorb-test: usage error: unknown option \"-x\"\nTry 'xorb-test --help'.\n");
+	free(err);
+	optind = 1;
+	c.sub = "list";
+	capture_begin(&cap, 2);
+	assert_int_equal(xorb_cli_getopt(&c, 2, a3, NULL), XORB_CLI_OPT_ERROR);
+	err = capture_end(&cap);
+	assert_string_equal(err, "xorb-test: usage error: list: missing value for option \"--store\"\n"
+				 "Try 'xorb-test list --help'.\n");
+	free(err);
+	capture_begin(&cap, 2);
+	assert_int_equal(xorb_cli_missing_arg(&c, "TENANT"), XORB_EXIT_USAGE);
+	assert_int_equal(xorb_cli_extra_arg(&c, "x"), XORB_EXIT_USAGE);
+	err = capture_end(&cap);
+	assert_string_equal(err, "xorb-test: usage error: list: missing argument TENANT\n"
+				 "Try 'xorb-test list --help'.\n"
+				 "xorb-test: usage error: list: unexpected argument \"x\" (too many arguments)\n"
+				 "Try 'xorb-test list --help'.\n");
+	free(err);
+	optind = 1;
 }
 
 int main(void)
@@ -614,6 +703,8 @@ int main(void)
 		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_notes_by_level),
 		cmocka_unit_test(test_json_emit_and_version),
+		cmocka_unit_test(test_find_command_and_foreign_option),
+		cmocka_unit_test(test_getopt_version_and_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
