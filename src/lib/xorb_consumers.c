@@ -196,6 +196,31 @@ static int repairable(const cJSON *rec, const cJSON *now, int64_t last_seq)
 		state_num(rec, "ack_floor", "stream_seq") == 0);
 }
 
+/* The nats-server 2.10 deliver-last case that cannot be repaired: the same
+ * zero state, but messages came after the consumer's start, so creating it
+ * again would start it at the stream's last message, past the recorded
+ * position, and 2.10 has no API that sets a position (CONSUMER.RESET is
+ * 2.14+; deliver_policy and opt_start_seq cannot be updated).
+ * docs/nats-server-notes.md P11. */
+static int behind_last(const cJSON *rec, const cJSON *now, int64_t last_seq)
+{
+	const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(rec, "config");
+	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(cfg, "filter_subjects");
+	int64_t at = state_num(rec, "delivered", "stream_seq");
+
+	if (strcmp(xorb_json_str(cfg, "deliver_policy", ""), "last") ||
+	    *xorb_json_str(cfg, "filter_subject", "") || cJSON_GetArraySize(fs) > 0)
+		return 0;
+	if (state_num(now, "delivered", "stream_seq") || state_num(now, "delivered", "consumer_seq") ||
+	    state_num(now, "ack_floor", "stream_seq") || state_num(now, "ack_floor", "consumer_seq") ||
+	    state_num(now, "num_ack_pending", NULL))
+		return 0;
+	return state_num(rec, "delivered", "consumer_seq") == 0 &&
+	       state_num(rec, "ack_floor", "consumer_seq") == 0 &&
+	       state_num(rec, "num_ack_pending", NULL) == 0 &&
+	       state_num(rec, "num_redelivered", NULL) == 0 && at >= 1 && at < last_seq - 1;
+}
+
 static int recreate(natsConnection *nc, const char *stream, const char *name, const cJSON *rec,
 		    int timeout_ms, struct xorb_error *err)
 {
@@ -416,6 +441,16 @@ int xorb_consumers_reconcile(natsConnection *nc, const char *stream, const char 
 		} else if (n && refetchable(rec, now)) {
 			how = 2;
 			rc = refetch(nc, stream, name, rec, timeout_ms, &e);
+		} else if (n && behind_last(rec, now, last_seq)) {
+			int64_t next = state_num(rec, "delivered", "stream_seq") + 1;
+
+			res->differ++;
+			xorb_notef(note, note_arg, XORB_NOTE_WARN, stream,
+			      "consumer \"%s\" came back without its position (%s): nats-server 2.10 stores no position for a deliver-last consumer that has delivered nothing yet (fixed in 2.11), and as the stream got %" PRId64 " more sequences after the consumer started, creating it again would start it at sequence %" PRId64 " instead of %" PRId64 "; 2.10 has no API that sets a position. Before the applications resume, delete it and create it by hand with its config from the backup's consumers.json but \"deliver_policy\":\"by_start_sequence\",\"opt_start_seq\":%" PRId64 " (the same next message, a different config), or restore into nats-server 2.11 or newer",
+			      name, text.data ? text.data : "", last_seq - next, last_seq, next, next);
+			xorb_buf_release(&text);
+			cJSON_Delete(now);
+			continue;
 		}
 		if (how) {
 			cJSON_Delete(now);

@@ -427,6 +427,80 @@ static void test_memory_stream_warns(void **state)
 	xt_result_release(&r);
 }
 
+static int server_minor(void)
+{
+	struct xorb_version v;
+	cJSON *info = NULL;
+
+	assert_int_equal(xorb_nats_server_info(src_nc, &info, NULL), XORB_OK);
+	assert_int_equal(xorb_version_parse(xorb_json_str(info, "version", ""), &v, NULL), XORB_OK);
+	cJSON_Delete(info);
+	return v.major == 2 ? (int)v.minor : 99;
+}
+
+/*
+ * A deliver-last push consumer nobody subscribes to, with messages published
+ * after it started (the golden setup's ID_B): its position is the sequence
+ * before its start, not the stream's last message. Restored exactly (every
+ * consumer identical) where the server keeps that position; nats-server 2.10
+ * keeps none for such a consumer (docs/nats-server-notes.md P11) and no
+ * JetStream API of 2.10 can set it: the restore must say so precisely,
+ * naming the recorded position and the by-hand fix, and exit 1.
+ */
+static void test_deliver_last_consumer_behind(void **state)
+{
+	const char *const streams[] = { "xorb-t-dl-scan-live", NULL };
+	struct xt_result r;
+	struct xt_server dst;
+	natsConnection *dnc;
+	char why[1024];
+	int i;
+
+	if (xt_fixture_tenant(src_nc, "t-dl", 20, why, sizeof(why)))
+		fail_msg("fixture: %s", why);
+	for (i = 0; i < 5; i++) {
+		natsMsg *m = NULL;
+
+		assert_int_equal(natsConnection_RequestString(&m, src_nc, "xorb.t-dl.scan.nmap.created", "five more", 5000),
+				 NATS_OK);
+		natsMsg_Destroy(m);
+	}
+	const char *backup[] = { xt_bin("xorb-backup"), "-s", src.url, "tenant", "t-dl", NULL };
+	if (run(&r, backup) != 0)
+		show("backup", &r);
+	assert_int_equal(r.status, 0);
+	xt_result_release(&r);
+
+	assert_int_equal(xt_server_start(&dst, NULL), 0);
+	assert_int_equal(xt_server_connect(&dst, &dnc), 0);
+	const char *restore[] = { xt_bin("xorb-restore"), "-s", dst.url, "t-dl", "latest", NULL };
+	run(&r, restore);
+	if (server_minor() == 10) {
+		/* the fixture's scan stream: seqs 1..20, then 21..25; the consumer
+		 * started at 20 (delivered.stream_seq 19) */
+		if (r.status != 1 || !strstr(r.err, "\"opt_start_seq\":20"))
+			show("restore", &r);
+		assert_int_equal(r.status, 1);
+		assert_non_null(strstr(r.err, "consumer \"xorb-t-dl-scan-live-last\" came back without its position"));
+		assert_non_null(strstr(r.err, "delivered.stream_seq: backup 19, server 0"));
+		assert_non_null(strstr(r.err, "nats-server 2.10"));
+		assert_non_null(strstr(r.err, "at sequence 25 instead of 20"));
+		assert_non_null(strstr(r.err, "\"deliver_policy\":\"by_start_sequence\",\"opt_start_seq\":20"));
+		/* only that consumer: the other two are exact */
+		assert_null(strstr(r.err, "scan-live-consumer\" differs"));
+		assert_null(strstr(r.err, "scan-live-completed\" differs"));
+	} else {
+		if (r.status != 0)
+			show("restore", &r);
+		assert_int_equal(r.status, 0);
+		assert_null(strstr(r.err, "warning"));
+		assert_identical(dnc, streams);
+	}
+	xt_result_release(&r);
+	natsConnection_Destroy(dnc);
+	xt_server_stop(&dst);
+}
+
 /* Clear failures: server down, unknown tenant, bad usage. */
 static void test_clear_failures(void **state)
 {
@@ -663,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_dry_run_and_narrowing),
 		cmocka_unit_test(test_damaged_archive_creates_nothing),
 		cmocka_unit_test(test_memory_stream_warns),
+		cmocka_unit_test(test_deliver_last_consumer_behind),
 		cmocka_unit_test(test_clear_failures),
 		cmocka_unit_test(test_killed_backup_lists_nothing),
 		cmocka_unit_test(test_stalled_snapshot_times_out),
