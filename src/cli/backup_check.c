@@ -126,14 +126,14 @@ static void check_tenant(struct checks *k, struct xorb_store *s, const char *ten
 			 int64_t warn_age)
 {
 	struct xorb_error err = { 0, "" };
-	char **keys = NULL, age[32], lim[32], id[XORB_BACKUP_ID_LEN + 1];
+	struct xorb_backup_key *keys = NULL;
+	char age[32], lim[32], id[XORB_BACKUP_ID_LEN + 1];
 	size_t n = 0;
-	time_t t;
 	int64_t a;
 	int level;
 	cJSON *o;
 
-	if (xorb_bundle_list(s, tenant, &keys, &n, &err)) {
+	if (xorb_bundle_catalog(s, tenant, &keys, &n, &err)) {
 		o = check_line(k, 2, "tenant", "tenant %s: %s", tenant, err.msg);
 		cJSON_AddStringToObject(o, "tenant", tenant);
 		return;
@@ -145,14 +145,9 @@ static void check_tenant(struct checks *k, struct xorb_store *s, const char *ten
 		xorb_buf_printf(&k->perf, " 'backups_%s'=0;;;0", tenant);
 		return;
 	}
-	snprintf(id, sizeof(id), "%.*s", XORB_BACKUP_ID_LEN, strchr(keys[0], '/') + 1);
-	if (!xorb_backup_id_parse(id, &t)) {
-		o = check_line(k, 2, "tenant", "tenant %s: cannot read the time of %s", tenant, keys[0]);
-		cJSON_AddStringToObject(o, "tenant", tenant);
-		xorb_strv_free(keys, n);
-		return;
-	}
-	a = (int64_t)(time(NULL) - t);
+	/* the catalog holds only keys whose id (and time) reads */
+	snprintf(id, sizeof(id), "%s", keys[0].id);
+	a = (int64_t)(time(NULL) - keys[0].time);
 	if (a < 0)
 		a = 0;
 	fmt_age(a, age, sizeof(age));
@@ -172,7 +167,7 @@ static void check_tenant(struct checks *k, struct xorb_store *s, const char *ten
 	/* 'label'=value[UOM];warn;crit;min;max (Nagios plugin guidelines) */
 	xorb_buf_printf(&k->perf, " 'age_%s'=%" PRId64 "s;%" PRId64 ";%" PRId64 ";0 'backups_%s'=%zu;;;0", tenant, a,
 			warn_age, max_age, tenant, n);
-	xorb_strv_free(keys, n);
+	free(keys);
 }
 
 static int cmd_check(struct backup_args *a, char **names, int count)
@@ -205,29 +200,24 @@ static int cmd_check(struct backup_args *a, char **names, int count)
 		for (i = 0; s && i < n; i++)
 			check_tenant(&k, s, tenants[i], a->max_age, a->warn_age);
 	} else if (s) {
-		char **keys = NULL, last[XORB_TENANT_MAX + 2] = "";
+		struct xorb_backup_key *keys = NULL;
 		size_t nk = 0, j;
 
-		if (xorb_bundle_list(s, NULL, &keys, &nk, &err))
+		if (xorb_bundle_catalog(s, NULL, &keys, &nk, &err))
 			check_line(&k, 2, "store", "store: %s", err.msg);
-		/* every tenant that has backups */
+		/* every tenant that has backups, in the order their newest appears */
 		for (j = 0; j < nk; j++) {
-			size_t tl = strcspn(keys[j], "/");
-			char t[XORB_TENANT_MAX + 2];
 			size_t m;
 			bool seen = false;
 
-			snprintf(t, sizeof(t), "%.*s", (int)tl, keys[j]);
-			for (m = 0; m < j; m++)
-				if (!strncmp(keys[m], t, tl) && keys[m][tl] == '/')
-					seen = true;
+			for (m = 0; m < j && !seen; m++)
+				seen = !strcmp(keys[m].tenant, keys[j].tenant);
 			if (!seen)
-				check_tenant(&k, s, t, a->max_age, a->warn_age);
-			snprintf(last, sizeof(last), "%s", t);
+				check_tenant(&k, s, keys[j].tenant, a->max_age, a->warn_age);
 		}
 		if (!nk)
 			check_line(&k, 1, "store", "store: no backups at all");
-		xorb_strv_free(keys, nk);
+		free(keys);
 	}
 	if (a->c.json) {
 		cJSON *j = cJSON_CreateObject();

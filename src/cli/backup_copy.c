@@ -92,7 +92,7 @@ static int cmd_copy(struct backup_args *a, char **argv, int argc)
 	struct xorb_store *src = NULL, *dst = NULL;
 	struct xorb_error err = { 0, "" };
 	const char *tenant = argc > 0 ? argv[0] : NULL, *id = argc > 1 ? argv[1] : NULL;
-	char **keys = NULL;
+	struct xorb_backup_key *keys = NULL;
 	size_t n = 0, i;
 	int rc = XORB_EXIT_OK, first = 1;
 
@@ -118,29 +118,21 @@ static int cmd_copy(struct backup_args *a, char **argv, int argc)
 		printf("[");
 	if (!a->copy_all) {
 		rc = copy_one(a, src, dst, tenant, id, &first);
-	} else if (xorb_bundle_list(src, tenant, &keys, &n, &err)) {
+	} else if (xorb_bundle_catalog(src, tenant, &keys, &n, &err)) {
 		xorb_cli_error(c, "%s", err.msg);
 		rc = XORB_EXIT_FAIL;
 	} else {
 		/* oldest first: an interrupted run leaves the newest to the next */
-		for (i = n; i-- > 0;) {
-			char t[XORB_TENANT_MAX + 1], b[XORB_BACKUP_ID_LEN + 1];
-			size_t tl = strcspn(keys[i], "/");
-
-			if (tl > XORB_TENANT_MAX)
-				continue;
-			snprintf(t, sizeof(t), "%.*s", (int)tl, keys[i]);
-			snprintf(b, sizeof(b), "%.*s", XORB_BACKUP_ID_LEN, keys[i] + tl + 1);
-			if (copy_one(a, src, dst, t, b, &first))
+		for (i = n; i-- > 0;)
+			if (copy_one(a, src, dst, keys[i].tenant, keys[i].id, &first))
 				rc = XORB_EXIT_FAIL;
-		}
 		if (!n && !c->json && !c->quiet)
 			printf("no backups%s%s in %s\n", tenant ? " of tenant " : "", tenant ? tenant : "", c->store);
 	}
 	if (c->json)
 		printf("]\n");
 out:
-	xorb_strv_free(keys, n);
+	free(keys);
 	xorb_store_free(src);
 	xorb_store_free(dst);
 	return rc;

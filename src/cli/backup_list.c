@@ -29,7 +29,8 @@ static int cmd_list(struct backup_args *a, const char *tenant)
 	struct xorb_cli *c = &a->c;
 	struct xorb_store *store = NULL;
 	struct xorb_error err = { 0, "" };
-	char **keys = NULL, size[32];
+	struct xorb_backup_key *keys = NULL;
+	char size[32], key[XORB_KEY_MAX];
 	size_t n = 0, i;
 	int rc, warn = 0;
 	cJSON *list = NULL;
@@ -38,7 +39,7 @@ static int cmd_list(struct backup_args *a, const char *tenant)
 		return xorb_cli_usage_error(c, "%s", err.msg);
 	rc = xorb_cli_open_store(c, NULL, XORB_STORE_READ, &store, &err);
 	if (!rc)
-		rc = xorb_bundle_list(store, tenant, &keys, &n, &err);
+		rc = xorb_bundle_catalog(store, tenant, &keys, &n, &err);
 	if (rc) {
 		xorb_store_free(store);
 		return xorb_cli_fail(c, &err);
@@ -54,9 +55,10 @@ static int cmd_list(struct backup_args *a, const char *tenant)
 		size_t len = 0, k;
 		int64_t msgs = 0;
 
-		snprintf(what, sizeof(what), "sidecar \"%s\"", keys[i]);
-		if (xorb_store_get_all(store, keys[i], XORB_MANIFEST_MAX, &text, &len, &err) ||
-		    xorb_manifest_parse(text, len, what, &m, &err) || xorb_bundle_check_location(m, keys[i], &err)) {
+		xorb_key_format(key, keys[i].tenant, keys[i].id, XORB_KEY_SIDECAR);
+		snprintf(what, sizeof(what), "sidecar \"%s\"", key);
+		if (xorb_store_get_all(store, key, XORB_MANIFEST_MAX, &text, &len, &err) ||
+		    xorb_manifest_parse(text, len, what, &m, &err) || xorb_bundle_check_location(m, key, &err)) {
 			xorb_cli_warn(c, "%s; not listed", err.msg);
 			warn = 1;
 			free(text);
@@ -89,7 +91,7 @@ static int cmd_list(struct backup_args *a, const char *tenant)
 	}
 	if (c->json)
 		xorb_cli_json_emit(list, "\n");
-	xorb_strv_free(keys, n);
+	free(keys);
 	xorb_store_free(store);
 	return warn ? XORB_EXIT_WARN : XORB_EXIT_OK;
 }

@@ -630,7 +630,8 @@ int xorb_stats_main(struct xorb_cli *c, char **argv, int argc, const char *conn_
 	struct xorb_error err = { 0, "" };
 	const char *tenant = argc > 0 ? argv[0] : NULL;
 	struct tstat *v = NULL;
-	char **keys = NULL;
+	struct xorb_backup_key *keys = NULL;
+	char key[XORB_KEY_MAX];
 	size_t n = 0, nt = 0, i;
 	int rc, warn = 0;
 
@@ -644,7 +645,7 @@ int xorb_stats_main(struct xorb_cli *c, char **argv, int argc, const char *conn_
 	rc = open_store(c, "stats", &s);
 	if (rc)
 		return rc;
-	if (xorb_bundle_list(s, tenant, &keys, &n, &err)) {
+	if (xorb_bundle_catalog(s, tenant, &keys, &n, &err)) {
 		xorb_cli_error(c, "stats: listing the backups in store \"%s\": %s", xorb_store_url(s), err.msg);
 		xorb_store_free(s);
 		return XORB_EXIT_FAIL;
@@ -652,16 +653,12 @@ int xorb_stats_main(struct xorb_cli *c, char **argv, int argc, const char *conn_
 	if (tenant && !tstat_get(&v, &nt, tenant, strlen(tenant)))
 		rc = XORB_EXIT_FAIL;
 	for (i = 0; !rc && i < n; i++) {
-		size_t tl = strcspn(keys[i], "/");
-		struct tstat *t;
+		struct tstat *t = tstat_get(&v, &nt, keys[i].tenant, strlen(keys[i].tenant));
 
-		if (tl > XORB_TENANT_MAX)
-			continue;
-		t = tstat_get(&v, &nt, keys[i], tl);
 		if (!t)
 			rc = XORB_EXIT_FAIL;
 		else
-			warn |= stats_add(c, s, keys[i], t);
+			warn |= stats_add(c, s, xorb_key_format(key, keys[i].tenant, keys[i].id, XORB_KEY_SIDECAR), t);
 	}
 	if (rc) {
 		xorb_cli_error(c, "stats: out of memory");
@@ -680,7 +677,7 @@ int xorb_stats_main(struct xorb_cli *c, char **argv, int argc, const char *conn_
 		rc = warn ? XORB_EXIT_WARN : XORB_EXIT_OK;
 	}
 	free(v);
-	xorb_strv_free(keys, n);
+	free(keys);
 	xorb_store_free(s);
 	return rc;
 }

@@ -503,31 +503,6 @@ int xorb_bundle_catalog(struct xorb_store *store, const char *tenant, struct xor
 	return XORB_OK;
 }
 
-int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
-		     struct xorb_error *err)
-{
-	struct xorb_backup_key *v = NULL;
-	char key[XORB_KEY_MAX];
-	size_t i, k = 0;
-	int rc = xorb_bundle_catalog(store, tenant, &v, n, err);
-
-	*keys = NULL;
-	if (rc)
-		return rc;
-	*keys = calloc(*n + 1, sizeof(**keys));
-	for (i = 0; *keys && i < *n; i++, k++)
-		if (!((*keys)[i] = strdup(xorb_key_format(key, v[i].tenant, v[i].id, XORB_KEY_SIDECAR))))
-			break;
-	free(v);
-	if (!*keys || k < *n) {
-		xorb_strv_free(*keys, k);
-		*keys = NULL;
-		*n = 0;
-		return xorb_error_set(err, XORB_ENOMEM, "out of memory");
-	}
-	return XORB_OK;
-}
-
 int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, struct xorb_error *err)
 {
 	struct xorb_backup_key k;

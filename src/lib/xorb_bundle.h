@@ -70,11 +70,6 @@ int xorb_bundle_check_location(const struct xorb_manifest *m, const char *key, s
 int xorb_bundle_catalog(struct xorb_store *store, const char *tenant, struct xorb_backup_key **v,
 			size_t *n, struct xorb_error *err);
 
-/* The same as sidecar keys (xorb_strv_free): for the commands not yet
- * moved to the records. */
-int xorb_bundle_list(struct xorb_store *store, const char *tenant, char ***keys, size_t *n,
-		     struct xorb_error *err);
-
 /* The kind of m's archive key: XORB_KEY_ARCHIVE, or XORB_KEY_ARCHIVE_AGE
  * for an encrypted backup. */
 enum xorb_key_kind xorb_archive_kind(const struct xorb_manifest *m);

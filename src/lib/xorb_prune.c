@@ -27,7 +27,7 @@ static void add_reason(struct xorb_prune_item *it, const char *fmt, ...)
 }
 
 /* Tenant, then newest first: time, then id (the greater id of one second is
- * the newer, as in xorb_bundle_list), then the complete backup first. */
+ * the newer, as in xorb_bundle_catalog), then the complete backup first. */
 static int cmp_plan(const void *a, const void *b)
 {
 	const struct xorb_prune_item *x = a, *y = b;

@@ -5,7 +5,7 @@
  *
  * The policy has restic's `forget` semantics. Per tenant, backups are walked
  * newest to oldest (by the time in the id; ids of the same second by id, the
- * greater one newer, as xorb_bundle_list orders them). A backup is kept when
+ * greater one newer, as xorb_bundle_catalog orders them). A backup is kept when
  * ANY rule keeps it:
  *   keep_last N      the N newest;
  *   keep_hourly N    for each rule, a backup is kept when its period (UTC hour,

@@ -368,7 +368,7 @@ static void test_newest_is_never_removed(void **state)
 }
 
 /* Backups of one second are ordered by id, the greater id the newer (as
- * xorb_bundle_list lists them), whatever the input order. */
+ * xorb_bundle_catalog lists them), whatever the input order. */
 static void test_ties_in_one_second(void **state)
 {
 	static const char *const suffix[] = { "3fa9c1", "ffffff", "0b2e44" };
