@@ -534,9 +534,17 @@ int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv
 			for (o = longopts; o->name; o++)
 				if (strlen(o->name) == n && !strncmp(o->name, a + 2, n))
 					break;
-			if (!o->name)
-				return xorb_cli_usage_error(c, "unknown option \"--%.*s\" (long options are never abbreviated)",
-							    (int)(n > 80 ? 80 : n), a + 2);
+			if (!o->name) {
+				/* a prefix of an option: say which one, and why it is refused */
+				for (o = longopts; o->name; o++)
+					if (strlen(o->name) > n && !strncmp(o->name, a + 2, n))
+						break;
+				if (o->name && n)
+					return xorb_cli_usage_error(c, "%s%sunknown option \"--%.*s\" (did you mean \"--%s\"? long options are never abbreviated)",
+								    c->sub ? c->sub : "", c->sub ? ": " : "", (int)n, a + 2, o->name);
+				return xorb_cli_usage_error(c, "%s%sunknown option \"--%.*s\"", c->sub ? c->sub : "",
+							    c->sub ? ": " : "", (int)(n > 80 ? 80 : n), a + 2);
+			}
 			if (o->has_arg == required_argument && !a[2 + n])
 				i++; /* its value, whatever it looks like */
 		} else if (a[0] == '-' && a[1]) {

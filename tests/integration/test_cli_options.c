@@ -132,27 +132,27 @@ static void test_no_abbreviations(void **state)
 	snprintf(st, sizeof(st), "%s", xt_bin("xorb-state"));
 	{
 		const char *a[] = { bk, "--serve", "nats://127.0.0.1:1", "--store", store, "list", NULL };
-		assert_usage(a, "usage error: unknown option \"--serve\" (long options are never abbreviated)");
+		assert_usage(a, "usage error: unknown option \"--serve\" (did you mean \"--server\"? long options are never abbreviated)");
 	}
 	{
 		const char *a[] = { verify, "--stor", store, "t-qa", NULL };
-		assert_usage(a, "usage error: unknown option \"--stor\" (long options are never abbreviated)");
+		assert_usage(a, "usage error: unknown option \"--stor\" (did you mean \"--store\"? long options are never abbreviated)");
 	}
 	{
 		const char *a[] = { restore, "--store", store, "t-qa", "--dry", NULL };
-		assert_usage(a, "usage error: unknown option \"--dry\" (long options are never abbreviated)");
+		assert_usage(a, "usage error: unknown option \"--dry\" (did you mean \"--dry-run\"? long options are never abbreviated)");
 	}
 	{
 		const char *a[] = { prune, "--store", store, "t-qa", "--keep-l=1", NULL };
-		assert_usage(a, "usage error: unknown option \"--keep-l\" (long options are never abbreviated)");
+		assert_usage(a, "usage error: unknown option \"--keep-l\" (did you mean \"--keep-last\"? long options are never abbreviated)");
 	}
 	{
 		const char *a[] = { st, "plan", "x.json", "--key", "/k", NULL };
-		assert_usage(a, "usage error: unknown option \"--key\" (long options are never abbreviated)");
+		assert_usage(a, "usage error: plan: unknown option \"--key\" (did you mean \"--keys\"? long options are never abbreviated)");
 	}
 	{
 		const char *a[] = { bk, "--store", store, "list", "--no-such-option", NULL };
-		assert_usage(a, "usage error: unknown option \"--no-such-option\"");
+		assert_usage(a, "usage error: list: unknown option \"--no-such-option\"");
 	}
 }
 
@@ -478,7 +478,7 @@ static void test_uniform_usage_errors(void **state)
 	}
 	{
 		const char *a[] = { st, "plan", "x.json", "--s3-endpoint", "http://127.0.0.1:1", NULL };
-		assert_usage(a, "xorb-state: usage error: unknown option \"--s3-endpoint\"");
+		assert_usage(a, "xorb-state: usage error: plan: unknown option \"--s3-endpoint\"");
 	}
 }
 
