@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	/* static: what it points to stays reachable on every early return */
 	static struct backup_args a;
 	const struct backup_cmd *cmd = NULL;
-	const struct option *foreign;
+	const struct option *foreign, *all;
 	int opt, idx, rc, at;
 	size_t i;
 	int64_t v;
@@ -162,7 +162,9 @@ int main(int argc, char **argv)
 	a.parallel = 1;
 	a.max_age = 26 * 3600;
 	a.warn_age = 24 * 3600;
-	at = xorb_cli_find_command(argc, argv, XORB_CLI_COMMON_SHORTOPTS, all_longopts);
+	/* with the store plugins' options (--s3-endpoint URL takes a value) */
+	all = xorb_cli_options_with_plugins(&a.c, all_longopts);
+	at = xorb_cli_find_command(argc, argv, XORB_CLI_COMMON_SHORTOPTS, all);
 	for (i = 0; at < argc && i < N_CMDS && !cmd; i++)
 		if (!strcmp(argv[at], cmds[i]->name))
 			cmd = cmds[i];
@@ -171,10 +173,11 @@ int main(int argc, char **argv)
 	a.c.sub = cmd->name;
 	/* a [xorb-backup] key of the configuration file is one for every
 	 * subcommand: the file is read with the union of the tables */
-	a.c.config_longopts = all_longopts;
-	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, all_longopts))
+	a.c.config_longopts = all;
+	if (xorb_cli_exact_options(&a.c, argc, argv, XORB_CLI_COMMON_SHORTOPTS, all))
 		return XORB_EXIT_USAGE;
-	if ((foreign = xorb_cli_foreign_option(argc, argv, XORB_CLI_COMMON_SHORTOPTS, all_longopts, cmd->longopts)))
+	if ((foreign = xorb_cli_foreign_option(argc, argv, XORB_CLI_COMMON_SHORTOPTS, all,
+					       xorb_cli_options_with_plugins(&a.c, cmd->longopts))))
 		return not_for(&a.c, cmd, foreign);
 	if (xorb_cli_begin(&a.c, argc, argv, cmd->shortopts, cmd->longopts))
 		return XORB_EXIT_USAGE;
@@ -195,7 +198,7 @@ int main(int argc, char **argv)
 			const struct option *o;
 
 			optname[0] = '\0';
-			for (o = cmd->longopts; o->name; o++)
+			for (o = a.c.longopts; o->name; o++) /* the storage plugins' too */
 				if (o->val == opt)
 					snprintf(optname, sizeof(optname), "--%s", o->name);
 		}

@@ -823,12 +823,14 @@ fail:
 	return -1;
 }
 
-/* The merged table of xorb_cli_begin: freed at exit. */
-static struct option *merged;
+/* The tables xorb_cli_options_with_plugins made: freed at exit. */
+static struct option *merged[8];
+static size_t n_merged;
 
 static void free_merged(void)
 {
-	free(merged);
+	while (n_merged)
+		free(merged[--n_merged]);
 }
 
 const struct xorb_storage_option *xorb_cli_plugin_option(const struct xorb_cli *c, const char *name, int *id)
@@ -844,33 +846,30 @@ const struct xorb_storage_option *xorb_cli_plugin_option(const struct xorb_cli *
 	return NULL;
 }
 
-int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
-		   const struct option *longopts)
+const struct option *xorb_cli_options_with_plugins(struct xorb_cli *c, const struct option *longopts)
 {
+	struct option *m;
 	size_t n = 0, i, k;
 	int store = 0;
 
 	for (; longopts[n].name; n++)
 		if (!strcmp(longopts[n].name, "store"))
 			store = 1;
-	/* a command that uses a store takes the options its plugins declare */
-	if (store)
-		c->n_plugin_opts = xorb_store_plugin_options(c->plugin_opts, NULL, sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]));
+	if (!store)
+		return longopts;
+	/* the same list every time: the plugins' options are loaded once */
+	c->n_plugin_opts = xorb_store_plugin_options(c->plugin_opts, NULL, sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]));
 	if (c->n_plugin_opts > sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]))
 		c->n_plugin_opts = sizeof(c->plugin_opts) / sizeof(c->plugin_opts[0]);
-	free(merged);
-	merged = calloc(n + c->n_plugin_opts + 1, sizeof(*merged));
-	if (!merged) {
-		xorb_cli_error(c, "out of memory");
-		return XORB_EXIT_FAIL;
-	}
-	{
-		static int registered;
-
-		if (!registered++)
-			atexit(free_merged);
-	}
-	memcpy(merged, longopts, n * sizeof(*merged));
+	if (!c->n_plugin_opts || n_merged == sizeof(merged) / sizeof(merged[0]))
+		return longopts;
+	m = calloc(n + c->n_plugin_opts + 1, sizeof(*m));
+	if (!m)
+		return longopts; /* the plugins' options are then unknown options */
+	if (!n_merged)
+		atexit(free_merged);
+	merged[n_merged++] = m;
+	memcpy(m, longopts, n * sizeof(*m));
 	for (i = 0, k = n; i < c->n_plugin_opts; i++) {
 		const struct xorb_storage_option *o = c->plugin_opts[i];
 		size_t j;
@@ -879,16 +878,24 @@ int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shorto
 			;
 		if (j < n)
 			continue; /* the command's own option of that name wins */
-		merged[k].name = o->name;
-		merged[k].has_arg = o->type == XORB_SOPT_FLAG ? no_argument : required_argument;
-		merged[k].flag = NULL;
-		merged[k].val = XORB_OPT_PLUGIN + (int)i;
+		m[k].name = o->name;
+		m[k].has_arg = o->type == XORB_SOPT_FLAG ? no_argument : required_argument;
+		m[k].flag = NULL;
+		m[k].val = XORB_OPT_PLUGIN + (int)i;
 		k++;
 	}
+	return m;
+}
+
+int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
+		   const struct option *longopts)
+{
+	const struct option *all = xorb_cli_options_with_plugins(c, longopts);
+
 	c->shortopts = shortopts;
-	c->longopts = merged;
-	if (xorb_cli_exact_options(c, argc, argv, shortopts, merged) ||
-	    xorb_cli_load_config(c, argc, argv, c->config_longopts ? c->config_longopts : merged))
+	c->longopts = all;
+	if (xorb_cli_exact_options(c, argc, argv, shortopts, all) ||
+	    xorb_cli_load_config(c, argc, argv, c->config_longopts ? c->config_longopts : all))
 		return XORB_EXIT_USAGE;
 	return 0;
 }

@@ -53,7 +53,7 @@ struct xorb_cli {
 	/* set by xorb_cli_begin for xorb_cli_getopt: the command's table plus
 	 * the storage plugins' options (plugin_opts[i] is XORB_OPT_PLUGIN + i) */
 	const char *shortopts;
-	struct option *longopts;
+	const struct option *longopts;
 	const struct xorb_storage_option *plugin_opts[64];
 	size_t n_plugin_opts;
 	char param_num[16][24]; /* numbers given to plugins, in digits */
@@ -214,6 +214,12 @@ int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv
 /* The storage plugins' option of that name (as in --NAME or a
  * configuration file), when the command takes store options; NULL if none. */
 const struct xorb_storage_option *xorb_cli_plugin_option(const struct xorb_cli *c, const char *name, int *id);
+
+/* longopts plus the options the storage plugins declare (ABI 1.2), when
+ * longopts has --store (a command that uses a store); else longopts. A
+ * dispatcher that looks at argv before xorb_cli_begin (to find its
+ * subcommand) looks with this table. Kept until exit. */
+const struct option *xorb_cli_options_with_plugins(struct xorb_cli *c, const struct option *longopts);
 
 int xorb_cli_begin(struct xorb_cli *c, int argc, char **argv, const char *shortopts,
 		   const struct option *longopts);

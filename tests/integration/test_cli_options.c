@@ -379,6 +379,59 @@ static void assert_usage_exact(const char *const *argv, const char *want)
 	xt_result_release(&r);
 }
 
+/* The --s3-* options are the S3 plugin's (storage ABI 1.2): every command
+ * with a store takes them, before or after xorb-backup's subcommand (the
+ * dispatcher must know that --s3-endpoint takes a value), and they reach
+ * the plugin: it names the endpoint it could not reach (exit 2, not a
+ * usage error). Nothing listens on 127.0.0.1:1. */
+static void test_plugin_options(void **state)
+{
+	const char *env[] = { "XORB_CONFIG=/dev/null", "AWS_ACCESS_KEY_ID=xorb-test", "AWS_SECRET_ACCESS_KEY=xorb-test",
+			      NULL };
+	const char *bk = xt_bin("xorb-backup");
+	char vf[4200], pr[4200];
+	const char *const *cases[4];
+	size_t i;
+
+	(void)state;
+	snprintf(vf, sizeof(vf), "%s", xt_bin("xorb-verify"));
+	snprintf(pr, sizeof(pr), "%s", xt_bin("xorb-prune"));
+	{
+		const char *a0[] = { bk, "--s3-endpoint", "http://127.0.0.1:1", "--s3-retries", "1", "--s3-path-style",
+				     "--store", "s3://xorb-test/x", "list", NULL };
+		const char *a1[] = { bk, "list", "--store", "s3://xorb-test/x", "--s3-endpoint", "http://127.0.0.1:1",
+				     "--s3-retries=1", NULL };
+		const char *a2[] = { vf, "--store", "s3://xorb-test/x", "--s3-endpoint", "http://127.0.0.1:1",
+				     "--s3-retries", "1", "t-qa", NULL };
+		const char *a3[] = { pr, "--store", "s3://xorb-test/x", "--s3-endpoint", "http://127.0.0.1:1",
+				     "--s3-retries", "1", "--keep-last", "1", "t-qa", NULL };
+
+		cases[0] = a0;
+		cases[1] = a1;
+		cases[2] = a2;
+		cases[3] = a3;
+		for (i = 0; i < 4; i++) {
+			struct xt_result r;
+
+			memset(&r, 0, sizeof(r));
+			assert_int_equal(xt_run(cases[i], env, 60, &r), 0);
+			if (r.status != 2 || !strstr(r.err, "http://127.0.0.1:1"))
+				fprintf(stderr, "--- case %zu: exit %d, want 2 naming the endpoint\n--- stderr:\n%s", i,
+					r.status, r.err ? r.err : "");
+			assert_int_equal(r.status, 2);
+			assert_non_null(strstr(r.err, "cannot reach the S3 endpoint http://127.0.0.1:1"));
+			assert_null(strstr(r.err, "usage error"));
+			xt_result_release(&r);
+		}
+	}
+	/* their values are checked by the commands' parser, by the plugin's range */
+	{
+		const char *a[] = { bk, "list", "--store", "s3://xorb-test/x", "--s3-part-size", "1K", NULL };
+		assert_usage_exact(a, "xorb-backup: usage error: --s3-part-size: \"1K\" is not a number from 5242880 to "
+				      "5368709120\nTry 'xorb-backup list --help'.\n");
+	}
+}
+
 static void test_uniform_usage_errors(void **state)
 {
 	const char *bk = xt_bin("xorb-backup"), *rs = xt_bin("xorb-restore"), *vf = xt_bin("xorb-verify");
@@ -736,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_help_lists_own_options),
 		cmocka_unit_test(test_short_version),
 		cmocka_unit_test(test_uniform_usage_errors),
+		cmocka_unit_test(test_plugin_options),
 		cmocka_unit_test(test_options_before_subcommand),
 	};
 
