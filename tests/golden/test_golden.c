@@ -885,6 +885,11 @@ int main(void)
 	char cases_path[4200], exp_dir[4200], bin_dir[4200], *text, *line, *save = NULL;
 	const char *only = getenv("XORB_GOLDEN_CASES");
 	bool update = getenv("XORB_GOLDEN_UPDATE") && strcmp(getenv("XORB_GOLDEN_UPDATE"), "0");
+	/* the run that writes NAME.out on update: the newest server of the
+	 * matrix (CMake sets it); the others write NAME@SERIES.out where they
+	 * differ */
+	bool is_default = getenv("XORB_GOLDEN_DEFAULT") && !strcmp(getenv("XORB_GOLDEN_DEFAULT"), "1");
+	char series[16] = "";
 	struct gcase *cases = NULL;
 	int ncases = 0, nrun = 0, nfail = 0, nstale = 0, lineno = 0;
 	char **seen = NULL;
@@ -948,6 +953,15 @@ int main(void)
 		fprintf(stderr, "golden: setup failed\n");
 		return 2;
 	}
+	{
+		/* "2.10.27" -> "2.10": the series whose NAME@SERIES.out files apply */
+		const char *dot = strchr(server_version, '.');
+
+		if (dot && strchr(dot + 1, '.'))
+			snprintf(series, sizeof(series), "%.*s", (int)(strchr(dot + 1, '.') - server_version), server_version);
+		printf("golden: nats-server %s (series %s)%s\n", *server_version ? server_version : "?", *series ? series : "?",
+		       is_default ? ", the default expected files" : "");
+	}
 	unsetenv("XORB_BIN_DIR"); /* the cases get no XORB_* but XORB_CONFIG */
 
 	for (line = text; line && *line; line = save) {
@@ -973,7 +987,8 @@ int main(void)
 
 	for (int i = 0; i < ncases; i++) {
 		struct gcase *c = &cases[i];
-		char exp_path[4400], act_path[4400], *rec, *want;
+		char exp_path[4400], var_path[4500], act_path[4400], *rec, *want;
+		bool variant;
 
 		if (only && regexec(&only_rx, c->name, 0, NULL, 0))
 			continue;
@@ -985,24 +1000,47 @@ int main(void)
 			printf("golden: note: case %s took %.1f s\n", c->name,
 			       (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_usec - c0.tv_usec) / 1e6);
 		snprintf(exp_path, sizeof(exp_path), "%s/%s.out", exp_dir, c->name);
+		snprintf(var_path, sizeof(var_path), "%s/%s@%s.out", exp_dir, c->name, series);
 		snprintf(act_path, sizeof(act_path), "%s/%s.out", actual_dir, c->name);
-		want = slurp(exp_path);
+		/* this server series' own expected output, when it has one */
+		want = *series ? slurp(var_path) : NULL;
+		variant = want != NULL;
+		if (!want)
+			want = slurp(exp_path);
 		if (update) {
-			if (!want || strcmp(want, rec)) {
+			char *dflt = variant ? slurp(exp_path) : NULL;
+
+			if (variant && dflt && !strcmp(dflt, rec)) {
+				unlink(var_path); /* the same as every other series' now */
+				printf("golden: removed expected/%s@%s.out (the default fits)\n", c->name, series);
+			} else if (variant && strcmp(want, rec)) {
+				if (write_file(var_path, rec))
+					return 2;
+				printf("golden: updated expected/%s@%s.out\n", c->name, series);
+			} else if (!variant && is_default && (!want || strcmp(want, rec))) {
 				if (write_file(exp_path, rec))
 					return 2;
 				printf("golden: %s expected/%s.out\n", want ? "updated" : "created", c->name);
+			} else if (!variant && !is_default && want && strcmp(want, rec) && *series) {
+				if (write_file(var_path, rec))
+					return 2;
+				printf("golden: created expected/%s@%s.out (nats-server %s differs)\n", c->name, series,
+				       series);
 			}
+			free(dflt);
 		} else if (!want || strcmp(want, rec)) {
-			const char *diff[] = { "diff", "-u", "--label", NULL, "--label", NULL, want ? exp_path : "/dev/null",
+			const char *diff[] = { "diff", "-u", "--label", NULL, "--label", NULL, want ? (variant ? var_path : exp_path) : "/dev/null",
 					       act_path, NULL };
 			char la[4400], lb[4400];
 			struct xt_result r;
 
 			nfail++;
 			write_file(act_path, rec);
-			snprintf(la, sizeof(la), "tests/golden/expected/%s.out%s", c->name, want ? "" : " (missing)");
-			snprintf(lb, sizeof(lb), "actual (cases.txt:%d)", c->line);
+			if (variant)
+				snprintf(la, sizeof(la), "tests/golden/expected/%s@%s.out", c->name, series);
+			else
+				snprintf(la, sizeof(la), "tests/golden/expected/%s.out%s", c->name, want ? "" : " (missing)");
+			snprintf(lb, sizeof(lb), "actual (cases.txt:%d, nats-server %s)", c->line, server_version);
 			diff[3] = la;
 			diff[5] = lb;
 			memset(&r, 0, sizeof(r));
@@ -1028,8 +1066,14 @@ int main(void)
 
 			if (n < 5 || strcmp(e->d_name + n - 4, ".out"))
 				continue;
-			for (int i = 0; i < ncases && !known; i++)
-				known = strlen(cases[i].name) == n - 4 && !strncmp(cases[i].name, e->d_name, n - 4);
+			{
+				/* NAME.out, or NAME@SERIES.out: one server series' own */
+				const char *at = memchr(e->d_name, '@', n - 4);
+				size_t base = at ? (size_t)(at - e->d_name) : n - 4;
+
+				for (int i = 0; i < ncases && !known; i++)
+					known = strlen(cases[i].name) == base && !strncmp(cases[i].name, e->d_name, base);
+			}
 			if (!known) {
 				seen = realloc(seen, (nseen + 1) * sizeof(*seen));
 				seen[nseen++] = xstrdup(e->d_name);
