@@ -319,7 +319,10 @@ int xorb_env_load(const char *path, struct xorb_env **out, struct xorb_error *er
 	f = fopen(path, "rb");
 	if (!f)
 		return xorb_error_set(err, errno == ENOENT ? XORB_ENOTFOUND : XORB_EIO,
-				      "cannot open environment file %s: %s", path, strerror(errno));
+				      "cannot open environment file %s: %s%s", path, strerror(errno),
+				      errno == ENOENT ? " (--env NAME reads $XORB_ENV_DIR/NAME.tfvars.json, by default "
+							"./environments/NAME.tfvars.json: copy the environment's file there, "
+							"set XORB_ENV_DIR, or give the file's path)" : "");
 	buf = malloc(XORB_ENV_MAX_BYTES + 1);
 	if (!buf) {
 		fclose(f);
