@@ -174,8 +174,14 @@ int xt_cluster_start(struct xt_cluster *c, const char *name)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	for (attempt = 1; attempt <= TRIES; attempt++) {
 		if (start_once(c)) {
+			/* a node did not start: most often its route port, free
+			 * when free_port() looked, was taken by another test's
+			 * server before this one bound it ("address already in
+			 * use", ctest -j2); new ports next time */
+			fprintf(stderr, "xt: cluster %s: a node did not start (try %d of %d)%s\n", c->name, attempt, TRIES,
+				attempt < TRIES ? ": starting a new cluster on other ports" : "");
 			xt_cluster_stop(c);
-			return -1;
+			continue;
 		}
 		if (r3_placeable(c, PLACE_SECONDS))
 			return 0;
