@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 			continue; /* said below: no or an unknown command */
 		/* --user names the user of `creds` here: xorb-state never logs in
 		 * with a user name and password */
-		if (opt == XORB_OPT_USER) {
+		if (opt == OPT_USER) {
 			a.user = optarg;
 			continue;
 		}
@@ -177,7 +177,10 @@ int main(int argc, char **argv)
 		case OPT_YES: a.yes = true; break;
 		case OPT_ENV: a.env = optarg; break;
 		case 'o': a.output = optarg; break;
-		default: return XORB_EXIT_USAGE;
+		default:
+			/* an option of the table without a case here: a bug, never silent */
+			return xorb_cli_usage_error(&a.c, "%s: option %d is not handled (a bug: please report it)", cmd->name,
+						    opt);
 		}
 	}
 	if (!cmd) {

@@ -942,6 +942,19 @@ static void test_creds_command(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(connect_as("xorb-t-bee-user", &nc, NULL, NULL), NATS_OK);
 	natsConnection_Destroy(nc);
+	nc = NULL;
+
+	/* --user names the user (it was exit 64 without a word after the
+	 * per-subcommand split: the option's id was not the one checked) */
+	creds("xorb-t-bee-backup", path, sizeof(path));
+	unlink(path);
+	const char *cmd2[] = { xt_bin("xorb-state"), "creds", "t-bee", "--user", "xorb-t-bee-backup", NULL };
+	assert_int_equal(run(&r, cmd2), 0);
+	xt_result_release(&r);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(connect_as("xorb-t-bee-backup", &nc, NULL, NULL), NATS_OK);
+	natsConnection_Destroy(nc);
 }
 
 int main(void)
