@@ -43,8 +43,8 @@ else
 	(cd build && ctest --output-on-failure -j2 --timeout 900)
 fi
 
-echo "== fuzz smoke runs (libFuzzer, ${XORB_FUZZ_SECONDS:-15} s per target; long runs: fuzz/README.md)"
-scripts/fuzz.sh "${XORB_FUZZ_SECONDS:-15}"
+echo "== fuzz smoke runs (libFuzzer, ${XORB_FUZZ_SECONDS:-10} s per target; long runs: fuzz/README.md)"
+scripts/fuzz.sh "${XORB_FUZZ_SECONDS:-10}"
 
 if [ "${XORB_TEST_SKIP_ASAN:-0}" != 1 ]; then
 	echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
