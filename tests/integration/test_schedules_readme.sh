@@ -149,7 +149,14 @@ start)
 	case "$u" in *@?*.*) inst=${u#*@}; inst=${inst%.*} ;; esac
 	val() { sed -n "s/^$1=//p" "$f"; }
 	user=$(val User | tail -n1) group=$(val Group | tail -n1)
-	for d in $(val StateDirectory); do install -d -o "$user" -g "$group" -m "$(val StateDirectoryMode | tail -n1)" "/var/lib/$d"; done
+	# as systemd: a state directory owned by another user is handed over,
+	# recursively (systemd.exec(5), StateDirectory=)
+	for d in $(val StateDirectory); do
+		if [ -d "/var/lib/$d" ] && [ "$(stat -c %U:%G "/var/lib/$d")" != "$user:$group" ]; then
+			chown -R "$user:$group" "/var/lib/$d"
+		fi
+		install -d -o "$user" -g "$group" -m "$(val StateDirectoryMode | tail -n1)" "/var/lib/$d"
+	done
 	for d in $(val RuntimeDirectory); do install -d -o "$user" -g "$group" -m "$(val RuntimeDirectoryMode | tail -n1)" "/run/$d"; done
 	envs=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin LANG=C.UTF-8 "HOME=$(getent passwd "$user" | cut -d: -f6)"
 		"USER=$user" "LOGNAME=$user" INVOCATION_ID=0123456789abcdef)
@@ -198,6 +205,10 @@ cp "$deb" "$pkgdir/"
 deb=$pkgdir/$(basename "$deb")
 note "schedules/README.md, Install (systemd):"
 cat "$tmp/block1.sh"
+# an earlier run as root (scripts/demo.sh, or units of a version that ran as
+# root) left the default store owned by root: the schedules must still work
+install -d -m 0700 /var/lib/xorb/backups
+chown root:root /var/lib/xorb /var/lib/xorb/backups
 run_block "$tmp/block1.sh" >"$tmp/block1.log" 2>&1
 rc=$?
 check "the systemd block runs (exit $rc): $(tail -n 20 "$tmp/block1.log")" [ "$rc" = 0 ]
@@ -208,6 +219,14 @@ check "/etc/xorb is 0750 root:xorb ($(stat -c '%a %U:%G' /etc/xorb))" [ "$(stat 
 check "/etc/xorb/xorb.env is 0640 root:xorb ($(stat -c '%a %U:%G' /etc/xorb/xorb.env))" \
 	[ "$(stat -c '%a %U:%G' /etc/xorb/xorb.env)" = "640 root:xorb" ]
 check "/etc/xorb/creds is 0750 root:xorb" [ "$(stat -c '%a %U:%G' /etc/xorb/creds)" = "750 root:xorb" ]
+check "the root-owned store was handed to xorb ($(stat -c '%U:%G' /var/lib/xorb/backups))" \
+	[ "$(stat -c '%U:%G' /var/lib/xorb/backups)" = xorb:xorb ]
+# the package's own part of that (cron has no StateDirectory=): postinst
+# configure hands a root-owned /var/lib/xorb to xorb
+chown -R root:root /var/lib/xorb
+/var/lib/dpkg/info/xorb-dr.postinst configure >/dev/null 2>&1
+check "postinst hands a root-owned /var/lib/xorb to xorb ($(stat -c '%a %U:%G' /var/lib/xorb), backups $(stat -c '%U:%G' /var/lib/xorb/backups))" \
+	[ "$(stat -c '%a %U:%G' /var/lib/xorb)" = "750 xorb:xorb" -a "$(stat -c '%U:%G' /var/lib/xorb/backups)" = xorb:xorb ]
 check "the settings point at the test server" grep -qx "NATS_URL=nats://127.0.0.1:$port" /etc/xorb/xorb.env
 for c in "systemctl enable --now xorb-backup-all.timer" "systemctl enable --now xorb-backup@t-qa.timer" \
 	"systemctl start xorb-backup@t-qa.service"; do
