@@ -436,7 +436,12 @@ static void test_restore_refusals(void **state)
 	}
 	/* a byte of a chunk in the middle changed */
 	snprintf(bad, sizeof(bad), "%s/tampered", work);
-	damaged_copy(bad, "n=$(stat -c %s \"$A\") && printf '\\377' | dd of=\"$A\" bs=1 seek=$((n / 2)) conv=notrunc status=none");
+	/* every bit of the byte flipped: writing a fixed byte left the file as
+	 * it was when that byte was already there (1 run in 256: the restore
+	 * then succeeded, in a fresh-clone run on 2.9.10) */
+	damaged_copy(bad, "n=$(stat -c %s \"$A\") && o=$((n / 2)) && b=$(od -An -tu1 -j $o -N 1 \"$A\") && "
+			  "printf \"$(printf '\\\\%03o' $((b ^ 255)))\" | dd of=\"$A\" bs=1 seek=$o conv=notrunc status=none");
+	assert_int_equal(sh("! cmp -s '%s/t-enc/%s.tar.zst.age' '%s/t-enc/%s.tar.zst.age'", store, id_enc, bad, id_enc), 0);
 	{
 		const char *argv[] = { xt_bin("xorb-restore"), "-s", dst.url, "--store", bad, "--identity", key_a, "t-enc", id_enc, NULL };
 
