@@ -440,11 +440,12 @@ int xorb_cli_has_option(const struct option *longopts, int val)
 }
 
 /* Walks argv's options like getopt would (up to "--"): calls fn for each
- * option given (its entry in longopts, NULL when unknown) and returns the
+ * option given (its entry in longopts, NULL when unknown; word: the argv
+ * word of a long option, NULL for a short one) and returns the
  * index of the first word that is not an option (argc: none), or stops
  * early when fn returns nonzero (then returns -1). */
 static int walk_options(int argc, char *const *argv, const char *shortopts, const struct option *longopts,
-			int (*fn)(void *arg, const struct option *o), void *arg)
+			int (*fn)(void *arg, const struct option *o, const char *word), void *arg)
 {
 	int i, first = argc;
 
@@ -460,7 +461,7 @@ static int walk_options(int argc, char *const *argv, const char *shortopts, cons
 			for (o = longopts; o->name; o++)
 				if (strlen(o->name) == n && !strncmp(o->name, a + 2, n))
 					break;
-			if (fn && fn(arg, o->name ? o : NULL))
+			if (fn && fn(arg, o->name ? o : NULL, a))
 				return -1;
 			if (o->name && o->has_arg == required_argument && !a[2 + n])
 				i++;
@@ -470,7 +471,7 @@ static int walk_options(int argc, char *const *argv, const char *shortopts, cons
 			for (p = a + 1; *p; p++) {
 				const char *spec = strchr(shortopts, *p);
 
-				if (fn && fn(arg, short_entry(longopts, *p)))
+				if (fn && fn(arg, short_entry(longopts, *p), NULL))
 					return -1;
 				if (spec && spec[1] == ':') {
 					if (!p[1])
@@ -494,11 +495,12 @@ struct foreign {
 	const struct option *sub, *found;
 };
 
-static int foreign_fn(void *arg, const struct option *o)
+static int foreign_fn(void *arg, const struct option *o, const char *word)
 {
 	struct foreign *f = arg;
 	const struct option *s;
 
+	(void)word;
 	if (!o)
 		return 0; /* unknown: said by xorb_cli_begin */
 	for (s = f->sub; s->name; s++)
@@ -517,51 +519,34 @@ const struct option *xorb_cli_foreign_option(int argc, char *const *argv, const 
 	return f.found;
 }
 
+/* The first long option word that names no option. */
+static int unknown_fn(void *arg, const struct option *o, const char *word)
+{
+	if (o || !word)
+		return 0;
+	*(const char **)arg = word;
+	return 1;
+}
+
 int xorb_cli_exact_options(const struct xorb_cli *c, int argc, char *const *argv, const char *shortopts,
 			   const struct option *longopts)
 {
-	int i;
+	const char *a = NULL, *sub = c->sub ? c->sub : "", *sep = c->sub ? ": " : "";
+	const struct option *o;
+	size_t n;
 
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "--"))
+	walk_options(argc, argv, shortopts, longopts, unknown_fn, &a);
+	if (!a)
+		return 0;
+	n = strcspn(a + 2, "=");
+	/* a prefix of an option: say which one, and why it is refused */
+	for (o = longopts; o->name; o++)
+		if (strlen(o->name) > n && !strncmp(o->name, a + 2, n))
 			break;
-		if (!strncmp(a, "--", 2)) {
-			size_t n = strcspn(a + 2, "=");
-			const struct option *o;
-
-			for (o = longopts; o->name; o++)
-				if (strlen(o->name) == n && !strncmp(o->name, a + 2, n))
-					break;
-			if (!o->name) {
-				/* a prefix of an option: say which one, and why it is refused */
-				for (o = longopts; o->name; o++)
-					if (strlen(o->name) > n && !strncmp(o->name, a + 2, n))
-						break;
-				if (o->name && n)
-					return xorb_cli_usage_error(c, "%s%sunknown option \"--%.*s\" (did you mean \"--%s\"? long options are never abbreviated)",
-								    c->sub ? c->sub : "", c->sub ? ": " : "", (int)n, a + 2, o->name);
-				return xorb_cli_usage_error(c, "%s%sunknown option \"--%.*s\"", c->sub ? c->sub : "",
-							    c->sub ? ": " : "", (int)(n > 80 ? 80 : n), a + 2);
-			}
-			if (o->has_arg == required_argument && !a[2 + n])
-				i++; /* its value, whatever it looks like */
-		} else if (a[0] == '-' && a[1]) {
-			const char *p;
-
-			for (p = a + 1; *p; p++) {
-				const char *spec = strchr(shortopts, *p);
-
-				if (spec && spec[1] == ':') {
-					if (!p[1])
-						i++; /* "-s URL" */
-					break;		 /* "-sURL" */
-				}
-			}
-		}
-	}
-	return 0;
+	if (o->name && n)
+		return xorb_cli_usage_error(c, "%s%sunknown option \"--%.*s\" (did you mean \"--%s\"? long options are never abbreviated)",
+					    sub, sep, (int)n, a + 2, o->name);
+	return xorb_cli_usage_error(c, "%s%sunknown option \"--%.*s\"", sub, sep, (int)(n > 80 ? 80 : n), a + 2);
 }
 
 void xorb_cli_note(void *arg, enum xorb_note_level lvl, const char *stream, const char *msg)
